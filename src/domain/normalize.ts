@@ -64,7 +64,12 @@ export function canonicalText(text: string): string {
 }
 
 const CJK = '\\u2E80-\\u2FFF\\u3001-\\u303F\\u3040-\\u30FF\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF\\uFF00-\\uFFEF';
-const SPACE_BETWEEN_CJK = new RegExp(`(?<=[${CJK}]) (?=[${CJK}])`, 'g');
+/**
+ * Any space touching a CJK character or CJK punctuation. Chinese needs no spaces, and in the
+ * datasets they leak the label: newlines turned into spaces after "。" or "?" in AI answers,
+ * spaces around numbers and Latin words in human web text.
+ */
+const SPACE_NEXT_TO_CJK = new RegExp(`(?<=[${CJK}]) | (?=[${CJK}])`, 'g');
 const SPACE_BEFORE_PUNCT = / +(?=[,.;:!?%)\]}”’»、,。;:!?)】》」』])/g;
 const SPACE_AFTER_OPEN = /(?<=[(\[{“‘«(【《「『]) +/g;
 /** English contractions tokenised apart ("do n't", "it 's") in some human sets. */
@@ -77,7 +82,7 @@ export function modelText(text: string): string {
     .replace(SPLIT_CONTRACTION, '')
     .replace(SPACE_BEFORE_PUNCT, '')
     .replace(SPACE_AFTER_OPEN, '')
-    .replace(SPACE_BETWEEN_CJK, '')
+    .replace(SPACE_NEXT_TO_CJK, '')
     .trim();
 }
 
