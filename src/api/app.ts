@@ -1,0 +1,83 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Metrics } from '../infra/metrics.ts';
+import type { ArticleService } from '../services/articles.ts';
+import type { KeyService } from '../services/keys.ts';
+import { docsPage } from './docs.ts';
+import type { AppEnv } from './env.ts';
+import { handleError, respondError, zodIssues } from './errors.ts';
+import { authenticate, rateLimit, requestContext } from './middleware.ts';
+import { articleRoutes } from './routes/articles.ts';
+import { batchRoutes } from './routes/batches.ts';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  redis: Redis;
+  articles: ArticleService;
+  keys: KeyService;
+  readiness(): Promise<Readiness>;
+  /** Samples queue depths into the metrics before a scrape. */
+  sampleQueues(): Promise<void>;
+}
+
+/** The HTTP API over the services: one router per resource, one error contract. */
+export function createApp(deps: AppDeps) {
+  const defaultHook = {
+    defaultHook: (result: { success: boolean; error?: unknown }, c: Parameters<typeof respondError>[0]) => {
+      if (!result.success) {
+        const issues = zodIssues(result.error as Parameters<typeof zodIssues>[0]);
+        return respondError(c, 'validation_failed', 'request does not match the schema', issues);
+      }
+      return undefined;
+    },
+  };
+  const app = new OpenAPIHono<AppEnv>(defaultHook);
+  app.use('*', requestContext(deps.log, deps.metrics));
+  app.onError(handleError);
+  app.notFound((c) => respondError(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const readiness = await deps.readiness();
+    return c.json(readiness, readiness.ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    await deps.sampleQueues().catch(() => undefined);
+    return c.text(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType });
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'slopguard', version: '1', description: 'Detects undeclared AI-generated articles and content farms.' },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.get('/docs', (c) => c.html(docsPage()));
+
+  const { limits, redisPrefix } = deps.config;
+  app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));
+  app.route(
+    '/v1/articles',
+    articleRoutes({ articles: deps.articles, maxBodyBytes: limits.maxBodyBytes, maxTextChars: limits.maxTextChars, defaultHook }),
+  );
+  app.route(
+    '/v1/batches',
+    batchRoutes({
+      articles: deps.articles,
+      maxBatchBodyBytes: limits.maxBatchBodyBytes,
+      maxBatchItems: limits.maxBatchItems,
+      maxTextChars: limits.maxTextChars,
+      defaultHook,
+    }),
+  );
+  return app;
+}
+export type App = ReturnType<typeof createApp>;

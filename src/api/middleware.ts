@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ServiceError } from '../domain/errors.ts';
+import type { Role } from '../domain/types.ts';
+import type { Metrics } from '../infra/metrics.ts';
+import type { KeyService } from '../services/keys.ts';
+import type { AppEnv } from './env.ts';
+
+/** Request id (taken from `X-Request-Id` when sane), a child logger, latency metrics. */
+export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.set('log', log.child({ requestId }));
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    const route = c.req.routePath || 'unmatched';
+    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
+  };
+}
+
+const JSON_TYPE = /^application\/(?:[a-z.-]+\+)?json\s*(?:;.*)?$/i;
+
+/** Reads at most `maxBytes` of the body, whatever Content-Length claims. */
+export async function readLimited(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ServiceError('payload_too_large', `request body is larger than ${maxBytes} bytes`, { limit: maxBytes });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * For JSON bodies: 415 for another content type, 413 past the size limit, 400 for invalid
+ * UTF-8 or malformed JSON. The checked text is left in Hono's body cache for the validator.
+ */
+export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const type = c.req.header('content-type') ?? '';
+    if (!JSON_TYPE.test(type)) {
+      throw new ServiceError('unsupported_media_type', 'send the body as application/json');
+    }
+    const declared = Number(c.req.header('content-length') ?? '0');
+    if (declared > maxBytes) {
+      throw new ServiceError('payload_too_large', `request body is larger than ${maxBytes} bytes`, { limit: maxBytes });
+    }
+    const bytes = await readLimited(c.req.raw.body, maxBytes);
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      throw new ServiceError('invalid_utf8', 'request body is not valid UTF-8');
+    }
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new ServiceError('malformed_json', `request body is not valid JSON: ${(error as Error).message}`);
+    }
+    c.req.bodyCache.text = Promise.resolve(text);
+    await next();
+  };
+}
+
+/** `Authorization: Bearer <key>` to a principal; 401 otherwise. */
+export function authenticate(keys: KeyService): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new ServiceError('unauthorized', 'missing API key: send Authorization: Bearer <key>');
+    c.set('principal', await keys.authenticate(match[1]!));
+    await next();
+  };
+}
+
+export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { role } = c.get('principal');
+    if (!roles.includes(role)) {
+      throw new ServiceError('forbidden', `this action needs one of the roles: ${roles.join(', ')}`);
+    }
+    await next();
+  };
+}
+
+/**
+ * Fixed one-minute window per key in Redis. When Redis is unreachable the limit is not
+ * enforced (reads keep working; writes answer 503 on their own).
+ */
+export function rateLimit(redis: Redis, prefix: string, perMinute: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (perMinute > 0 && redis.status === 'ready') {
+      const { keyId } = c.get('principal');
+      const window = Math.floor(Date.now() / 60_000);
+      const key = `${prefix}:rl:${keyId}:${window}`;
+      const result = await redis.multi().incr(key).pexpire(key, 61_000).exec().catch(() => null);
+      const count = Number(result?.[0]?.[1] ?? 0);
+      c.header('RateLimit-Limit', String(perMinute));
+      c.header('RateLimit-Remaining', String(Math.max(0, perMinute - count)));
+      if (count > perMinute) {
+        const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - Date.now()) / 1000));
+        c.header('Retry-After', String(retryAfter));
+        throw new ServiceError('rate_limited', `rate limit of ${perMinute} requests per minute exceeded`, { retryAfter });
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only module that reads the environment. `loadConfig()` parses it once with zod, prints
+ * every field error and refuses to start; tests call `buildConfig()` with overrides through
+ * the same schema.
+ */
+
+const int = (def: number) => z.coerce.number().int().nonnegative().default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+/** Every variable the service reads, with its default. The README's table mirrors this. */
+export const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString,
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .default('sg'),
+  MODEL_DIR: z.string().default('./models'),
+  DETECTOR_MODEL: z.string().default('slopguard-detector'),
+  DETECTOR_ENABLED: bool(true),
+  MAX_BODY_BYTES: int(1_048_576),
+  MAX_BATCH_BODY_BYTES: int(33_554_432),
+  MAX_TEXT_CHARS: int(200_000),
+  MAX_BATCH_ITEMS: int(1000),
+  RATE_LIMIT_PER_MINUTE: int(60_000),
+  SCORE_CONCURRENCY: int(4),
+  SCORE_ATTEMPTS: int(5),
+  SCORE_BACKOFF_MS: int(1000),
+  KEEP_COMPLETED_JOBS: int(1000),
+  KEEP_FAILED_JOBS: int(5000),
+  RECONCILE_INTERVAL_MS: int(15_000),
+  RECONCILE_AFTER_MS: int(60_000),
+  SHUTDOWN_TIMEOUT_MS: int(30_000),
+  BOOTSTRAP_TENANT: z.string().min(1).default('default'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  http: { host: string; port: number };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  dataDir: string;
+  /** Undefined: embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Undefined: a private redis-server started in `dataDir`. */
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  model: { dir: string; detector: string; detectorEnabled: boolean };
+  limits: {
+    maxBodyBytes: number;
+    maxBatchBodyBytes: number;
+    maxTextChars: number;
+    maxBatchItems: number;
+    rateLimitPerMinute: number;
+  };
+  scoring: {
+    concurrency: number;
+    attempts: number;
+    backoffMs: number;
+    keepCompleted: number;
+    keepFailed: number;
+    reconcileIntervalMs: number;
+    reconcileAfterMs: number;
+  };
+  shutdownTimeoutMs: number;
+  bootstrapTenant: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+/** Parses environment-shaped input into the grouped settings; throws ConfigError listing every bad field. */
+export function buildConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    model: { dir: path.resolve(e.MODEL_DIR), detector: e.DETECTOR_MODEL, detectorEnabled: e.DETECTOR_ENABLED },
+    limits: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
+      maxTextChars: e.MAX_TEXT_CHARS,
+      maxBatchItems: e.MAX_BATCH_ITEMS,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    },
+    scoring: {
+      concurrency: Math.max(1, e.SCORE_CONCURRENCY),
+      attempts: Math.max(1, e.SCORE_ATTEMPTS),
+      backoffMs: e.SCORE_BACKOFF_MS,
+      keepCompleted: e.KEEP_COMPLETED_JOBS,
+      keepFailed: e.KEEP_FAILED_JOBS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      reconcileAfterMs: e.RECONCILE_AFTER_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    bootstrapTenant: e.BOOTSTRAP_TENANT,
+  };
+}
+
+/** The process environment, parsed. Entry points call this once. */
+export function loadConfig(): Config {
+  return buildConfig(process.env);
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { hasLoneSurrogate } from './normalize.ts';
+
+/**
+ * What a platform submits for one article, over HTTP or in an NDJSON import line. Limits
+ * that depend on configuration (text length) are checked by the service, which answers 413.
+ */
+
+const noLoneSurrogate = (value: string) => !hasLoneSurrogate(value);
+const SURROGATE_MESSAGE = 'contains a lone UTF-16 surrogate (invalid Unicode)';
+// Ids are opaque to us but must stay printable: no control characters.
+const idString = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\u0000-\u001F\u007F]+$/, 'must not contain control characters')
+  .refine(noLoneSurrogate, SURROGATE_MESSAGE);
+
+const MAX_METADATA_BYTES = 16_384;
+const MAX_METADATA_DEPTH = 6;
+
+function depth(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let max = 0;
+  for (const child of Object.values(value)) {
+    const d = depth(child);
+    if (d > max) max = d;
+    if (max > MAX_METADATA_DEPTH) break;
+  }
+  return max + 1;
+}
+
+export const articleInputSchema = z
+  .object({
+    externalId: idString.describe("The platform's id of the article; unique per tenant."),
+    accountId: idString.describe('The publishing account on the platform.'),
+    text: z.string().min(1).refine(noLoneSurrogate, SURROGATE_MESSAGE).describe('Full article text.'),
+    title: z.string().max(1000).refine(noLoneSurrogate, SURROGATE_MESSAGE).optional(),
+    url: z.string().max(2048).url().optional(),
+    publishedAt: z.iso.datetime({ offset: true }).optional().describe('When the platform published it (ISO 8601).'),
+    declaredAi: z.boolean().default(false).describe('The author labelled it as AI-generated.'),
+    labels: z.array(z.string().min(1).max(64).refine(noLoneSurrogate, SURROGATE_MESSAGE)).max(32).default([]),
+    metadata: z
+      .record(z.string().max(128), z.unknown())
+      .default({})
+      .refine((m) => depth(m) <= MAX_METADATA_DEPTH, `must not nest deeper than ${MAX_METADATA_DEPTH} levels`)
+      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`),
+  })
+  .strict();
+
+export type ArticleInput = z.input<typeof articleInputSchema>;
+export type ParsedArticleInput = z.output<typeof articleInputSchema>;

@@ -1,0 +1,332 @@
+import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Db } from '../db/db.ts';
+import { type ParsedArticleInput } from '../domain/article-input.ts';
+import { ServiceError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import { canonicalText, detectLang } from '../domain/normalize.ts';
+import type { ArticleStatus, Label, Reason, Segment, Verdict } from '../domain/types.ts';
+import { jobOptions, type RetryPolicy, scoreJobId, type ScoreJob } from '../jobs/catalog.ts';
+
+/** An article ready to store: canonical text, language and content hash computed. */
+export interface PreparedArticle {
+  externalId: string;
+  accountId: string;
+  title: string | null;
+  url: string | null;
+  text: string;
+  lang: 'zh' | 'en';
+  contentHash: string;
+  publishedAt: string | null;
+  declaredAi: boolean;
+  labels: string[];
+  metadata: Record<string, unknown>;
+}
+
+export interface SubmitResult {
+  id: string;
+  externalId: string;
+  revision: number;
+  status: ArticleStatus;
+  /** False when the same content was already stored: nothing was queued. */
+  changed: boolean;
+}
+
+export interface ArticleLimits {
+  maxTextChars: number;
+}
+
+/**
+ * Canonicalises and checks one parsed input. The hash covers what is scored (title, text,
+ * declared label), so metadata-only changes are not new revisions.
+ */
+export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits): PreparedArticle {
+  if (input.text.length > limits.maxTextChars) {
+    throw new ServiceError('text_too_long', `text is longer than ${limits.maxTextChars} characters`, {
+      path: 'text',
+      limit: limits.maxTextChars,
+    });
+  }
+  const text = canonicalText(input.text);
+  if (text.length === 0) {
+    throw new ServiceError('validation_failed', 'text is empty after removing invisible characters and whitespace', [
+      { path: 'text', message: 'empty after normalisation' },
+    ]);
+  }
+  const title = input.title === undefined ? null : canonicalText(input.title) || null;
+  const contentHash = createHash('sha256')
+    .update(`${title ?? ''}\u0000${text}\u0000${input.declaredAi ? 1 : 0}`)
+    .digest('hex');
+  return {
+    externalId: input.externalId,
+    accountId: input.accountId,
+    title,
+    url: input.url ?? null,
+    text,
+    lang: detectLang(text),
+    contentHash,
+    publishedAt: input.publishedAt ? new Date(input.publishedAt).toISOString() : null,
+    declaredAi: input.declaredAi,
+    labels: input.labels,
+    metadata: input.metadata,
+  };
+}
+
+export interface StoredArticle {
+  id: string;
+  tenantId: string;
+  externalId: string;
+  revision: number;
+  accountId: string;
+  title: string | null;
+  url: string | null;
+  text: string;
+  lang: 'zh' | 'en';
+  contentHash: string;
+  publishedAt: Date | null;
+  receivedAt: Date;
+  declaredAi: boolean;
+  labels: string[];
+  metadata: Record<string, unknown>;
+  status: ArticleStatus;
+  statusAt: Date;
+  attempts: number;
+  lastError: string | null;
+  score: number | null;
+  label: Label | null;
+  verdict: Verdict | null;
+  modelVersion: string | null;
+  configVersion: string | null;
+  scoredAt: Date | null;
+}
+
+export const ARTICLE_COLUMNS = `id, tenant_id AS "tenantId", external_id AS "externalId", revision, account_id AS "accountId",
+  title, url, text, lang, content_hash AS "contentHash", published_at AS "publishedAt", received_at AS "receivedAt",
+  declared_ai AS "declaredAi", labels, metadata, status, status_at AS "statusAt", attempts, last_error AS "lastError",
+  score, label, verdict, model_version AS "modelVersion", config_version AS "configVersion", scored_at AS "scoredAt"`;
+
+const UPSERT_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
+    idx int, id text, external_id text, account_id text, title text, url text, text text, lang text,
+    content_hash text, published_at timestamptz, declared_ai boolean, labels jsonb, metadata jsonb)
+), upserted AS (
+  INSERT INTO articles AS a (id, tenant_id, external_id, account_id, title, url, text, lang, content_hash,
+                             published_at, declared_ai, labels, metadata)
+  SELECT id, $1, external_id, account_id, title, url, text, lang, content_hash, published_at, declared_ai, labels, metadata
+  FROM input ORDER BY idx
+  ON CONFLICT (tenant_id, external_id) DO UPDATE SET
+    revision = a.revision + 1, account_id = EXCLUDED.account_id, title = EXCLUDED.title, url = EXCLUDED.url,
+    text = EXCLUDED.text, lang = EXCLUDED.lang, content_hash = EXCLUDED.content_hash,
+    published_at = EXCLUDED.published_at, declared_ai = EXCLUDED.declared_ai, labels = EXCLUDED.labels,
+    metadata = EXCLUDED.metadata, status = 'queued', status_at = now(), attempts = 0, last_error = NULL,
+    score = NULL, label = NULL, verdict = NULL, model_version = NULL, config_version = NULL, scored_at = NULL
+  WHERE a.content_hash <> EXCLUDED.content_hash
+  RETURNING a.id, a.external_id, a.revision, a.status
+)
+SELECT i.idx, COALESCE(u.id, e.id) AS id, COALESCE(u.revision, e.revision) AS revision,
+       COALESCE(u.status, e.status) AS status, (u.id IS NOT NULL) AS changed
+FROM input i
+LEFT JOIN upserted u ON u.external_id = i.external_id
+LEFT JOIN articles e ON e.tenant_id = $1 AND e.external_id = i.external_id
+ORDER BY i.idx`;
+
+const EVENTS_SQL = `
+INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
+SELECT $1, 'article', x.id, CASE WHEN x.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END, $2,
+       jsonb_build_object('revision', x.revision, 'batchId', $3::text)
+FROM jsonb_to_recordset($4::jsonb) AS x(id text, revision int)`;
+
+export interface Submitter {
+  tenantId: string;
+  /** Who submitted, for the event log (an API key id, `import:<id>`...). */
+  actor: string;
+}
+
+export interface BatchSummary {
+  id: string;
+  total: number;
+  accepted: number;
+  rejected: number;
+  createdAt: Date;
+  byStatus: Record<ArticleStatus, number>;
+  byVerdict: Record<Verdict, number>;
+  progress: number;
+}
+
+/**
+ * Accepting articles: the row is committed before the job is queued, and a reconciler
+ * re-queues any accepted row whose job never reached Redis, so a 202 is a promise.
+ */
+export class ArticleService {
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly scoreQueue: Queue,
+    private readonly retry: RetryPolicy,
+    private readonly log: Logger,
+  ) {}
+
+  /** Fails fast instead of writing rows that then wait for a queue that is not there. */
+  assertQueueAvailable(): void {
+    if (this.redis.status !== 'ready') {
+      throw new ServiceError('redis_unavailable', 'the job queue (Redis) is unavailable; retry later');
+    }
+  }
+
+  /**
+   * Stores prepared articles (unchanged ones are no-ops) and queues the changed ones.
+   * With `batch`, the batch and its items are recorded in the same transaction.
+   */
+  async submit(
+    who: Submitter,
+    articles: readonly PreparedArticle[],
+    batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+  ): Promise<SubmitResult[]> {
+    this.assertQueueAvailable();
+    if (articles.length === 0 && !batch) return [];
+    const records = articles.map((a, idx) => ({
+      idx,
+      id: newId('art'),
+      external_id: a.externalId,
+      account_id: a.accountId,
+      title: a.title,
+      url: a.url,
+      text: a.text,
+      lang: a.lang,
+      content_hash: a.contentHash,
+      published_at: a.publishedAt,
+      declared_ai: a.declaredAi,
+      labels: a.labels,
+      metadata: a.metadata,
+    }));
+    const rows = await this.db.transaction(async (tx) => {
+      const result =
+        records.length === 0
+          ? []
+          : await tx.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(
+              UPSERT_SQL,
+              [who.tenantId, JSON.stringify(records)],
+            );
+      const changed = result.filter((r) => r.changed).map((r) => ({ id: r.id, revision: r.revision }));
+      if (changed.length > 0) {
+        await tx.query(EVENTS_SQL, [who.tenantId, who.actor, batch?.id ?? null, JSON.stringify(changed)]);
+      }
+      if (batch) {
+        await tx.query(
+          'INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected) VALUES ($1, $2, $3, $4, $5, $6)',
+          [batch.id, who.tenantId, batch.kind ?? 'batch', batch.total, result.length, batch.rejected],
+        );
+        if (result.length > 0) {
+          await tx.query(
+            `INSERT INTO batch_items (batch_id, idx, article_id)
+             SELECT $1, x.idx, x.article_id FROM jsonb_to_recordset($2::jsonb) AS x(idx int, article_id text)`,
+            [batch.id, JSON.stringify(result.map((r) => ({ idx: batch.indexes[r.idx] ?? r.idx, article_id: r.id })))],
+          );
+        }
+      }
+      return result;
+    });
+    const results = rows.map((r, i) => ({
+      id: r.id,
+      externalId: articles[i]!.externalId,
+      revision: r.revision,
+      status: r.status,
+      changed: r.changed,
+    }));
+    await this.enqueue(
+      who.tenantId,
+      results.filter((r) => r.changed),
+      'live',
+    );
+    return results;
+  }
+
+  /**
+   * Queues scoring jobs with deterministic ids. A failure here is logged, not thrown: the
+   * rows are committed and the reconciler queues them once Redis answers again.
+   */
+  async enqueue(tenantId: string, items: readonly { id: string; revision: number }[], trigger: ScoreJob['trigger']): Promise<void> {
+    for (let i = 0; i < items.length; i += 1000) {
+      const chunk = items.slice(i, i + 1000).map((item) => {
+        const data: ScoreJob = { tenantId, articleId: item.id, revision: item.revision, trigger };
+        return { name: 'score', data, opts: jobOptions(this.retry, scoreJobId(data)) };
+      });
+      try {
+        await this.scoreQueue.addBulk(chunk);
+      } catch (error) {
+        this.log.warn({ err: error, count: chunk.length }, 'enqueue failed; the reconciler will queue these articles');
+        return;
+      }
+    }
+  }
+
+  async get(tenantId: string, id: string): Promise<StoredArticle | null> {
+    const rows = await this.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND id = $2`, [
+      tenantId,
+      id,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  async getByExternalId(tenantId: string, externalId: string): Promise<StoredArticle | null> {
+    const rows = await this.db.query<StoredArticle>(
+      `SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND external_id = $2`,
+      [tenantId, externalId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The stored score of the article's current content under its current model/config. */
+  async currentScore(article: StoredArticle): Promise<StoredScore | null> {
+    if (article.modelVersion === null || article.configVersion === null) return null;
+    const rows = await this.db.query<StoredScore>(
+      `SELECT ${SCORE_COLUMNS} FROM scores
+       WHERE article_id = $1 AND content_hash = $2 AND model_version = $3 AND config_version = $4`,
+      [article.id, article.contentHash, article.modelVersion, article.configVersion],
+    );
+    return rows[0] ?? null;
+  }
+
+  async batch(tenantId: string, id: string): Promise<BatchSummary | null> {
+    const batches = await this.db.query<{ id: string; total: number; accepted: number; rejected: number; createdAt: Date }>(
+      'SELECT id, total, accepted, rejected, created_at AS "createdAt" FROM batches WHERE tenant_id = $1 AND id = $2',
+      [tenantId, id],
+    );
+    const found = batches[0];
+    if (!found) return null;
+    const counts = await this.db.query<{ status: ArticleStatus; verdict: Verdict | null; n: number }>(
+      `SELECT a.status, a.verdict, count(*)::int AS n FROM batch_items b JOIN articles a ON a.id = b.article_id
+       WHERE b.batch_id = $1 GROUP BY a.status, a.verdict`,
+      [id],
+    );
+    const byStatus: Record<ArticleStatus, number> = { queued: 0, scoring: 0, scored: 0, failed: 0 };
+    const byVerdict: Record<Verdict, number> = { pass: 0, review: 0, flag: 0 };
+    for (const c of counts) {
+      byStatus[c.status] += c.n;
+      if (c.verdict) byVerdict[c.verdict] += c.n;
+    }
+    const done = byStatus.scored + byStatus.failed;
+    return { ...found, byStatus, byVerdict, progress: found.accepted === 0 ? 1 : done / found.accepted };
+  }
+}
+
+export interface StoredScore {
+  id: string;
+  score: number;
+  label: Label;
+  verdict: Verdict;
+  reasons: Reason[];
+  segments: Segment[];
+  signals: Record<string, unknown>;
+  timings: Record<string, number>;
+  modelVersion: string;
+  configVersion: string;
+  trigger: string;
+  createdAt: Date;
+}
+
+export const SCORE_COLUMNS = `id, score, label, verdict, reasons, segments, signals, timings, model_version AS "modelVersion",
+  config_version AS "configVersion", trigger, created_at AS "createdAt"`;

@@ -1,0 +1,98 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../db/db.ts';
+import { ServiceError } from '../domain/errors.ts';
+import { newId } from '../domain/ids.ts';
+import type { Role } from '../domain/types.ts';
+
+export interface Principal {
+  keyId: string;
+  tenantId: string;
+  role: Role;
+}
+
+export interface CreatedKey extends Principal {
+  /** The secret, shown once; only its hash is stored. */
+  key: string;
+}
+
+const KEY_PREFIX = 'sg_';
+
+function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * API keys: random 256-bit secrets stored as SHA-256 hashes (a fast hash is enough for
+ * secrets with this much entropy), each bound to one tenant and one role.
+ */
+export class KeyService {
+  constructor(private readonly db: Db) {}
+
+  async create(tenantId: string, role: Role, name = ''): Promise<CreatedKey> {
+    const key = KEY_PREFIX + randomBytes(32).toString('base64url');
+    const keyId = newId('key');
+    await this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [tenantId]);
+      await tx.query('INSERT INTO api_keys (id, tenant_id, role, name, key_hash) VALUES ($1, $2, $3, $4, $5)', [
+        keyId,
+        tenantId,
+        role,
+        name,
+        hashKey(key),
+      ]);
+      await tx.query(
+        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
+         VALUES ($1, 'api_key', $2, 'api_key.created', 'system:cli', $3::jsonb)`,
+        [tenantId, keyId, JSON.stringify({ role, name })],
+      );
+    });
+    return { key, keyId, tenantId, role };
+  }
+
+  /** Revokes at once: every request looks the key up, there is no cache to outlive it. */
+  async revoke(keyId: string): Promise<boolean> {
+    const rows = await this.db.query<{ tenant_id: string }>(
+      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING tenant_id',
+      [keyId],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    await this.db.query(
+      `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'api_key', $2, 'api_key.revoked', 'system:cli')`,
+      [row.tenant_id, keyId],
+    );
+    return true;
+  }
+
+  async list(tenantId?: string): Promise<{ id: string; tenantId: string; role: Role; name: string; createdAt: Date; revokedAt: Date | null }[]> {
+    return this.db.query(
+      `SELECT id, tenant_id AS "tenantId", role, name, created_at AS "createdAt", revoked_at AS "revokedAt"
+       FROM api_keys WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY id`,
+      [tenantId ?? null],
+    );
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
+    return rows[0]?.n ?? 0;
+  }
+
+  /** The principal for a presented key, or an `unauthorized` error. */
+  async authenticate(presented: string): Promise<Principal> {
+    if (!presented.startsWith(KEY_PREFIX) || presented.length > 200) {
+      throw new ServiceError('unauthorized', 'invalid API key');
+    }
+    const hash = hashKey(presented);
+    const rows = await this.db.query<{ id: string; tenant_id: string; role: Role; key_hash: string }>(
+      'SELECT id, tenant_id, role, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+      [hash],
+    );
+    const row = rows[0];
+    // The index lookup already matched; compare again in constant time so no code path
+    // depends on how many leading characters agree.
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) {
+      throw new ServiceError('unauthorized', 'invalid API key');
+    }
+    return { keyId: row.id, tenantId: row.tenant_id, role: row.role };
+  }
+}

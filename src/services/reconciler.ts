@@ -1,0 +1,59 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Db } from '../db/db.ts';
+import { scoreJobId } from '../jobs/catalog.ts';
+import type { ArticleService } from './articles.ts';
+
+/**
+ * Keeps the 202 promise: finds accepted articles that are not finished and whose job is not
+ * in the queue (Redis lost it, or the API died between commit and enqueue) and queues them
+ * again with the same deterministic job id. A job that BullMQ gave up on marks the row failed.
+ */
+export class Reconciler {
+  constructor(
+    private readonly db: Db,
+    private readonly scoreQueue: Queue,
+    private readonly articles: ArticleService,
+    private readonly olderThanMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** One pass; returns how many articles were queued again. */
+  async runOnce(limit = 1000): Promise<number> {
+    const rows = await this.db.query<{ id: string; tenantId: string; revision: number }>(
+      `SELECT id, tenant_id AS "tenantId", revision FROM articles
+       WHERE status IN ('queued', 'scoring') AND status_at < now() - ($1::int * interval '1 millisecond')
+       ORDER BY status_at LIMIT $2`,
+      [this.olderThanMs, limit],
+    );
+    const missing = new Map<string, { id: string; revision: number }[]>();
+    for (const row of rows) {
+      const job = await this.scoreQueue.getJob(scoreJobId({ articleId: row.id, revision: row.revision }));
+      if (job) {
+        const state = await job.getState();
+        if (state === 'failed') {
+          await this.db.query(
+            `UPDATE articles SET status = 'failed', status_at = now(), last_error = $3 WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
+            [row.id, row.revision, (job.failedReason ?? 'failed').slice(0, 1000)],
+          );
+        } else if (state === 'completed') {
+          // Completed while the row says otherwise (superseded or written elsewhere): rescore.
+          await job.remove();
+          missing.set(row.tenantId, [...(missing.get(row.tenantId) ?? []), row]);
+        } else {
+          // Waiting or active: touch the row so the scan moves on to older ones.
+          await this.db.query('UPDATE articles SET status_at = now() WHERE id = $1 AND revision = $2', [row.id, row.revision]);
+        }
+        continue;
+      }
+      missing.set(row.tenantId, [...(missing.get(row.tenantId) ?? []), row]);
+    }
+    let queued = 0;
+    for (const [tenantId, items] of missing) {
+      await this.articles.enqueue(tenantId, items, 'reconcile');
+      queued += items.length;
+    }
+    if (queued > 0) this.log.info({ queued }, 'reconciler queued accepted articles that had no job');
+    return queued;
+  }
+}
