@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { type AccountSignalSettings, accountSignalSettingsSchema } from './signals/settings.ts';
 
 /**
  * The only module that reads the environment. `loadConfig()` parses it once with zod, prints
@@ -47,6 +48,10 @@ export const envSchema = z.object({
   RECONCILE_AFTER_MS: int(60_000),
   SHUTDOWN_TIMEOUT_MS: int(30_000),
   BOOTSTRAP_TENANT: z.string().min(1).default('default'),
+  SIGNALS_RETENTION_SECONDS: int(14 * 24 * 3600),
+  NEAR_DUPLICATE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
+  COORDINATION_WINDOW_SECONDS: int(60),
+  COORDINATION_MIN_ACCOUNTS: int(3),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -79,6 +84,7 @@ export interface Config {
   };
   shutdownTimeoutMs: number;
   bootstrapTenant: string;
+  accountSignals: AccountSignalSettings;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +126,11 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     bootstrapTenant: e.BOOTSTRAP_TENANT,
+    accountSignals: accountSignalSettingsSchema.parse({
+      retentionSeconds: e.SIGNALS_RETENTION_SECONDS,
+      nearDuplicate: { threshold: e.NEAR_DUPLICATE_THRESHOLD },
+      coordination: { windowSeconds: e.COORDINATION_WINDOW_SECONDS, minAccounts: Math.max(2, e.COORDINATION_MIN_ACCOUNTS) },
+    }),
   };
 }
 

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import type { Db } from './db/db.ts';
+import { migrate } from './db/migrate.ts';
+import { createPgDb } from './db/pg.ts';
+import { createPgliteDb } from './db/pglite.ts';
+import { createLogger, type Logger } from './infra/logger.ts';
+import { createMetrics, type Metrics } from './infra/metrics.ts';
+import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
+import { QUEUES, type RetryPolicy } from './jobs/catalog.ts';
+import { ArticleService } from './services/articles.ts';
+import { KeyService } from './services/keys.ts';
+
+/**
+ * The composition root: the one place that creates clients (database, Redis, queues) and
+ * the services over them. Entry points build one context and close it on shutdown.
+ */
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  db: Db;
+  /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
+  redis: Redis;
+  redisUrl: string;
+  queues: { score: Queue };
+  retry: RetryPolicy;
+  articles: ArticleService;
+  keys: KeyService;
+  /** A fresh connection for a BullMQ worker (blocking commands need their own). */
+  workerConnection(): Redis;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  /** Database schema for isolation (tests); only with a `DATABASE_URL`. */
+  schema?: string;
+  logger?: Logger;
+}
+
+async function connectProducer(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    // Keep trying to reconnect in the background; requests meanwhile get 503.
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  redis.on('error', () => undefined);
+  await redis.connect();
+  return redis;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<AppContext> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  let embedded: EmbeddedRedis | undefined;
+  let redisUrl = config.redisUrl;
+  if (!redisUrl) {
+    embedded = await startEmbeddedRedis(config.dataDir);
+    redisUrl = embedded.url;
+    log.info({ url: redisUrl, dir: path.join(config.dataDir, 'redis') }, 'started a private redis-server (AOF on)');
+  }
+  const db = config.databaseUrl
+    ? createPgDb(config.databaseUrl, options.schema ? { schema: options.schema } : {})
+    : await createPgliteDb(path.join(config.dataDir, 'pglite'));
+  const applied = await migrate(db);
+  if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+  const redis = await connectProducer(redisUrl);
+  const connection = { prefix: config.redisPrefix };
+  const score = new Queue(QUEUES.score, { connection: redis, ...connection });
+  const retry: RetryPolicy = {
+    attempts: config.scoring.attempts,
+    backoffMs: config.scoring.backoffMs,
+    keepCompleted: config.scoring.keepCompleted,
+    keepFailed: config.scoring.keepFailed,
+  };
+  const workerConnections: Redis[] = [];
+  const url = redisUrl;
+
+  return {
+    config,
+    log,
+    metrics: createMetrics(),
+    db,
+    redis,
+    redisUrl,
+    queues: { score },
+    retry,
+    articles: new ArticleService(db, redis, score, retry, log),
+    keys: new KeyService(db),
+    workerConnection() {
+      const connection = new Redis(url, { maxRetriesPerRequest: null });
+      connection.on('error', () => undefined);
+      workerConnections.push(connection);
+      return connection;
+    },
+    async close() {
+      await score.close().catch(() => undefined);
+      for (const c of workerConnections) c.disconnect();
+      redis.disconnect();
+      await db.close().catch(() => undefined);
+      await embedded?.stop();
+    },
+  };
+}

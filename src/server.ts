@@ -1,0 +1,84 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp, type Readiness } from './api/app.ts';
+import type { AppContext } from './context.ts';
+
+/**
+ * The HTTP half of the service over one context. It never imports the scorers: an `api`
+ * process learns whether a model is loaded from the workers' heartbeats.
+ */
+
+export const HEARTBEAT_TTL_MS = 30_000;
+/** Redis hash where each worker process reports its model version and readiness. */
+export const workersKey = (prefix: string) => `${prefix}:workers`;
+
+/** What a local worker (all mode) tells readiness. */
+export interface LocalModel {
+  modelVersion: string;
+  isModelReady(): boolean;
+}
+
+/** Redis, database, and a model loaded here (all mode) or in a live worker (api mode). */
+export function readinessCheck(ctx: AppContext, local?: LocalModel): () => Promise<Readiness> {
+  return async () => {
+    const checks: Readiness['checks'] = {};
+    try {
+      await ctx.redis.ping();
+      checks.redis = { ok: true };
+    } catch (error) {
+      checks.redis = { ok: false, detail: (error as Error).message };
+    }
+    try {
+      await ctx.db.query('SELECT 1');
+      checks.database = { ok: true };
+    } catch (error) {
+      checks.database = { ok: false, detail: (error as Error).message };
+    }
+    if (local) {
+      checks.model = { ok: local.isModelReady(), detail: local.modelVersion };
+    } else {
+      const workers = await ctx.redis.hgetall(workersKey(ctx.config.redisPrefix)).catch(() => ({}) as Record<string, string>);
+      const live = Object.values(workers)
+        .map((v) => JSON.parse(v) as { at: number; modelVersion: string; modelReady: boolean })
+        .filter((w) => Date.now() - w.at < HEARTBEAT_TTL_MS && w.modelReady);
+      checks.model = live[0] ? { ok: true, detail: live[0].modelVersion } : { ok: false, detail: 'no worker with a loaded model' };
+    }
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  };
+}
+
+export function buildApp(ctx: AppContext, local?: LocalModel) {
+  return createApp({
+    config: ctx.config,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    redis: ctx.redis,
+    articles: ctx.articles,
+    keys: ctx.keys,
+    readiness: readinessCheck(ctx, local),
+    async sampleQueues() {
+      const counts = await ctx.queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) ctx.metrics.queueDepth.set({ queue: 'score', state }, n);
+    },
+  });
+}
+
+/** Serves the API; resolves once listening. */
+export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ server: ServerType; port: number; close(): Promise<void> }> {
+  const app = buildApp(ctx, local);
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: ctx.config.http.host, port: ctx.config.http.port }, (info) => {
+      resolve({
+        server,
+        port: info.port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+/** Prints a bootstrap admin key once, on the very first start of an empty store. */
+export async function ensureBootstrapKey(ctx: AppContext): Promise<string | null> {
+  if ((await ctx.keys.count()) > 0) return null;
+  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap');
+  return created.key;
+}

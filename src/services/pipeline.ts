@@ -1,0 +1,66 @@
+import { contentLength } from '../domain/normalize.ts';
+import type { Scorer, ScorerOutput } from '../domain/types.ts';
+import { fuse } from '../scoring/fusion.ts';
+import type { FusionConfig } from '../scoring/fusion-config.ts';
+import type { AccountSignals, AccountSignalsResult } from '../signals/index.ts';
+import type { StoredArticle } from './articles.ts';
+import type { PipelineResult, ScoringPipeline } from './scoring.ts';
+
+export interface PipelineParts {
+  /** Interpretable text signals: always present. */
+  text: Scorer;
+  /** The transformer detector; null when not shipped or switched off. */
+  detector: Scorer | null;
+  /** Account behaviour over Redis; null in contexts that must not record timelines. */
+  account: AccountSignals | null;
+  fusion: FusionConfig;
+}
+
+function summary(output: ScorerOutput | null) {
+  if (!output) return null;
+  return { version: output.version, probability: output.probability, features: output.features, thresholds: output.thresholds };
+}
+
+/**
+ * Runs every scorer on one article and fuses their outputs. The model version names every
+ * scorer that took part, so a changed model means a new score row, never an overwrite.
+ */
+export function createPipeline(parts: PipelineParts): ScoringPipeline {
+  const versions = [parts.detector?.version ?? 'detector:none', parts.text.version, parts.account ? 'account-signals@1' : 'account:none'];
+  return {
+    modelVersion: versions.join('+'),
+    configVersion: parts.fusion.version,
+    async run(article: StoredArticle): Promise<PipelineResult> {
+      const input = { text: article.text, title: article.title, lang: article.lang };
+      const t0 = performance.now();
+      const text = await parts.text.score(input);
+      const t1 = performance.now();
+      const detector = parts.detector ? await parts.detector.score(input) : null;
+      const t2 = performance.now();
+      const account: AccountSignalsResult | null = parts.account
+        ? await parts.account.observe({
+            tenantId: article.tenantId,
+            articleId: article.id,
+            accountId: article.accountId,
+            text: article.text,
+            lang: article.lang,
+            postedAt: article.publishedAt ?? article.receivedAt,
+          })
+        : null;
+      const t3 = performance.now();
+      const fused = fuse(
+        { lang: article.lang, declaredAi: article.declaredAi, contentLength: contentLength(article.text), detector, text, account },
+        parts.fusion,
+      );
+      return {
+        score: fused.score,
+        label: fused.label,
+        verdict: fused.verdict,
+        reasons: fused.reasons,
+        segments: detector?.segments ?? [],
+        signals: { text: summary(text), detector: summary(detector), account },
+        timings: { textMs: t1 - t0, modelMs: t2 - t1, accountMs: t3 - t2 },
+      };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { hostname } from 'node:os';
+import type { AppContext } from '../context.ts';
+import { buildScorers } from '../scoring/index.ts';
+import { defaultFusionConfig } from '../scoring/fusion-config.ts';
+import { AccountSignals } from '../signals/index.ts';
+import { createPipeline } from '../services/pipeline.ts';
+import { ScoringService } from '../services/scoring.ts';
+import { type LocalModel, workersKey } from '../server.ts';
+import { startScoreWorker, type RunningWorker } from './score-worker.ts';
+
+/** The worker half of the service: scorers loaded once, queues consumed, heartbeats sent. */
+
+const HEARTBEAT_MS = 10_000;
+
+export interface RunningWorkers extends LocalModel {
+  scoring: ScoringService;
+  close(): Promise<void>;
+}
+
+/** Loads the scorers once (warm), then consumes the score queue. */
+export async function startWorkers(ctx: AppContext, options: { reconcile?: boolean; lockDurationMs?: number; stalledIntervalMs?: number } = {}): Promise<RunningWorkers> {
+  const { config } = ctx;
+  const scorers = await buildScorers(config.model, ctx.log);
+  const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
+  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
+  const scoring = new ScoringService(ctx.db, pipeline);
+  const running: RunningWorker = startScoreWorker(ctx, scoring, {
+    concurrency: config.scoring.concurrency,
+    reconcile: options.reconcile ?? true,
+    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
+    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
+  });
+  const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const isModelReady = () => scorers.detector === null || scorers.detector.isReady();
+  const beat = () =>
+    ctx.redis
+      .hset(workersKey(config.redisPrefix), workerId, JSON.stringify({ at: Date.now(), modelVersion: pipeline.modelVersion, modelReady: isModelReady() }))
+      .catch(() => undefined);
+  await beat();
+  const heartbeat = setInterval(beat, HEARTBEAT_MS);
+  heartbeat.unref();
+  ctx.log.info({ modelVersion: pipeline.modelVersion, configVersion: pipeline.configVersion }, 'score worker started');
+  return {
+    scoring,
+    modelVersion: pipeline.modelVersion,
+    isModelReady,
+    async close() {
+      clearInterval(heartbeat);
+      await running.close(config.shutdownTimeoutMs);
+      await ctx.redis.hdel(workersKey(config.redisPrefix), workerId).catch(() => undefined);
+      await scorers.close();
+    },
+  };
+}
+

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { buildConfig, type Config } from '../../src/config.ts';
+import { type AppContext, createContext } from '../../src/context.ts';
+import { createPgDb } from '../../src/db/pg.ts';
+import type { Role } from '../../src/domain/types.ts';
+import { buildApp } from '../../src/server.ts';
+import type { RunningWorkers, startWorkers } from '../../src/workers/runtime.ts';
+
+/** The real services the suite runs against (CI starts them; see .ci/run). */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomBytes(6).toString('hex')}`;
+}
+
+/** Deletes every Redis key under a prefix (BullMQ queues, signals, rate limits). */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface TestEnv {
+  ctx: AppContext;
+  config: Config;
+  schema: string;
+  workers: RunningWorkers | undefined;
+  app: ReturnType<typeof buildApp>;
+  keyFor(role: Role, tenant?: string): Promise<string>;
+  /** JSON request against the in-process app. */
+  request(method: string, path: string, options?: { key?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * A context on a fresh Postgres schema and a fresh Redis key prefix, torn down by `close`.
+ * With `workers`, score workers run in-process.
+ */
+export async function createTestEnv(options: { env?: Record<string, string>; workers?: boolean; workerOptions?: Parameters<typeof startWorkers>[1] } = {}): Promise<TestEnv> {
+  const schema = uniqueName('t_');
+  const prefix = uniqueName('sgt');
+  const admin = createPgDb(TEST_DATABASE_URL);
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const config = buildConfig({
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    DETECTOR_ENABLED: 'false',
+    SCORE_BACKOFF_MS: '100',
+    ...options.env,
+  });
+  const ctx = await createContext(config, { schema });
+  const workers = options.workers ? await (await import('../../src/workers/runtime.ts')).startWorkers(ctx, { reconcile: false, ...options.workerOptions }) : undefined;
+  const app = buildApp(ctx, workers);
+  return {
+    ctx,
+    config,
+    schema,
+    workers,
+    app,
+    async keyFor(role, tenant = 'tenant-a') {
+      return (await ctx.keys.create(tenant, role)).key;
+    },
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+      let body: BodyInit | undefined = opts.raw;
+      if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      return app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
+    },
+    async close() {
+      await workers?.close();
+      await ctx.close();
+      const cleanup = createPgDb(TEST_DATABASE_URL);
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await cleanup.close();
+      await dropRedisPrefix(TEST_REDIS_URL, prefix);
+    },
+  };
+}
+
+/** Polls `check` until it returns a value (not a fixed sleep: returns as soon as it holds). */
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
