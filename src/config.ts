@@ -26,6 +26,10 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only')
+    .optional(),
   REDIS_URL: optionalString,
   REDIS_PREFIX: z
     .string()
@@ -42,6 +46,7 @@ export const envSchema = z.object({
   SCORE_CONCURRENCY: int(4),
   SCORE_ATTEMPTS: int(5),
   SCORE_BACKOFF_MS: int(1000),
+  SCORE_LOCK_MS: int(30_000),
   KEEP_COMPLETED_JOBS: int(1000),
   KEEP_FAILED_JOBS: int(5000),
   RECONCILE_INTERVAL_MS: int(15_000),
@@ -62,6 +67,8 @@ export interface Config {
   dataDir: string;
   /** Undefined: embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
+  /** Postgres schema (search_path); undefined: the server's default. */
+  databaseSchema: string | undefined;
   /** Undefined: a private redis-server started in `dataDir`. */
   redisUrl: string | undefined;
   redisPrefix: string;
@@ -77,6 +84,8 @@ export interface Config {
     concurrency: number;
     attempts: number;
     backoffMs: number;
+    /** A worker that dies holding a job loses it after this long; then it is retried. */
+    lockMs: number;
     keepCompleted: number;
     keepFailed: number;
     reconcileIntervalMs: number;
@@ -105,6 +114,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
+    databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     model: { dir: path.resolve(e.MODEL_DIR), detector: e.DETECTOR_MODEL, detectorEnabled: e.DETECTOR_ENABLED },
@@ -119,6 +129,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       concurrency: Math.max(1, e.SCORE_CONCURRENCY),
       attempts: Math.max(1, e.SCORE_ATTEMPTS),
       backoffMs: e.SCORE_BACKOFF_MS,
+      lockMs: Math.max(1000, e.SCORE_LOCK_MS),
       keepCompleted: e.KEEP_COMPLETED_JOBS,
       keepFailed: e.KEEP_FAILED_JOBS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,

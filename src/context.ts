@@ -35,8 +35,6 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  /** Database schema for isolation (tests); only with a `DATABASE_URL`. */
-  schema?: string;
   logger?: Logger;
 }
 
@@ -64,7 +62,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     log.info({ url: redisUrl, dir: path.join(config.dataDir, 'redis') }, 'started a private redis-server (AOF on)');
   }
   const db = config.databaseUrl
-    ? createPgDb(config.databaseUrl, options.schema ? { schema: options.schema } : {})
+    ? createPgDb(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {})
     : await createPgliteDb(path.join(config.dataDir, 'pglite'));
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');

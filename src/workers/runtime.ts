@@ -18,7 +18,7 @@ export interface RunningWorkers extends LocalModel {
 }
 
 /** Loads the scorers once (warm), then consumes the score queue. */
-export async function startWorkers(ctx: AppContext, options: { reconcile?: boolean; lockDurationMs?: number; stalledIntervalMs?: number } = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: AppContext, options: { reconcile?: boolean } = {}): Promise<RunningWorkers> {
   const { config } = ctx;
   const scorers = await buildScorers(config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
@@ -26,9 +26,8 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const scoring = new ScoringService(ctx.db, pipeline);
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
+    lockMs: config.scoring.lockMs,
     reconcile: options.reconcile ?? true,
-    ...(options.lockDurationMs ? { lockDurationMs: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledIntervalMs: options.stalledIntervalMs } : {}),
   });
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const isModelReady = () => scorers.detector === null || scorers.detector.isReady();

@@ -7,9 +7,8 @@ import { ArticleMissingError, type ScoringService } from '../services/scoring.ts
 
 export interface ScoreWorkerOptions {
   concurrency: number;
-  /** Lock duration; a worker that dies holding a job loses it after this and it is retried. */
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
+  /** A worker that dies holding a job loses it after this long; then it is retried. */
+  lockMs: number;
   /** Run the reconciler loop in this process (one per deployment is enough, more is harmless). */
   reconcile: boolean;
 }
@@ -52,8 +51,8 @@ export function startScoreWorker(ctx: AppContext, scoring: ScoringService, optio
     connection: ctx.workerConnection(),
     prefix: config.redisPrefix,
     concurrency: options.concurrency,
-    ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
-    ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
     maxStalledCount: 2,
   });
   worker.on('error', (error) => log.error({ err: error }, 'score worker error'));

@@ -55,13 +55,14 @@ export async function createTestEnv(options: { env?: Record<string, string>; wor
   const config = buildConfig({
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
+    DATABASE_SCHEMA: schema,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
     DETECTOR_ENABLED: 'false',
     SCORE_BACKOFF_MS: '100',
     ...options.env,
   });
-  const ctx = await createContext(config, { schema });
+  const ctx = await createContext(config);
   const workers = options.workers ? await (await import('../../src/workers/runtime.ts')).startWorkers(ctx, { reconcile: false, ...options.workerOptions }) : undefined;
   const app = buildApp(ctx, workers);
   return {
