@@ -48,23 +48,24 @@ export interface EmbeddedRedis {
 
 /**
  * A private redis-server for the embedded default: data in `<dataDir>/redis` with AOF on and
- * noeviction (BullMQ must never lose keys to eviction), bound to loopback on a free port.
+ * noeviction (BullMQ must never lose keys to eviction), bound to loopback on `port` (a free
+ * one when not given).
  */
-export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(dataDir: string, port?: number): Promise<EmbeddedRedis> {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) throw new RedisNotInstalledError();
   const dir = path.join(dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const listenPort = port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '',
+    ['--port', String(listenPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '',
      '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'],
     { stdio: 'ignore' },
   );
-  await waitForPort(port, 10_000);
+  await waitForPort(listenPort, 10_000);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${listenPort}`,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+
+/** A real worker process (`src/main.ts worker`) over the test's schema and key prefix. */
+function spawnWorker(env: TestEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: env.config.databaseUrl,
+      DATABASE_SCHEMA: env.schema,
+      REDIS_URL: env.ctx.redisUrl,
+      REDIS_PREFIX: env.config.redisPrefix,
+      DETECTOR_ENABLED: 'false',
+      LOG_LEVEL: 'silent',
+      SCORE_CONCURRENCY: '2',
+      SCORE_LOCK_MS: '1500',
+      RECONCILE_INTERVAL_MS: '1000',
+      RECONCILE_AFTER_MS: '5000',
+    },
+    stdio: 'ignore',
+  });
+}
+
+describe('a worker killed with SIGKILL in the middle of the queue', () => {
+  let env: TestEnv;
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    env = await createTestEnv();
+  });
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await env.close();
+  });
+
+  it('loses nothing: stalled jobs are recovered and every article is scored exactly once', async () => {
+    const key = await env.keyFor('submitter');
+    const total = 60;
+    const res = await env.request('POST', '/v1/batches', {
+      key,
+      body: {
+        articles: Array.from({ length: total }, (_, i) => ({
+          externalId: `k-${i}`,
+          accountId: `acct-${i % 7}`,
+          text: `第${i}条:随着社会的不断发展,我们的生活发生了翻天覆地的变化。值得注意的是,这一趋势还将持续。`.repeat(20),
+        })),
+      },
+    });
+    expect(res.status).toBe(202);
+    const countScored = async () =>
+      (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'"))[0]!.n;
+
+    const first = spawnWorker(env);
+    children.push(first);
+    await waitFor(async () => (await countScored()) >= 5, 30_000, 20);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const scoredAtKill = await countScored();
+    expect(scoredAtKill).toBeLessThan(total);
+
+    const second = spawnWorker(env);
+    children.push(second);
+    await waitFor(async () => (await countScored()) === total, 60_000, 100);
+    const rows = await env.ctx.db.query<{ n: number; articles: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores',
+    );
+    expect(rows[0]).toEqual({ n: total, articles: total });
+    const events = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE type = 'article.scored'");
+    expect(events[0]!.n).toBe(total);
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+  }, 120_000);
+});
