@@ -96,7 +96,7 @@ function countLexicon(text: string, lex: CompiledLexicon): { total: number; byLa
 }
 
 /** The most frequent labels first, as `{label: count}`, at most `n`. */
-function top(byLabel: Record<string, number>, n = 8): Record<string, number> {
+function top(byLabel: Record<string, number>, n = 16): Record<string, number> {
   return Object.fromEntries(
     Object.entries(byLabel)
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
