@@ -1,0 +1,254 @@
+/**
+ * Content-farm clusters in the record: groups of near-duplicate articles across accounts,
+ * built from `AccountSignals.observe` results.
+ *
+ * Union semantics, deterministic: an observation names an article and its near-duplicates;
+ * every cluster any of them belongs to, plus the id Redis proposed, are merged into the
+ * smallest id. Merges are serialised per tenant with a transaction-scoped advisory lock, so
+ * concurrent workers cannot split a cluster. Idempotent: replaying an observation changes
+ * nothing.
+ *
+ * Example:
+ *   const clusters = new ClusterService(db);
+ *   const id = await clusters.upsertFromObservation(result); // 'cl_3f2a...' or null
+ *   const page = await clusters.list('t1', { limit: 20 });
+ *   // { clusters: [{ id, size: 12, accountCount: 12, accounts: [...], articleIds: [...],
+ *   //   firstPostedAt: '2026-10-07T10:00:00.000Z', lastPostedAt: '...', spanSeconds: 44 }],
+ *   //   nextCursor: 'WyIyMDI2...' }
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/db.ts';
+import type { AccountSignalsResult } from '../signals/types.ts';
+
+export interface ClusterSummary {
+  id: string;
+  tenantId: string;
+  size: number;
+  accountCount: number;
+  /** Distinct accounts, sorted. */
+  accounts: string[];
+  /** Member article ids, oldest post first (at most `memberLimit`). */
+  articleIds: string[];
+  firstPostedAt: string | null;
+  lastPostedAt: string | null;
+  /** Seconds between the first and the last post. */
+  spanSeconds: number;
+  maxSimilarity: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ListClustersOptions {
+  limit?: number;
+  cursor?: string | null;
+  /** Member article ids returned per cluster at most (default 100). */
+  memberLimit?: number;
+  /** Only clusters with at least this many distinct accounts (default 2). */
+  minAccounts?: number;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('invalid cursor');
+  }
+}
+
+interface ClusterRow {
+  id: string;
+  tenant_id: string;
+  size: number;
+  account_count: number;
+  first_posted_at: Date | string | null;
+  last_posted_at: Date | string | null;
+  max_similarity: number | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  accounts: string[] | null;
+  article_ids: string[] | null;
+}
+
+const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
+
+function toSummary(r: ClusterRow): ClusterSummary {
+  const first = iso(r.first_posted_at);
+  const last = iso(r.last_posted_at);
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    size: Number(r.size),
+    accountCount: Number(r.account_count),
+    accounts: r.accounts ?? [],
+    articleIds: r.article_ids ?? [],
+    firstPostedAt: first,
+    lastPostedAt: last,
+    spanSeconds: first && last ? Math.round((Date.parse(last) - Date.parse(first)) / 1000) : 0,
+    maxSimilarity: r.max_similarity === null ? null : Math.round(Number(r.max_similarity) * 1000) / 1000,
+    createdAt: iso(r.created_at) as string,
+    updatedAt: iso(r.updated_at) as string,
+  };
+}
+
+function encodeCursor(lastPostedAt: string | null, id: string): string {
+  return Buffer.from(JSON.stringify([lastPostedAt, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isFinite(Date.parse(v[0]))) {
+      return [v[0], v[1]];
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidCursorError();
+}
+
+const SELECT_SUMMARY = `
+  SELECT c.id, c.tenant_id, c.size, c.account_count, c.first_posted_at, c.last_posted_at,
+         c.max_similarity, c.created_at, c.updated_at, c.merged_into,
+         (SELECT array_agg(DISTINCT m.account_id ORDER BY m.account_id)
+            FROM cluster_members m WHERE m.cluster_id = c.id) AS accounts,
+         (SELECT array_agg(x.article_id ORDER BY x.posted_at, x.article_id)
+            FROM (SELECT m.article_id, m.posted_at FROM cluster_members m
+                   WHERE m.cluster_id = c.id ORDER BY m.posted_at, m.article_id LIMIT $MEMBERS) x) AS article_ids
+    FROM clusters c`;
+
+/** Deterministic id for a brand-new cluster: from the tenant and its smallest article id. */
+export function newClusterId(tenantId: string, articleIds: readonly string[]): string {
+  const min = [...articleIds].sort()[0] ?? '';
+  return `cl_${createHash('sha1').update(tenantId).update('\0').update(min).digest('hex').slice(0, 20)}`;
+}
+
+export class ClusterService {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records the article and its cross-account near-duplicates as one cluster, merging every
+   * cluster they already belong to. Returns the cluster id, or null when the observation
+   * found no near-duplicate and the article is in no cluster.
+   */
+  async upsertFromObservation(obs: AccountSignalsResult): Promise<string | null> {
+    const { tenantId } = obs;
+    return this.db.transaction(async (tx) => {
+      if (obs.similar.length === 0) {
+        const rows = await tx.query<{ cluster_id: string }>(
+          'SELECT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = $2',
+          [tenantId, obs.articleId],
+        );
+        return rows[0]?.cluster_id ?? null;
+      }
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
+      const members = [
+        { articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null },
+        ...obs.similar,
+      ];
+      const ids = members.map((m) => m.articleId);
+      const existing = await tx.query<{ cluster_id: string }>(
+        'SELECT DISTINCT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = ANY($2::text[])',
+        [tenantId, ids],
+      );
+      const proposed = obs.clusterId ?? newClusterId(tenantId, ids);
+      const candidates = new Set<string>(existing.map((r) => r.cluster_id));
+      // The id Redis proposed is used when none of the articles has a cluster yet, or when it
+      // names a live cluster (possibly through earlier merges) that must then be joined too.
+      let resolved: string | null = proposed;
+      let live = false;
+      for (let hop = 0; hop < 32 && resolved; hop++) {
+        const rows: { merged_into: string | null; tenant_id: string }[] = await tx.query(
+          'SELECT merged_into, tenant_id FROM clusters WHERE id = $1',
+          [resolved],
+        );
+        const next = rows[0];
+        if (!next || next.tenant_id !== tenantId) break;
+        if (!next.merged_into) {
+          live = true;
+          break;
+        }
+        resolved = next.merged_into;
+      }
+      if (live || candidates.size === 0) candidates.add(live ? (resolved as string) : proposed);
+      const sorted = [...candidates].sort();
+      const target = sorted[0] as string;
+      const absorbed = sorted.slice(1);
+
+      await tx.query('INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [target, tenantId]);
+      if (absorbed.length > 0) {
+        await tx.query('UPDATE cluster_members SET cluster_id = $1 WHERE tenant_id = $2 AND cluster_id = ANY($3::text[])', [
+          target,
+          tenantId,
+          absorbed,
+        ]);
+        await tx.query(
+          `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, updated_at = now()
+            WHERE tenant_id = $2 AND (id = ANY($3::text[]) OR merged_into = ANY($3::text[]))`,
+          [target, tenantId, absorbed],
+        );
+      }
+      await tx.query(
+        `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
+         SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
+           FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+         ON CONFLICT (tenant_id, article_id) DO UPDATE
+           SET cluster_id = EXCLUDED.cluster_id,
+               similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
+        [tenantId, target, ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)],
+      );
+      await tx.query(
+        `UPDATE clusters c
+            SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
+                max_similarity = s.sim, updated_at = now()
+           FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
+                        max(posted_at) AS last, max(similarity) AS sim
+                   FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
+          WHERE c.id = $1`,
+        [target, tenantId],
+      );
+      return target;
+    });
+  }
+
+  /** Live clusters of a tenant, most recently active first, by cursor. */
+  async list(tenantId: string, options: ListClustersOptions = {}): Promise<{ clusters: ClusterSummary[]; nextCursor: string | null }> {
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    const memberLimit = Math.min(Math.max(options.memberLimit ?? 100, 1), 10_000);
+    const [afterAt, afterId] = options.cursor ? decodeCursor(options.cursor) : [null, null];
+    const rows = await this.db.query<ClusterRow>(
+      `${SELECT_SUMMARY.replace('$MEMBERS', '$5')}
+        WHERE c.tenant_id = $1 AND c.merged_into IS NULL AND c.account_count >= $4
+          AND ($2::timestamptz IS NULL OR (c.last_posted_at, c.id) < ($2::timestamptz, $3::text))
+        ORDER BY c.last_posted_at DESC, c.id DESC
+        LIMIT $6`,
+      [tenantId, afterAt, afterId, options.minAccounts ?? 2, memberLimit, limit + 1],
+    );
+    const page = rows.slice(0, limit).map(toSummary);
+    const last = page[page.length - 1];
+    return { clusters: page, nextCursor: rows.length > limit && last ? encodeCursor(last.lastPostedAt, last.id) : null };
+  }
+
+  /** One cluster; an id merged into another resolves to the surviving cluster. */
+  async get(tenantId: string, id: string, options: { memberLimit?: number } = {}): Promise<ClusterSummary | null> {
+    const memberLimit = Math.min(Math.max(options.memberLimit ?? 1000, 1), 100_000);
+    let current = id;
+    for (let hop = 0; hop < 32; hop++) {
+      const rows = await this.db.query<ClusterRow & { merged_into: string | null }>(
+        `${SELECT_SUMMARY.replace('$MEMBERS', '$3')} WHERE c.tenant_id = $1 AND c.id = $2`,
+        [tenantId, current, memberLimit],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      if (!row.merged_into) return toSummary(row);
+      current = row.merged_into;
+    }
+    return null;
+  }
+
+  /** The cluster an article belongs to, if any. */
+  async clusterOf(tenantId: string, articleId: string): Promise<string | null> {
+    const rows = await this.db.query<{ cluster_id: string }>(
+      'SELECT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = $2',
+      [tenantId, articleId],
+    );
+    return rows[0]?.cluster_id ?? null;
+  }
+}

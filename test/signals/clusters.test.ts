@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/db.ts';
+import { ClusterService, InvalidCursorError } from '../../src/services/clusters.ts';
+import { AccountSignals } from '../../src/signals/account-signals.ts';
+import { accountSignalSettingsSchema } from '../../src/signals/settings.ts';
+import type { AccountSignalsResult } from '../../src/signals/types.ts';
+import { isolatedPg } from './pg-helper.ts';
+import { isolatedRedis } from './redis-helper.ts';
+import { ZH_TEMPLATES, rng, templateVariant } from './scenarios.ts';
+
+const T0 = Date.parse('2026-10-01T10:00:00Z');
+
+let db: Db;
+let redis: Redis;
+let prefix: string;
+const cleanups: (() => Promise<void>)[] = [];
+beforeEach(async () => {
+  const p = await isolatedPg();
+  db = p.db;
+  const r = await isolatedRedis();
+  ({ redis, prefix } = r);
+  cleanups.push(p.cleanup, r.cleanup);
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+/** An observation as `AccountSignals.observe` would return it, for union edge cases. */
+function obs(articleId: string, accountId: string, t: number, similar: [string, string, number][], clusterId: string | null = null): AccountSignalsResult {
+  return {
+    tenantId: 't1',
+    articleId,
+    accountId,
+    postedAt: new Date(t).toISOString(),
+    firstObservation: true,
+    signals: [],
+    similar: similar.map(([a, acc, at]) => ({ articleId: a, accountId: acc, similarity: 0.8, postedAt: new Date(at).toISOString() })),
+    clusterId,
+    stats: { windowCounts: {}, baselinePerDay: 1, baselineSource: 'floor', intervalCv: null, indexed: true },
+  };
+}
+
+describe('ClusterService', () => {
+  it('stores a template farm as one cluster with its accounts, articles and time span', async () => {
+    const signals = new AccountSignals(redis, accountSignalSettingsSchema.parse({}), prefix);
+    const clusters = new ClusterService(db);
+    const r = rng(21);
+    const ids: (string | null)[] = [];
+    for (let a = 0; a < 12; a++) {
+      const res = await signals.observe({ tenantId: 't1', articleId: `p${a}`, accountId: `farm${a}`, text: templateVariant(ZH_TEMPLATES[1]!, r), lang: 'zh', postedAt: T0 + a * 4000 });
+      ids.push(await clusters.upsertFromObservation(res));
+    }
+    expect(ids[0]).toBeNull();
+    expect(new Set(ids.slice(1)).size).toBe(1);
+    const { clusters: list, nextCursor } = await clusters.list('t1');
+    expect(nextCursor).toBeNull();
+    expect(list).toHaveLength(1);
+    const c = list[0]!;
+    expect(c).toMatchObject({ id: ids[1], size: 12, accountCount: 12, spanSeconds: 44, firstPostedAt: new Date(T0).toISOString() });
+    expect(c.accounts).toEqual(Array.from({ length: 12 }, (_, a) => `farm${a}`).sort());
+    expect(c.articleIds).toEqual(Array.from({ length: 12 }, (_, a) => `p${a}`));
+    expect(await clusters.get('t1', c.id)).toMatchObject({ size: 12 });
+    expect(await clusters.get('t2', c.id)).toBeNull();
+    expect(await clusters.list('t2')).toEqual({ clusters: [], nextCursor: null });
+  });
+
+  it('merges two clusters into the smaller id when an article links them, and replays are no-ops', async () => {
+    const clusters = new ClusterService(db);
+    const a = await clusters.upsertFromObservation(obs('a2', 'u2', T0 + 1000, [['a1', 'u1', T0]], 'cl_b'));
+    const b = await clusters.upsertFromObservation(obs('b2', 'u4', T0 + 3000, [['b1', 'u3', T0 + 2000]], 'cl_a'));
+    expect([a, b]).toEqual(['cl_b', 'cl_a']);
+    const link = obs('x', 'u5', T0 + 4000, [['a1', 'u1', T0], ['b1', 'u3', T0 + 2000]], 'cl_b');
+    expect(await clusters.upsertFromObservation(link)).toBe('cl_a');
+    expect(await clusters.upsertFromObservation(link)).toBe('cl_a');
+    const { clusters: list } = await clusters.list('t1');
+    expect(list.map((c) => [c.id, c.size, c.accountCount])).toEqual([['cl_a', 5, 5]]);
+    // The absorbed id still resolves, and a later proposal of it joins the survivor.
+    expect((await clusters.get('t1', 'cl_b'))?.id).toBe('cl_a');
+    expect(await clusters.upsertFromObservation(obs('y', 'u6', T0 + 5000, [['z', 'u7', T0 + 5000]], 'cl_b'))).toBe('cl_a');
+    expect(await clusters.clusterOf('t1', 'z')).toBe('cl_a');
+    // An article without near-duplicates reports the cluster it is already in.
+    expect(await clusters.upsertFromObservation(obs('a1', 'u1', T0, []))).toBe('cl_a');
+    expect(await clusters.upsertFromObservation(obs('lonely', 'u1', T0, []))).toBeNull();
+  });
+
+  it('pages through clusters by cursor, most recent first', async () => {
+    const clusters = new ClusterService(db);
+    for (let i = 0; i < 5; i++) {
+      await clusters.upsertFromObservation(obs(`c${i}-2`, 'u2', T0 + i * 60_000, [[`c${i}-1`, 'u1', T0 + i * 60_000 - 5000]], `cl_${i}`));
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const res: Awaited<ReturnType<ClusterService['list']>> = await clusters.list('t1', { limit: 2, cursor });
+      seen.push(...res.clusters.map((c) => c.id));
+      cursor = res.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(['cl_4', 'cl_3', 'cl_2', 'cl_1', 'cl_0']);
+    await expect(clusters.list('t1', { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+});
