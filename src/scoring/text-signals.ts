@@ -13,9 +13,11 @@
  * @example
  * const scorer = createTextSignalsScorer();
  * await scorer.load();
- * const out = await scorer.score({ text: '首先，……其次，……综上所述，……', title: null, lang: 'zh' });
- * // out.probability ≈ 0.9; out.reasons[0] = { code: 'text.template_rate', contribution: 1.7,
- * //   message: { zh: '模板化过渡语出现7次（首先、其次、综上所述…）…', en: '7 stock transitions …' }, … }
+ * // A 250-character template essay: 在当今社会，随着科技的不断发展…首先…其次…综上所述…让我们一起努力
+ * const out = await scorer.score({ text: essay, title: null, lang: 'zh' });
+ * // out.probability ≈ 0.98; out.reasons[0] = { code: 'text.template_rate', source: 'text',
+ * //   contribution: 1.65, message: { zh: '模板化过渡语出现14次（一方面、不仅…而且、值得注意的是、其次…），每千字55.8次',
+ * //   en: '14 stock transitions and template phrases (…), 55.8 per 1,000 characters' }, evidence: {…} }
  */
 import type { Lang } from '../domain/normalize.ts';
 import type { Reason, ScoreInput, Scorer, ScorerOutput } from '../domain/types.ts';

@@ -242,6 +242,12 @@ async function main(): Promise<void> {
     }
     const uncLogit = (r: Row): number =>
       unconstrained.bias + standardise(r, mean, std).reduce((a, v, j) => a + v * unconstrained.w[j]!, 0);
+    // Production reads structure_rate from the canonical text (newlines kept); the same model
+    // scored that way shows how much the newline leak would move the evaluation.
+    const js = FEATURE_NAMES.indexOf('structure_rate');
+    const prodLogit = (r: Row): number => logit({ ...r, x: r.x.map((v, j) => (j === js ? r.structureCanonical : v)) });
+    const prodAuroc = auroc(dv.map(prodLogit), dv.map((r) => r.y));
+    console.log(`dev AUROC with structure_rate read from canonical text (production path): ${prodAuroc.toFixed(3)}`);
     console.log(`AUROC train ${trainAuroc.toFixed(3)}  dev ${devAuroc.toFixed(3)}  (unconstrained dev ${auroc(dv.map(uncLogit), dv.map((r) => r.y)).toFixed(3)})`);
     console.log('dev per dataset', perDataset);
 
@@ -257,6 +263,7 @@ async function main(): Promise<void> {
       trainRows: tr.length,
       devRows: dv.length,
       devAuroc: round(devAuroc, 3),
+      devAurocProductionPath: round(prodAuroc, 3),
       devAurocByDataset: perDataset,
     };
   }

@@ -46,6 +46,8 @@ export interface LangWeights {
   trainRows: number;
   devRows: number;
   devAuroc: number;
+  /** Dev AUROC with `structure_rate` read from the canonical text, as production does. */
+  devAurocProductionPath: number;
   devAurocByDataset: Record<string, { n: number; auroc: number }>;
 }
 

@@ -70,6 +70,7 @@ export const TEXT_SIGNALS_WEIGHTS: TextSignalsWeights = {
     "trainRows": 6056,
     "devRows": 1417,
     "devAuroc": 0.842,
+    "devAurocProductionPath": 0.841,
     "devAurocByDataset": {
       "agt2025": {
         "n": 255,
@@ -158,6 +159,7 @@ export const TEXT_SIGNALS_WEIGHTS: TextSignalsWeights = {
     "trainRows": 47150,
     "devRows": 10434,
     "devAuroc": 0.723,
+    "devAurocProductionPath": 0.727,
     "devAurocByDataset": {
       "agt2025": {
         "n": 233,
