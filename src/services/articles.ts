@@ -107,10 +107,15 @@ export const ARTICLE_COLUMNS = `id, tenant_id AS "tenantId", external_id AS "ext
   declared_ai AS "declaredAi", labels, metadata, status, status_at AS "statusAt", attempts, last_error AS "lastError",
   score, label, verdict, model_version AS "modelVersion", config_version AS "configVersion", scored_at AS "scoredAt"`;
 
-const UPSERT_SQL = `
+/**
+ * One statement, so one round trip and one commit: upsert the rows (unchanged content is left
+ * alone), log an event per new revision, and record the batch with its items when given.
+ * Data-modifying CTEs run exactly once whether or not the final SELECT reads them.
+ */
+const SUBMIT_SQL = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
-    idx int, id text, external_id text, account_id text, title text, url text, text text, lang text,
+    idx int, bidx int, id text, external_id text, account_id text, title text, url text, text text, lang text,
     content_hash text, published_at timestamptz, declared_ai boolean, labels jsonb, metadata jsonb)
 ), upserted AS (
   INSERT INTO articles AS a (id, tenant_id, external_id, account_id, title, url, text, lang, content_hash,
@@ -125,19 +130,25 @@ WITH input AS (
     score = NULL, label = NULL, verdict = NULL, model_version = NULL, config_version = NULL, scored_at = NULL
   WHERE a.content_hash <> EXCLUDED.content_hash
   RETURNING a.id, a.external_id, a.revision, a.status
+), result AS (
+  SELECT i.idx, i.bidx, COALESCE(u.id, e.id) AS id, COALESCE(u.revision, e.revision) AS revision,
+         COALESCE(u.status, e.status) AS status, (u.id IS NOT NULL) AS changed
+  FROM input i
+  LEFT JOIN upserted u ON u.external_id = i.external_id
+  LEFT JOIN articles e ON e.tenant_id = $1 AND e.external_id = i.external_id
+), logged AS (
+  INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
+  SELECT $1, 'article', u.id, CASE WHEN u.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END, $3,
+         jsonb_build_object('revision', u.revision, 'batchId', $4::text)
+  FROM upserted u
+), batch AS (
+  INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected)
+  SELECT $4, $1, $5, $6, (SELECT count(*) FROM input), $7 WHERE $4::text IS NOT NULL
+), items AS (
+  INSERT INTO batch_items (batch_id, idx, article_id)
+  SELECT $4, r.bidx, r.id FROM result r WHERE $4::text IS NOT NULL
 )
-SELECT i.idx, COALESCE(u.id, e.id) AS id, COALESCE(u.revision, e.revision) AS revision,
-       COALESCE(u.status, e.status) AS status, (u.id IS NOT NULL) AS changed
-FROM input i
-LEFT JOIN upserted u ON u.external_id = i.external_id
-LEFT JOIN articles e ON e.tenant_id = $1 AND e.external_id = i.external_id
-ORDER BY i.idx`;
-
-const EVENTS_SQL = `
-INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-SELECT $1, 'article', x.id, CASE WHEN x.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END, $2,
-       jsonb_build_object('revision', x.revision, 'batchId', $3::text)
-FROM jsonb_to_recordset($4::jsonb) AS x(id text, revision int)`;
+SELECT idx, id, revision, status, changed FROM result ORDER BY idx`;
 
 export interface Submitter {
   tenantId: string;
@@ -189,6 +200,7 @@ export class ArticleService {
     if (articles.length === 0 && !batch) return [];
     const records = articles.map((a, idx) => ({
       idx,
+      bidx: batch?.indexes[idx] ?? idx,
       id: newId('art'),
       external_id: a.externalId,
       account_id: a.accountId,
@@ -202,33 +214,15 @@ export class ArticleService {
       labels: a.labels,
       metadata: a.metadata,
     }));
-    const rows = await this.db.transaction(async (tx) => {
-      const result =
-        records.length === 0
-          ? []
-          : await tx.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(
-              UPSERT_SQL,
-              [who.tenantId, JSON.stringify(records)],
-            );
-      const changed = result.filter((r) => r.changed).map((r) => ({ id: r.id, revision: r.revision }));
-      if (changed.length > 0) {
-        await tx.query(EVENTS_SQL, [who.tenantId, who.actor, batch?.id ?? null, JSON.stringify(changed)]);
-      }
-      if (batch) {
-        await tx.query(
-          'INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected) VALUES ($1, $2, $3, $4, $5, $6)',
-          [batch.id, who.tenantId, batch.kind ?? 'batch', batch.total, result.length, batch.rejected],
-        );
-        if (result.length > 0) {
-          await tx.query(
-            `INSERT INTO batch_items (batch_id, idx, article_id)
-             SELECT $1, x.idx, x.article_id FROM jsonb_to_recordset($2::jsonb) AS x(idx int, article_id text)`,
-            [batch.id, JSON.stringify(result.map((r) => ({ idx: batch.indexes[r.idx] ?? r.idx, article_id: r.id })))],
-          );
-        }
-      }
-      return result;
-    });
+    const rows = await this.db.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(SUBMIT_SQL, [
+      who.tenantId,
+      JSON.stringify(records),
+      who.actor,
+      batch?.id ?? null,
+      batch?.kind ?? 'batch',
+      batch?.total ?? null,
+      batch?.rejected ?? null,
+    ]);
     const results = rows.map((r, i) => ({
       id: r.id,
       externalId: articles[i]!.externalId,
