@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/infra/redis-server.ts';
+import { startPrivatePostgres } from './helpers/postgres.ts';
 
 /**
  * The suite runs against real Redis and real PostgreSQL. When the usual local servers
@@ -42,37 +42,6 @@ async function postgresAnswers(url: string): Promise<boolean> {
   }
 }
 
-function postgresBin(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).sort().reverse();
-  for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
-  return undefined;
-}
-
-/** A throwaway cluster in a temp dir (run as the postgres user when we are root: initdb refuses root). */
-function startPrivatePostgres(port: number): { url: string; stop(): void } {
-  const bin = postgresBin();
-  if (!bin) {
-    throw new Error('PostgreSQL is not running on 127.0.0.1:5432 and is not installed. Install it (Debian: apt-get install -y postgresql) or set TEST_DATABASE_URL.');
-  }
-  const dir = mkdtempSync(path.join(tmpdir(), 'sg-pg-'));
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
-  const run = (cmd: string, args: string[]) =>
-    asRoot ? execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore' }) : execFileSync(cmd, args, { stdio: 'ignore' });
-  run(path.join(bin, 'initdb'), ['-D', path.join(dir, 'data'), '-A', 'trust', '-U', 'postgres']);
-  run(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-w', '-l', path.join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
-  run(path.join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'test']);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/test`,
-    stop() {
-      run(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'immediate', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 export default async function setup() {
   const stops: (() => Promise<void> | void)[] = [];
   const redisUrl = process.env.TEST_REDIS_URL ?? DEFAULT_REDIS;
@@ -88,8 +57,8 @@ export default async function setup() {
   const databaseUrl = process.env.TEST_DATABASE_URL ?? DEFAULT_DB;
   if (!(await postgresAnswers(databaseUrl))) {
     const server = startPrivatePostgres(55_432);
+    stops.push(() => server.destroy());
     process.env.TEST_DATABASE_URL = server.url;
-    stops.push(() => server.stop());
   }
   return async () => {
     for (const stop of stops.reverse()) await stop();

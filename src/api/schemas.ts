@@ -4,7 +4,9 @@ import { ARTICLE_STATUSES, LABELS, VERDICTS } from '../domain/types.ts';
 
 /** Shapes of request and response bodies, shared by the routes and the OpenAPI document. */
 
-export const ArticleInput = articleInputSchema.openapi('ArticleInput', {
+// Rebuilt from the shape here: a schema created before @hono/zod-openapi extended zod (module
+// load order decides that) has no `.openapi` method.
+export const ArticleInput = z.object(articleInputSchema.shape).strict().openapi('ArticleInput', {
   example: {
     externalId: 'post-10293',
     accountId: 'acct-77',

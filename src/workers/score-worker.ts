@@ -1,5 +1,6 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { AppContext } from '../context.ts';
+import { isUnavailable } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { QUEUES, scoreJobSchema } from '../jobs/catalog.ts';
 import { Reconciler } from '../services/reconciler.ts';
@@ -26,7 +27,7 @@ export interface RunningWorker {
  */
 export function startScoreWorker(ctx: AppContext, scoring: ScoringService, options: ScoreWorkerOptions): RunningWorker {
   const { log, metrics, config } = ctx;
-  const processor = async (job: Job) => {
+  const processor = async (job: Job, token?: string) => {
     const parsed = scoreJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid score payload: ${parsed.error.message}`);
     const started = performance.now();
@@ -41,6 +42,13 @@ export function startScoreWorker(ctx: AppContext, scoring: ScoringService, optio
       metrics.jobDuration.observe({ queue: QUEUES.score, outcome: 'error' }, (performance.now() - started) / 1000);
       if (error instanceof ArticleMissingError || error instanceof ServiceError) {
         throw new UnrecoverableError((error as Error).message);
+      }
+      if (isUnavailable(error) && token) {
+        // The database is down: wait for it without spending an attempt, so an outage of
+        // any length never turns accepted articles into failed ones.
+        jobLog.warn('database unavailable; job delayed');
+        await job.moveToDelayed(Date.now() + config.scoring.backoffMs * 5, token);
+        throw new DelayedError();
       }
       jobLog.warn({ err: error }, 'scoring failed; will retry');
       throw error;

@@ -46,14 +46,17 @@ export interface TestEnv {
  * A context on a fresh Postgres schema and a fresh Redis key prefix, torn down by `close`.
  * With `workers`, score workers run in-process.
  */
-export async function createTestEnv(options: { env?: Record<string, string>; workers?: boolean; workerOptions?: Parameters<typeof startWorkers>[1] } = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  options: { env?: Record<string, string>; workers?: boolean; workerOptions?: Parameters<typeof startWorkers>[1]; databaseUrl?: string } = {},
+): Promise<TestEnv> {
+  const databaseUrl = options.databaseUrl ?? TEST_DATABASE_URL;
   const schema = uniqueName('t_');
   const prefix = uniqueName('sgt');
-  const admin = createPgDb(TEST_DATABASE_URL);
+  const admin = createPgDb(databaseUrl);
   await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.close();
   const config = buildConfig({
-    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
     DATABASE_SCHEMA: schema,
     REDIS_PREFIX: prefix,
@@ -87,7 +90,7 @@ export async function createTestEnv(options: { env?: Record<string, string>; wor
     async close() {
       await workers?.close();
       await ctx.close();
-      const cleanup = createPgDb(TEST_DATABASE_URL);
+      const cleanup = createPgDb(databaseUrl);
       await cleanup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await cleanup.close();
       await dropRedisPrefix(TEST_REDIS_URL, prefix);
