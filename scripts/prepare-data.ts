@@ -6,6 +6,12 @@
  *
  * Usage: tsx scripts/prepare-data.ts [--datasets DIR] [--out DIR]
  * Output record: {id, text, label (0 human | 1 ai), lang, dataset, source, variant, clen}
+ *
+ * Second step, once training/build_vocab.py has written a tokenizer:
+ *   tsx scripts/prepare-data.ts --tokenize DIR_WITH_TOKENIZER_JSON [--out DIR]
+ * tokenises every normalised text with transformers.js itself (the tokenizer the service
+ * uses) and writes `<split>.ids.bin` (uint16 token ids, no special tokens, at most
+ * MAX_DOC_TOKENS per text) and `<split>.idx.jsonl` ({off, len, label, lang, dataset, variant}).
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { once } from 'node:events';
@@ -74,4 +80,36 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const MAX_DOC_TOKENS = 4096;
+
+async function tokenizeSplits(tokDir: string): Promise<void> {
+  const { AutoTokenizer, env } = await import('@huggingface/transformers');
+  env.allowRemoteModels = false;
+  env.localModelPath = resolve(tokDir, '..');
+  const tokenizer = await AutoTokenizer.from_pretrained(tokDir.split('/').filter(Boolean).pop()!);
+  for (const split of ['train', 'dev'] as const) {
+    const rl = createInterface({ input: createReadStream(join(outDir, `${split}.jsonl`)), crlfDelay: Infinity });
+    const bin = createWriteStream(join(outDir, `${split}.ids.bin`));
+    const idx = createWriteStream(join(outDir, `${split}.idx.jsonl`));
+    let off = 0;
+    let n = 0;
+    for await (const line of rl) {
+      const r = JSON.parse(line) as { text: string; label: number; lang: string; dataset: string; variant: string | null; clen: number };
+      // 4 chars per token is generous for both languages; cut first so huge texts stay cheap
+      const ids = tokenizer.encode(r.text.slice(0, MAX_DOC_TOKENS * 8), { add_special_tokens: false }).slice(0, MAX_DOC_TOKENS);
+      const buf = Buffer.from(Uint16Array.from(ids).buffer);
+      if (!bin.write(buf)) await once(bin, 'drain');
+      idx.write(JSON.stringify({ off, len: ids.length, label: r.label, lang: r.lang, dataset: r.dataset, variant: r.variant, clen: r.clen }) + '\n');
+      off += ids.length;
+      n++;
+    }
+    bin.end();
+    idx.end();
+    await Promise.all([once(bin, 'finish'), once(idx, 'finish')]);
+    console.error(`${split}: ${n} texts, ${off} tokens`);
+  }
+}
+
+const tokDirArg = process.argv.indexOf('--tokenize');
+if (tokDirArg >= 0) await tokenizeSplits(resolve(process.argv[tokDirArg + 1]!));
+else await main();

@@ -1,0 +1,240 @@
+/**
+ * The detector scorer: a small transformer (int8 ONNX, served through transformers.js,
+ * offline) over sliding windows of the whole article, fused with a hashed character n-gram
+ * TF-IDF logistic regression, calibrated per language on the dev splits
+ * (training/fit-fusion.ts). Thresholds per language come from the manifest.
+ *
+ * - Windows over the canonical text by character offsets (model-windows.ts), each passed
+ *   through `modelText` before tokenising; per-window probabilities become `segments`.
+ * - Windows of concurrent `score()` calls share forward passes (model-batcher.ts).
+ * - Texts under `manifest.minUnits` (content units: Han characters + Latin words) get
+ *   `probability: null`; their raw model score is still reported in `features`.
+ *
+ * @example
+ * const detector = createDetectorScorer({ modelDir: 'models' });
+ * await detector.load();
+ * const out = await detector.score({ text, title: null, lang: 'zh' });
+ * // { name: 'detector', probability: 0.93, thresholds: { review: 0.71, flag: 0.9 },
+ * //   segments: [{ start: 0, end: 120, probability: 0.88 }, …], reasons: [{ code: 'model_probability', … }] }
+ */
+import { join } from 'node:path';
+import { contentLength, modelText, type Lang } from '../domain/normalize.ts';
+import type { Reason, ScoreInput, Scorer, ScorerOutput, Segment } from '../domain/types.ts';
+import { WindowBatcher } from './model-batcher.ts';
+import { fusionFeatures, loadManifest, sigmoid, type DetectorManifest } from './model-manifest.ts';
+import { capWindows, planWindows, type Window } from './model-windows.ts';
+import { loadNgramModel, type NgramModel } from './ngram.ts';
+
+export const DETECTOR_NAME = 'detector';
+export const DEFAULT_DETECTOR_ID = 'slopguard-detector';
+
+export interface DetectorOptions {
+  /** Folder holding the model folders (the service's models directory). */
+  modelDir: string;
+  /** Model folder inside `modelDir`. Default `slopguard-detector`. */
+  modelId?: string;
+  /** `q8` loads onnx/model_quantized.onnx (the shipped file); `fp32` loads onnx/model.onnx. */
+  dtype?: 'q8' | 'fp32';
+  /** Most windows per forward pass. Default 16. */
+  maxBatch?: number;
+  /** How long a partly filled batch waits for more windows, in ms. Default 2. */
+  batchWaitMs?: number;
+  /** Score at most this many windows per text, evenly spaced (0: all). Only for bulk evaluation. */
+  maxWindows?: number;
+  /** onnxruntime intra-op threads (default: onnxruntime's choice). */
+  threads?: number;
+  /** Check files against the manifest's sha256 at load. Default true. */
+  verifyFiles?: boolean;
+  /** Use this manifest instead of `<model>/manifest.json` (calibration step only). */
+  manifest?: DetectorManifest;
+}
+
+/** Uncalibrated parts of one text's score, for calibration and evaluation. */
+export interface DetectorComponents {
+  units: number;
+  /** Mean window logit of the transformer; null when no window had text. */
+  transformer: number | null;
+  ngram: number;
+  windows: (Window & { logit: number })[];
+}
+
+export interface DetectorScorer extends Scorer {
+  components(text: string, lang: Lang): Promise<DetectorComponents>;
+  readonly manifest: DetectorManifest;
+  readonly batchStats: { batches: number; windows: number; maxBatchSeen: number };
+}
+
+type Tokenizer = (texts: string[], opts: Record<string, unknown>) => Record<string, unknown>;
+type Model = ((inputs: Record<string, unknown>) => Promise<{ logits: { data: ArrayLike<number>; dims: number[] } }>) & {
+  dispose?: () => Promise<unknown>;
+};
+
+const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 1 : 0)}%`;
+
+export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
+  const modelId = opts.modelId ?? DEFAULT_DETECTOR_ID;
+  const dir = join(opts.modelDir, modelId);
+  const maxBatch = Math.max(1, opts.maxBatch ?? 16);
+  const batchWaitMs = Math.max(0, opts.batchWaitMs ?? 2);
+  let manifest: DetectorManifest | null = opts.manifest ?? null;
+  let ngram: NgramModel | null = null;
+  let tokenizer: Tokenizer | null = null;
+  let model: Model | null = null;
+  let loading: Promise<void> | null = null;
+  let ready = false;
+
+  const runBatch = async (texts: string[]): Promise<number[]> => {
+    const inputs = tokenizer!(texts, { padding: true, truncation: true, max_length: manifest!.maxTokens });
+    const { logits } = await model!(inputs);
+    const out: number[] = [];
+    const c = logits.dims[1] ?? 2;
+    for (let i = 0; i < texts.length; i++) out.push(logits.data[i * c + 1]! - logits.data[i * c]!);
+    return out;
+  };
+  const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs);
+
+  async function doLoad(): Promise<void> {
+    manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
+    ngram = loadNgramModel(dir);
+    const tf = await import('@huggingface/transformers');
+    tf.env.allowRemoteModels = false;
+    tf.env.allowLocalModels = true;
+    tf.env.localModelPath = opts.modelDir;
+    tokenizer = (await tf.AutoTokenizer.from_pretrained(modelId)) as unknown as Tokenizer;
+    model = (await tf.AutoModelForSequenceClassification.from_pretrained(modelId, {
+      dtype: opts.dtype ?? 'q8',
+      device: 'cpu',
+      ...(opts.threads ? { session_options: { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } } : {}),
+    })) as unknown as Model;
+    // warm-up: one full-length window per language
+    await runBatch(['这是一段用于预热模型的中文文本。'.repeat(8), 'This is a warm-up sentence for the model. '.repeat(12)]);
+    ready = true;
+  }
+
+  async function components(text: string, lang: Lang): Promise<DetectorComponents> {
+    if (!ready) await scorer.load();
+    const m = manifest!;
+    let windows = planWindows(text, lang, m.windows[lang]);
+    if (opts.maxWindows && opts.maxWindows > 0) windows = capWindows(windows, opts.maxWindows);
+    const texts = windows.map((w) => modelText(text.slice(w.start, w.end)));
+    const keep = windows.map((_, i) => texts[i]!.length > 0);
+    const logits = await batcher.scoreAll(texts.filter((_, i) => keep[i]));
+    const scored: (Window & { logit: number })[] = [];
+    let k = 0;
+    windows.forEach((w, i) => {
+      if (keep[i]) scored.push({ ...w, logit: logits[k++]! });
+    });
+    const mt = modelText(text);
+    return {
+      units: contentLength(mt),
+      transformer: scored.length ? scored.reduce((a, w) => a + w.logit, 0) / scored.length : null,
+      ngram: mt.length ? ngram!.logit(mt, lang) : 0,
+      windows: scored,
+    };
+  }
+
+  const scorer: DetectorScorer = {
+    name: DETECTOR_NAME,
+    get version() {
+      return manifest?.version ?? `${modelId}@unloaded`;
+    },
+    get manifest() {
+      if (!manifest) throw new Error('detector not loaded');
+      return manifest;
+    },
+    get batchStats() {
+      return batcher.stats;
+    },
+    load() {
+      loading ??= doLoad().catch((e: unknown) => {
+        loading = null;
+        throw e;
+      });
+      return loading;
+    },
+    isReady: () => ready,
+    components,
+    async score(input: ScoreInput): Promise<ScorerOutput> {
+      const { lang } = input;
+      const c = await components(input.text, lang);
+      const m = manifest!;
+      const cal = m.calibration[lang];
+      const segments: Segment[] = c.windows.map((w) => ({
+        start: w.start,
+        end: w.end,
+        probability: sigmoid(cal.segment.a * w.logit + cal.segment.b),
+      }));
+      const features: Record<string, number> = { units: c.units, windows: c.windows.length, ngram_logit: c.ngram };
+      const reasons: Reason[] = [];
+      let probability: number | null = null;
+      if (c.transformer !== null) {
+        features.transformer_logit = c.transformer;
+        const x = fusionFeatures(c.transformer, c.ngram, c.units);
+        const z = cal.bias + x.reduce((a, v, i) => a + v * (cal.weights[i] ?? 0), 0);
+        features.fused_logit = z;
+        features.raw_probability = sigmoid(z);
+        features.transformer_probability = sigmoid(cal.segment.a * c.transformer + cal.segment.b);
+        if (c.units >= m.minUnits[lang]) probability = sigmoid(z);
+      }
+      const unit = { zh: lang === 'zh' ? '字' : '词', en: lang === 'zh' ? 'characters' : 'words' };
+      if (probability === null) {
+        reasons.push({
+          code: 'model_text_too_short',
+          source: 'model',
+          contribution: 0,
+          message: {
+            zh: `文本过短（${c.units}${unit.zh}，少于${m.minUnits[lang]}${unit.zh}），检测模型不作判断`,
+            en: `Text too short for the detector model (${c.units} ${unit.en}, under ${m.minUnits[lang]})`,
+          },
+          evidence: { units: c.units, minUnits: m.minUnits[lang] },
+        });
+      } else {
+        const th = cal.thresholds;
+        reasons.push({
+          code: 'model_probability',
+          source: 'model',
+          contribution: features.fused_logit!,
+          message: {
+            zh: `检测模型（${c.windows.length}个窗口的Transformer与字符n-gram融合）判断AI生成概率为${pct(probability)}（复核阈值${pct(th.review)}，标记阈值${pct(th.flag)}）`,
+            en: `Detector model (transformer over ${c.windows.length} window${c.windows.length === 1 ? '' : 's'} fused with character n-grams): ${pct(probability)} likely AI-generated (review at ${pct(th.review)}, flag at ${pct(th.flag)})`,
+          },
+          evidence: {
+            transformerProbability: features.transformer_probability,
+            ngramLogit: c.ngram,
+            windows: c.windows.length,
+            modelVersion: m.version,
+          },
+        });
+        const top = segments.reduce<Segment | null>((a, s) => (a && a.probability >= s.probability ? a : s), null);
+        if (top && segments.length > 1 && top.probability >= th.review) {
+          reasons.push({
+            code: 'model_ai_passage',
+            source: 'model',
+            contribution: 0,
+            message: {
+              zh: `最像AI生成的段落：第${top.start + 1}–${top.end}字，窗口概率${pct(top.probability)}`,
+              en: `Most AI-like passage: characters ${top.start + 1}–${top.end}, window probability ${pct(top.probability)}`,
+            },
+            evidence: { start: top.start, end: top.end, probability: top.probability },
+          });
+        }
+      }
+      return {
+        name: DETECTOR_NAME,
+        version: m.version,
+        probability,
+        reasons,
+        segments,
+        features,
+        thresholds: cal.thresholds,
+      };
+    },
+    async close() {
+      ready = false;
+      loading = null;
+      await model?.dispose?.();
+      model = null;
+    },
+  };
+  return scorer;
+}

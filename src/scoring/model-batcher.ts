@@ -1,0 +1,83 @@
+/**
+ * Micro-batching of model windows across concurrent `score()` calls: windows queue up and
+ * run together, up to `maxBatch` per forward pass, waiting at most `batchWaitMs` for a batch
+ * to fill. One forward pass runs at a time per process (onnxruntime already uses the cores).
+ */
+export type BatchRunner = (texts: string[]) => Promise<number[]>;
+
+interface Pending {
+  text: string;
+  resolve: (v: number) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface BatcherStats {
+  batches: number;
+  windows: number;
+  maxBatchSeen: number;
+}
+
+export class WindowBatcher {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  readonly stats: BatcherStats = { batches: 0, windows: 0, maxBatchSeen: 0 };
+
+  constructor(
+    private readonly run: BatchRunner,
+    private readonly maxBatch: number,
+    private readonly batchWaitMs: number,
+  ) {}
+
+  /** Model score (logit) of one window's model text. */
+  score(text: string): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ text, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Scores many windows; they may share batches with other callers' windows. */
+  scoreAll(texts: string[]): Promise<number[]> {
+    return Promise.all(texts.map((t) => this.score(t)));
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.queue.length >= this.maxBatch) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      void this.drain();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.drain();
+      }, this.batchWaitMs);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.stats.batches++;
+        this.stats.windows += batch.length;
+        this.stats.maxBatchSeen = Math.max(this.stats.maxBatchSeen, batch.length);
+        try {
+          const out = await this.run(batch.map((p) => p.text));
+          batch.forEach((p, i) => p.resolve(out[i]!));
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+        // let callers that are mid-way through queueing their windows join the next batch
+        if (this.queue.length > 0 && this.queue.length < this.maxBatch && this.batchWaitMs > 0) {
+          await new Promise((r) => setTimeout(r, this.batchWaitMs));
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Rebuilds the shipped detector (models/slopguard-detector) from ../shared/datasets:
+#   normalised data (TS, modelText) -> vocab -> token ids (transformers.js) -> transformer
+#   (resumes from training/work/ckpt.pt) -> ONNX fp32 + int8 -> n-gram model -> fusion,
+#   thresholds, manifest, model card.
+# Usage: training/train.sh [--clean]      TRAIN_MINUTES=95 (wall-clock budget of the transformer)
+# Work files (data, checkpoints, fp32 ONNX) stay in training/work/, which git ignores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3            # Debian's python with torch 1.13 + onnx 1.12
+W=training/work
+OUT=models/slopguard-detector
+EXP=$W/export/slopguard-detector
+export OPENBLAS_NUM_THREADS=1
+
+if [[ "${1:-}" == "--clean" ]]; then rm -rf "$W"; fi
+mkdir -p "$W" "$OUT/onnx"
+
+[[ -f $W/train.jsonl ]] || npx tsx scripts/prepare-data.ts
+[[ -f $W/tokenizer/tokenizer.json ]] || $PY training/build_vocab.py $W/tokenizer --size 16000
+[[ -f $W/train.ids.bin ]] || npx tsx scripts/prepare-data.ts --tokenize $W/tokenizer
+
+nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-95}" 2>&1 | tee -a $W/train.log
+
+$PY training/export_onnx.py $W/ckpt.pt $W/tokenizer $EXP
+$PY training/quantize.py $EXP/onnx/model.onnx $EXP/onnx/model_quantized.onnx
+cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $OUT/
+cp $EXP/onnx/model_quantized.onnx $OUT/onnx/
+
+npx tsx training/train-ngram.ts $OUT --epochs 4 --weighting "${NGRAM_WEIGHTING:-natural}"
+npx tsx training/fit-fusion.ts --model-dir models --model-id slopguard-detector
+echo "done: $OUT (manifest.json, MODEL_CARD.md)"
