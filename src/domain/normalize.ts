@@ -55,7 +55,9 @@ function foldHomoglyphs(text: string): string {
 export function canonicalText(text: string): string {
   const unified = text.replace(/\r\n?/g, '\n').normalize('NFKC');
   const visible = unified.replace(INVISIBLE, '').replace(CONTROL, '');
-  const folded = foldHomoglyphs(visible);
+  // NFKC again after removing and folding: "e" + zero-width + combining accent, or a Cyrillic
+  // "а" + accent folded to Latin, compose only then.
+  const folded = foldHomoglyphs(visible).normalize('NFKC');
   return folded
     .replace(/[\t \u00A0\u3000]+/g, ' ')
     .replace(/ *\n */g, '\n')
@@ -77,13 +79,15 @@ const SPLIT_CONTRACTION = / +(?=(?:n't|'s|'re|'ve|'ll|'d|'m)\b)/gi;
 
 /** Model input form: canonical text with every formatting tell removed. */
 export function modelText(text: string): string {
-  return canonicalText(text)
+  const joined = canonicalText(text)
     .replace(/\s+/g, ' ')
     .replace(SPLIT_CONTRACTION, '')
     .replace(SPACE_BEFORE_PUNCT, '')
     .replace(SPACE_AFTER_OPEN, '')
     .replace(SPACE_NEXT_TO_CJK, '')
     .trim();
+  // Joining words can make new mixed-script words ("о n't" -> "оn't"): fold those too.
+  return foldHomoglyphs(joined);
 }
 
 export type Lang = 'zh' | 'en';
