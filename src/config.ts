@@ -57,6 +57,16 @@ export const envSchema = z.object({
   NEAR_DUPLICATE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
   COORDINATION_WINDOW_SECONDS: int(60),
   COORDINATION_MIN_ACCOUNTS: int(3),
+  REVIEW_LEASE_SECONDS: int(900),
+  REVIEW_MAX_LEASE_SECONDS: int(3600),
+  REVIEW_MAX_BULK_ITEMS: int(10_000),
+  WEBHOOK_ALLOWED_CIDRS: z.string().default(''),
+  WEBHOOK_ATTEMPTS: int(8),
+  WEBHOOK_BACKOFF_MS: int(2000),
+  WEBHOOK_TIMEOUT_MS: int(5000),
+  WEBHOOK_CONCURRENCY: int(8),
+  CONSOLE_SESSION_TTL_SECONDS: int(8 * 3600),
+  CONSOLE_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -94,6 +104,17 @@ export interface Config {
   shutdownTimeoutMs: number;
   bootstrapTenant: string;
   accountSignals: AccountSignalSettings;
+  /** Moderator review: claim leases and the most items one claim or decision may touch. */
+  review: { leaseSeconds: number; maxLeaseSeconds: number; maxBulkItems: number };
+  webhooks: {
+    /** CIDR ranges exempt from the private-address guard (e.g. `127.0.0.1/32` for a local receiver). */
+    allowedCidrs: string[];
+    attempts: number;
+    backoffMs: number;
+    timeoutMs: number;
+    concurrency: number;
+  };
+  console: { sessionTtlSeconds: number; cookieSecure: 'auto' | 'true' | 'false' };
 }
 
 export class ConfigError extends Error {
@@ -142,6 +163,19 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       nearDuplicate: { threshold: e.NEAR_DUPLICATE_THRESHOLD },
       coordination: { windowSeconds: e.COORDINATION_WINDOW_SECONDS, minAccounts: Math.max(2, e.COORDINATION_MIN_ACCOUNTS) },
     }),
+    review: {
+      leaseSeconds: Math.max(1, e.REVIEW_LEASE_SECONDS),
+      maxLeaseSeconds: Math.max(1, e.REVIEW_MAX_LEASE_SECONDS, e.REVIEW_LEASE_SECONDS),
+      maxBulkItems: Math.max(1, e.REVIEW_MAX_BULK_ITEMS),
+    },
+    webhooks: {
+      allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS.split(',').map((s) => s.trim()).filter(Boolean),
+      attempts: Math.max(1, e.WEBHOOK_ATTEMPTS),
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: Math.max(100, e.WEBHOOK_TIMEOUT_MS),
+      concurrency: Math.max(1, e.WEBHOOK_CONCURRENCY),
+    },
+    console: { sessionTtlSeconds: Math.max(60, e.CONSOLE_SESSION_TTL_SECONDS), cookieSecure: e.CONSOLE_COOKIE_SECURE },
   };
 }
 

@@ -12,6 +12,8 @@ import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts'
 import { QUEUES, type RetryPolicy } from './jobs/catalog.ts';
 import { ArticleService } from './services/articles.ts';
 import { KeyService } from './services/keys.ts';
+import { ClusterService } from './services/clusters.ts';
+import { ReviewService } from './services/review.ts';
 
 /**
  * The composition root: the one place that creates clients (database, Redis, queues) and
@@ -29,6 +31,8 @@ export interface AppContext {
   retry: RetryPolicy;
   articles: ArticleService;
   keys: KeyService;
+  clusters: ClusterService;
+  review: ReviewService;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
   workerConnection(): Redis;
   close(): Promise<void>;
@@ -78,6 +82,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
   const workerConnections: Redis[] = [];
   const url = redisUrl;
+  const clusters = new ClusterService(db);
+  const review = new ReviewService(db, clusters, config.review);
 
   return {
     config,
@@ -90,6 +96,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     retry,
     articles: new ArticleService(db, redis, score, retry, log),
     keys: new KeyService(db),
+    clusters,
+    review,
     workerConnection() {
       const connection = new Redis(url, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);

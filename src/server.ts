@@ -54,6 +54,7 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     redis: ctx.redis,
     articles: ctx.articles,
     keys: ctx.keys,
+    review: ctx.review,
     readiness: readinessCheck(ctx, local),
     async sampleQueues() {
       const counts = await ctx.queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');

@@ -11,6 +11,8 @@ import { handleError, respondError, zodIssues } from './errors.ts';
 import { authenticate, rateLimit, requestContext } from './middleware.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { auditRoutes, reviewRoutes } from './routes/review.ts';
+import type { ReviewService } from '../services/review.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -24,6 +26,7 @@ export interface AppDeps {
   redis: Redis;
   articles: ArticleService;
   keys: KeyService;
+  review: ReviewService;
   readiness(): Promise<Readiness>;
   /** Samples queue depths into the metrics before a scrape. */
   sampleQueues(): Promise<void>;
@@ -78,6 +81,8 @@ export function createApp(deps: AppDeps) {
       defaultHook,
     }),
   );
+  app.route('/v1/review', reviewRoutes({ review: deps.review, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
+  app.route('/v1/audit', auditRoutes({ review: deps.review, defaultHook }));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

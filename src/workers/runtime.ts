@@ -5,6 +5,7 @@ import { defaultFusionConfig } from '../scoring/fusion-config.ts';
 import { AccountSignals } from '../signals/index.ts';
 import { createPipeline } from '../services/pipeline.ts';
 import { ScoringService } from '../services/scoring.ts';
+import { attachScoreListeners } from '../services/review-listeners.ts';
 import { type LocalModel, workersKey } from '../server.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
 
@@ -24,6 +25,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
   const scoring = new ScoringService(ctx.db, pipeline);
+  attachScoreListeners(ctx, scoring);
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
