@@ -19,15 +19,16 @@ const idString = z
 const MAX_METADATA_BYTES = 16_384;
 const MAX_METADATA_DEPTH = 6;
 
-function depth(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
-  let max = 0;
-  for (const child of Object.values(value)) {
-    const d = depth(child);
-    if (d > max) max = d;
-    if (max > MAX_METADATA_DEPTH) break;
+/** True when objects nest deeper than `limit`; iterative and bounded, so hostile depth costs nothing. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const v of level) if (v !== null && typeof v === 'object') next.push(...Object.values(v));
+    level = next;
   }
-  return max + 1;
+  return false;
 }
 
 export const articleInputSchema = z
@@ -36,15 +37,25 @@ export const articleInputSchema = z
     accountId: idString.describe('The publishing account on the platform.'),
     text: z.string().min(1).refine(noLoneSurrogate, SURROGATE_MESSAGE).describe('Full article text.'),
     title: z.string().max(1000).refine(noLoneSurrogate, SURROGATE_MESSAGE).optional(),
-    url: z.string().max(2048).url().optional(),
+    url: z
+      .string()
+      .max(2048)
+      .url()
+      .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+      .optional(),
     publishedAt: z.iso.datetime({ offset: true }).optional().describe('When the platform published it (ISO 8601).'),
     declaredAi: z.boolean().default(false).describe('The author labelled it as AI-generated.'),
     labels: z.array(z.string().min(1).max(64).refine(noLoneSurrogate, SURROGATE_MESSAGE)).max(32).default([]),
     metadata: z
       .record(z.string().max(128), z.unknown())
       .default({})
-      .refine((m) => depth(m) <= MAX_METADATA_DEPTH, `must not nest deeper than ${MAX_METADATA_DEPTH} levels`)
-      .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`),
+      .superRefine((m, ctx) => {
+        if (nestsDeeperThan(m, MAX_METADATA_DEPTH)) {
+          ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_METADATA_DEPTH} levels` });
+        } else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) {
+          ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+        }
+      }),
   })
   .strict();
 

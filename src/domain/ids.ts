@@ -21,3 +21,8 @@ export function newId(prefix: string, now = Date.now()): string {
   }
   return `${prefix}_${time}${base32(randomBytes(14))}`;
 }
+
+/** True when `id` has the shape `newId(prefix)` produces; anything else names nothing. */
+export function isId(prefix: string, id: string): boolean {
+  return id.length === prefix.length + 25 && id.startsWith(`${prefix}_`) && /^[0-9a-z]{24}$/.test(id.slice(prefix.length + 1));
+}

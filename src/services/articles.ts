@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
-import { newId } from '../domain/ids.ts';
+import { isId, newId } from '../domain/ids.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
 import type { ArticleStatus, Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import { jobOptions, type RetryPolicy, scoreJobId, type ScoreJob } from '../jobs/catalog.ts';
@@ -258,6 +258,7 @@ export class ArticleService {
   }
 
   async get(tenantId: string, id: string): Promise<StoredArticle | null> {
+    if (!isId('art', id)) return null;
     const rows = await this.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND id = $2`, [
       tenantId,
       id,
@@ -266,6 +267,8 @@ export class ArticleService {
   }
 
   async getByExternalId(tenantId: string, externalId: string): Promise<StoredArticle | null> {
+    // Control characters are refused at submission (and NUL cannot even reach Postgres).
+    if (/[\u0000-\u001F\u007F]/.test(externalId)) return null;
     const rows = await this.db.query<StoredArticle>(
       `SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND external_id = $2`,
       [tenantId, externalId],
@@ -285,6 +288,7 @@ export class ArticleService {
   }
 
   async batch(tenantId: string, id: string): Promise<BatchSummary | null> {
+    if (!isId('bat', id)) return null;
     const batches = await this.db.query<{ id: string; total: number; accepted: number; rejected: number; createdAt: Date }>(
       'SELECT id, total, accepted, rejected, created_at AS "createdAt" FROM batches WHERE tenant_id = $1 AND id = $2',
       [tenantId, id],
