@@ -22,7 +22,7 @@ function spawnWorker(env: TestEnv): ChildProcess {
   });
 }
 
-describe('a worker killed with SIGKILL in the middle of the queue', () => {
+describe('worker processes stopped for real', () => {
   let env: TestEnv;
   const children: ChildProcess[] = [];
   beforeAll(async () => {
@@ -33,7 +33,7 @@ describe('a worker killed with SIGKILL in the middle of the queue', () => {
     await env.close();
   });
 
-  it('loses nothing: stalled jobs are recovered and every article is scored exactly once', async () => {
+  it('SIGKILL mid-queue loses nothing: stalled jobs are recovered and every article is scored exactly once', async () => {
     const key = await env.keyFor('submitter');
     const total = 60;
     const res = await env.request('POST', '/v1/batches', {
@@ -70,4 +70,31 @@ describe('a worker killed with SIGKILL in the middle of the queue', () => {
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));
   }, 120_000);
+
+  it('on SIGTERM finishes its in-flight jobs, leaves none active, and exits 0', async () => {
+    const key = await env.keyFor('submitter', 'tenant-term');
+    const total = 40;
+    await env.request('POST', '/v1/batches', {
+      key,
+      body: {
+        articles: Array.from({ length: total }, (_, i) => ({
+          externalId: `t-${i}`,
+          accountId: `acct-${i % 5}`,
+          text: `第${i}条:今天上午,市民在便民中心办理业务,工作人员耐心解答了每一个问题。`.repeat(20),
+        })),
+      },
+    });
+    const countScored = async () =>
+      (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE tenant_id = 'tenant-term' AND status = 'scored'"))[0]!.n;
+    const worker = spawnWorker(env);
+    children.push(worker);
+    await waitFor(async () => (await countScored()) >= 3, 30_000, 20);
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const counts = await env.ctx.queues.score.getJobCounts('active', 'waiting');
+    expect(counts.active).toBe(0);
+    // Nothing in between: what was not scored is still waiting for the next worker.
+    expect((await countScored()) + counts.waiting).toBe(total);
+  }, 60_000);
 });
