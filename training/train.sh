@@ -26,7 +26,9 @@ $PY training/export_onnx.py $W/ckpt.pt $W/tokenizer $EXP
 $PY training/quantize.py $EXP/onnx/model.onnx $EXP/onnx/model_quantized.onnx
 cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $OUT/
 cp $EXP/onnx/model_quantized.onnx $OUT/onnx/
+[[ -f models/matmul-peak/matmul_fp32.onnx ]] || $PY training/make_matmul_onnx.py models/matmul-peak
 
 npx tsx training/train-ngram.ts $OUT --epochs 4 --weighting "${NGRAM_WEIGHTING:-natural}"
+cp $OUT/ngram.json $OUT/ngram.bin $EXP/   # lets bench/model.ts run the fp32 export as a whole detector
 npx tsx training/fit-fusion.ts --model-dir models --model-id slopguard-detector
 echo "done: $OUT (manifest.json, MODEL_CARD.md)"

@@ -60,6 +60,8 @@ export interface DetectorComponents {
 
 export interface DetectorScorer extends Scorer {
   components(text: string, lang: Lang): Promise<DetectorComponents>;
+  /** One forward pass over these window texts (already model-normalised), no batcher; for benchmarks. */
+  forward(texts: string[]): Promise<number[]>;
   readonly manifest: DetectorManifest;
   readonly batchStats: { batches: number; windows: number; maxBatchSeen: number };
 }
@@ -154,6 +156,10 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     },
     isReady: () => ready,
     components,
+    async forward(texts) {
+      if (!ready) await scorer.load();
+      return runBatch(texts);
+    },
     async score(input: ScoreInput): Promise<ScorerOutput> {
       const { lang } = input;
       const c = await components(input.text, lang);
