@@ -1,0 +1,106 @@
+/**
+ * Load run (issue 7): N articles through POST /v1/articles from many concurrent clients while a
+ * worker process scores them; afterwards accepted = stored = scored, with no duplicate scores
+ * and no errors but the deliberate ones (every 1,000th request is invalid on purpose).
+ *
+ *   npm run bench:load                 (LOAD_ARTICLES=100000, LOAD_CONNECTIONS=64)
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { migrate } from '../src/db/migrate.ts';
+import { createPgDb } from '../src/db/pg.ts';
+import { KeyService } from '../src/services/keys.ts';
+import { fmt, freePort, startChild, stop } from './lib.ts';
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const N = Number(process.env.LOAD_ARTICLES ?? 100_000);
+const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 64);
+const TEXTS = [
+  '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。',
+  '随着科技的不断发展,人工智能已经深刻地改变了我们的生活。首先,它提高了效率。其次,它带来了便利。综上所述,让我们一起迎接未来。',
+  'The council met on Tuesday at 7 pm in the old library on Main Street to vote on the 2027 budget, which passed 5 to 2.',
+];
+
+async function main() {
+  const schema = `load_${randomBytes(4).toString('hex')}`;
+  const prefix = `sgload${randomBytes(4).toString('hex')}`;
+  const admin = createPgDb(DATABASE_URL);
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const db = createPgDb(DATABASE_URL, { schema });
+  await migrate(db);
+  const { key } = await new KeyService(db).create('load', 'submitter');
+  const env = { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' };
+  const apiPort = await freePort();
+  const api = await startChild('src/main.ts', ['api'], apiPort, { ...env, PORT: String(apiPort) });
+  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    let i = 0;
+    const statuses = new Map<number, number>();
+    const started = performance.now();
+    const result = await autocannon({
+      url: `http://127.0.0.1:${apiPort}/v1/articles`,
+      method: 'POST',
+      connections: CONNECTIONS,
+      amount: N,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      requests: [
+        {
+          setupRequest: (req) => {
+            const n = i++;
+            const body = n % 1000 === 999 ? { externalId: `bad-${n}` } : { externalId: `l-${n}`, accountId: `acct-${n % 500}`, text: `${n}:${TEXTS[n % 3]}` };
+            return { ...req, body: JSON.stringify(body) };
+          },
+          onResponse: (status) => {
+            statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          },
+        },
+      ],
+    });
+    const submitSeconds = (performance.now() - started) / 1000;
+    const accepted = statuses.get(202) ?? 0;
+    const deliberate = statuses.get(422) ?? 0;
+    const count = async (sql: string) => (await db.query<{ n: number }>(sql))[0]!.n;
+    const deadline = Date.now() + 30 * 60_000;
+    while ((await count("SELECT count(*)::int AS n FROM articles WHERE status IN ('scored', 'failed')")) < accepted && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const totalSeconds = (performance.now() - started) / 1000;
+    const stored = await count('SELECT count(*)::int AS n FROM articles');
+    const scored = await count("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'");
+    const failed = await count("SELECT count(*)::int AS n FROM articles WHERE status = 'failed'");
+    const scoreRows = await count('SELECT count(*)::int AS n FROM scores');
+    const distinct = await count('SELECT count(DISTINCT article_id)::int AS n FROM scores');
+    console.log(`\nLoad run: ${N} requests, ${CONNECTIONS} connections, API and one worker process, loopback\n`);
+    console.log('| figure | value |');
+    console.log('| --- | ---: |');
+    console.log(`| responses by status | ${[...statuses].map(([s, n]) => `${s}: ${n}`).join(', ')} |`);
+    console.log(`| client errors (timeouts, resets) | ${result.errors + result.timeouts} |`);
+    console.log(`| submit rate | ${fmt(accepted / submitSeconds)} articles/s |`);
+    console.log(`| submit latency p50 / p99 | ${result.latency.p50} / ${result.latency.p99} ms |`);
+    console.log(`| end-to-end scoring rate | ${fmt(scored / totalSeconds)} articles/s over ${fmt(totalSeconds)} s |`);
+    console.log(`| accepted / stored / scored / failed | ${accepted} / ${stored} / ${scored} / ${failed} |`);
+    console.log(`| score rows / distinct articles | ${scoreRows} / ${distinct} |`);
+    const ok = accepted === stored && stored === scored && scoreRows === distinct && distinct === scored && deliberate === Math.floor(N / 1000) && result.errors === 0;
+    console.log(`\n${ok ? 'OK' : 'MISMATCH'}: accepted = stored = scored, no duplicate scores, only deliberate errors`);
+    if (!ok) process.exitCode = 1;
+  } finally {
+    worker.kill('SIGTERM');
+    await stop(api);
+    await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+    await db.close();
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+await main();
