@@ -38,6 +38,9 @@ export const envSchema = z.object({
   MODEL_DIR: z.string().default('./models'),
   DETECTOR_MODEL: z.string().default('slopguard-detector'),
   DETECTOR_ENABLED: bool(true),
+  DETECTOR_MAX_BATCH: int(16),
+  DETECTOR_BATCH_WAIT_MS: int(2),
+  DETECTOR_THREADS: int(0),
   MAX_BODY_BYTES: int(1_048_576),
   MAX_BATCH_BODY_BYTES: int(33_554_432),
   MAX_TEXT_CHARS: int(200_000),
@@ -57,6 +60,13 @@ export const envSchema = z.object({
   NEAR_DUPLICATE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
   COORDINATION_WINDOW_SECONDS: int(60),
   COORDINATION_MIN_ACCOUNTS: int(3),
+  IMPORT_MAX_BYTES: int(1_073_741_824),
+  IMPORT_MAX_LINE_BYTES: int(1_048_576),
+  IMPORT_CHUNK_LINES: int(500),
+  IMPORT_MAX_STORED_ERRORS: int(1000),
+  RESCORE_CONCURRENCY: int(2),
+  RESCAN_WINDOW: int(2000),
+  RESCAN_STEP_MS: int(200),
   REVIEW_LEASE_SECONDS: int(900),
   REVIEW_MAX_LEASE_SECONDS: int(3600),
   REVIEW_MAX_BULK_ITEMS: int(10_000),
@@ -82,7 +92,17 @@ export interface Config {
   /** Undefined: a private redis-server started in `dataDir`. */
   redisUrl: string | undefined;
   redisPrefix: string;
-  model: { dir: string; detector: string; detectorEnabled: boolean };
+  model: {
+    dir: string;
+    detector: string;
+    detectorEnabled: boolean;
+    /** Windows per forward pass, gathered across concurrent jobs. */
+    maxBatch: number;
+    /** How long a partly filled batch waits for windows of other jobs. */
+    batchWaitMs: number;
+    /** onnxruntime threads; 0 lets it choose. */
+    threads: number;
+  };
   limits: {
     maxBodyBytes: number;
     maxBatchBodyBytes: number;
@@ -104,10 +124,25 @@ export interface Config {
   shutdownTimeoutMs: number;
   bootstrapTenant: string;
   accountSignals: AccountSignalSettings;
-  /** Moderator review: claim leases and the most items one claim or decision may touch. */
+  /** Bulk import and rescans (historical content), scored on the low-priority `rescore` queue. */
+  historical: {
+    /** Decompressed bytes one import may read; past it the import stops (413, the part read stays). */
+    importMaxBytes: number;
+    /** Longest NDJSON line; a longer one is rejected on its own, without being buffered. */
+    importMaxLineBytes: number;
+    /** Lines stored per transaction. */
+    importChunkLines: number;
+    /** Per-line errors kept per import (the count goes on). */
+    importMaxStoredErrors: number;
+    /** Concurrency of the `rescore` worker (imports and rescans), separate from SCORE_CONCURRENCY. */
+    rescoreConcurrency: number;
+    /** Most rescan jobs one tenant has in the rescore queue at a time: tenants' rescans interleave. */
+    rescanWindow: number;
+    /** How often a rescan driver tops its window up. */
+    rescanStepMs: number;
+  };
   review: { leaseSeconds: number; maxLeaseSeconds: number; maxBulkItems: number };
   webhooks: {
-    /** CIDR ranges exempt from the private-address guard (e.g. `127.0.0.1/32` for a local receiver). */
     allowedCidrs: string[];
     attempts: number;
     backoffMs: number;
@@ -138,7 +173,14 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
     databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
-    model: { dir: path.resolve(e.MODEL_DIR), detector: e.DETECTOR_MODEL, detectorEnabled: e.DETECTOR_ENABLED },
+    model: {
+      dir: path.resolve(e.MODEL_DIR),
+      detector: e.DETECTOR_MODEL,
+      detectorEnabled: e.DETECTOR_ENABLED,
+      maxBatch: Math.max(1, e.DETECTOR_MAX_BATCH),
+      batchWaitMs: e.DETECTOR_BATCH_WAIT_MS,
+      threads: e.DETECTOR_THREADS,
+    },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,
       maxBatchBodyBytes: e.MAX_BATCH_BODY_BYTES,
@@ -163,6 +205,15 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       nearDuplicate: { threshold: e.NEAR_DUPLICATE_THRESHOLD },
       coordination: { windowSeconds: e.COORDINATION_WINDOW_SECONDS, minAccounts: Math.max(2, e.COORDINATION_MIN_ACCOUNTS) },
     }),
+    historical: {
+      importMaxBytes: e.IMPORT_MAX_BYTES,
+      importMaxLineBytes: Math.max(1024, e.IMPORT_MAX_LINE_BYTES),
+      importChunkLines: Math.min(1000, Math.max(1, e.IMPORT_CHUNK_LINES)),
+      importMaxStoredErrors: e.IMPORT_MAX_STORED_ERRORS,
+      rescoreConcurrency: Math.max(1, e.RESCORE_CONCURRENCY),
+      rescanWindow: Math.max(10, e.RESCAN_WINDOW),
+      rescanStepMs: Math.max(10, e.RESCAN_STEP_MS),
+    },
     review: {
       leaseSeconds: Math.max(1, e.REVIEW_LEASE_SECONDS),
       maxLeaseSeconds: Math.max(1, e.REVIEW_MAX_LEASE_SECONDS, e.REVIEW_LEASE_SECONDS),

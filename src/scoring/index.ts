@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Scorer } from '../domain/types.ts';
+import { createDetectorScorer } from './detector.ts';
 import { createTextSignalsScorer } from './text-signals.ts';
 
 export interface Scorers {
@@ -13,13 +14,27 @@ export interface Scorers {
 export async function buildScorers(model: Config['model'], log: Logger): Promise<Scorers> {
   const text = createTextSignalsScorer();
   await text.load();
-  const detector: Scorer | null = null;
-  if (model.detectorEnabled) log.warn('the transformer detector is not shipped yet; scoring with text and account signals only');
+  let detector: Scorer | null = null;
+  if (model.detectorEnabled) {
+    detector = createDetectorScorer({
+      modelDir: model.dir,
+      modelId: model.detector,
+      maxBatch: model.maxBatch,
+      batchWaitMs: model.batchWaitMs,
+      ...(model.threads > 0 ? { threads: model.threads } : {}),
+    });
+    const started = performance.now();
+    await detector.load();
+    log.info({ model: detector.version, loadMs: Math.round(performance.now() - started) }, 'detector loaded and warmed up');
+  } else {
+    log.warn('DETECTOR_ENABLED=false: scoring with text and account signals only');
+  }
   return {
     text,
     detector,
     async close() {
       await text.close();
+      await detector?.close();
     },
   };
 }

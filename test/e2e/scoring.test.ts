@@ -110,3 +110,32 @@ describe('the 202 promise: the reconciler queues accepted articles whose job was
     expect(await reconciler.runOnce()).toBe(0);
   });
 });
+
+describe('end to end with the shipped transformer detector', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ workers: true, env: { DETECTOR_ENABLED: 'true' } });
+  });
+  afterAll(() => env.close());
+
+  it('loads the model once, reports it ready, and scores with per-window segments', async () => {
+    const ready = (await (await env.request('GET', '/readyz')).json()) as { ready: boolean; checks: { model: { ok: boolean; detail: string } } };
+    expect(ready.checks.model.ok).toBe(true);
+    expect(ready.checks.model.detail).toMatch(/^slopguard-detector/);
+    const key = await env.keyFor('submitter');
+    const text = SLOP_ZH.repeat(4);
+    const { id } = (await (await env.request('POST', '/v1/articles', { key, body: { externalId: 'model-1', accountId: 'a', text } })).json()) as { id: string };
+    const article = await waitFor(async () => {
+      const a = (await (await env.request('GET', `/v1/articles/${id}`, { key })).json()) as ArticleBody & {
+        result: { segments: { start: number; end: number; probability: number }[]; reasons: { code: string }[] } | null;
+      };
+      return a.status === 'scored' ? a : undefined;
+    }, 60_000);
+    expect(article.result!.modelVersion).toMatch(/^slopguard-detector/);
+    expect(article.result!.reasons.map((r) => r.code)).toContain('model_probability');
+    const segments = article.result!.segments;
+    expect(segments.length).toBeGreaterThan(0);
+    expect(segments[0]!.start).toBe(0);
+    expect(segments.at(-1)!.end).toBe(text.length);
+  }, 90_000);
+});

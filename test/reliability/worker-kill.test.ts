@@ -95,6 +95,6 @@ describe('worker processes stopped for real', () => {
     const counts = await env.ctx.queues.score.getJobCounts('active', 'waiting');
     expect(counts.active).toBe(0);
     // Nothing in between: what was not scored is still waiting for the next worker.
-    expect((await countScored()) + counts.waiting).toBe(total);
+    expect((await countScored()) + (counts.waiting ?? 0)).toBe(total);
   }, 60_000);
 });
