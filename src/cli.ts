@@ -1,11 +1,9 @@
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
-import { createPgDb } from './db/pg.ts';
-import { createPgliteDb } from './db/pglite.ts';
+import { openDatabase } from './db/open.ts';
 import { ROLES } from './domain/types.ts';
 import { KeyService } from './services/keys.ts';
 
@@ -20,8 +18,7 @@ const USAGE = `usage: npm run cli -- <command>
   keys list [--tenant <tenant>] [--json]`;
 
 async function openDb(): Promise<Db> {
-  const config = loadConfig();
-  const db = config.databaseUrl ? createPgDb(config.databaseUrl) : await createPgliteDb(path.join(config.dataDir, 'pglite'));
+  const db = await openDatabase(loadConfig());
   await migrate(db);
   return db;
 }

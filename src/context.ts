@@ -4,16 +4,19 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
-import { createPgDb } from './db/pg.ts';
-import { createPgliteDb } from './db/pglite.ts';
+import { openDatabase } from './db/open.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
 import { QUEUES, type RetryPolicy } from './jobs/catalog.ts';
 import { ArticleService } from './services/articles.ts';
+import { ImportService } from './services/imports.ts';
+import { RescanService } from './services/rescans.ts';
 import { KeyService } from './services/keys.ts';
 import { ClusterService } from './services/clusters.ts';
 import { ReviewService } from './services/review.ts';
+import { WebhookService } from './services/webhooks.ts';
+import { AddressPolicy } from './webhooks/url-guard.ts';
 
 /**
  * The composition root: the one place that creates clients (database, Redis, queues) and
@@ -27,12 +30,18 @@ export interface AppContext {
   /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
   redis: Redis;
   redisUrl: string;
-  queues: { score: Queue };
+  queues: { score: Queue; rescore: Queue; rescan: Queue };
   retry: RetryPolicy;
   articles: ArticleService;
   keys: KeyService;
+  /** Bulk NDJSON import (scored on the low-priority `rescore` queue). */
+  imports: ImportService;
+  rescans: RescanService;
   clusters: ClusterService;
   review: ReviewService;
+  webhooks: WebhookService;
+  /** Webhook deliveries (see `jobs/catalog.ts`). */
+  deliverQueue: Queue;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
   workerConnection(): Redis;
   close(): Promise<void>;
@@ -65,15 +74,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
     redisUrl = embedded.url;
     log.info({ url: redisUrl, dir: path.join(config.dataDir, 'redis') }, 'started a private redis-server (AOF on)');
   }
-  const db = config.databaseUrl
-    ? createPgDb(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {})
-    : await createPgliteDb(path.join(config.dataDir, 'pglite'));
+  const db = await openDatabase(config);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
 
   const redis = await connectProducer(redisUrl);
   const connection = { prefix: config.redisPrefix };
   const score = new Queue(QUEUES.score, { connection: redis, ...connection });
+  const rescore = new Queue(QUEUES.rescore, { connection: redis, ...connection });
+  const rescan = new Queue(QUEUES.rescan, { connection: redis, ...connection });
   const retry: RetryPolicy = {
     attempts: config.scoring.attempts,
     backoffMs: config.scoring.backoffMs,
@@ -84,6 +93,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const url = redisUrl;
   const clusters = new ClusterService(db);
   const review = new ReviewService(db, clusters, config.review);
+  const deliver = new Queue(QUEUES.deliver, { connection: redis, ...connection });
+  const webhooks = new WebhookService(db, deliver, new AddressPolicy(config.webhooks.allowedCidrs), config.webhooks, retry, log);
+  // Decisions reach the platform's webhooks; failing to queue them never fails the decision.
+  review.onDecided((event) => webhooks.emitDecided(event).catch((error: unknown) => log.warn({ err: error }, 'could not emit review.decided')));
 
   return {
     config,
@@ -92,12 +105,27 @@ export async function createContext(config: Config, options: ContextOptions = {}
     db,
     redis,
     redisUrl,
-    queues: { score },
+    queues: { score, rescore, rescan },
     retry,
     articles: new ArticleService(db, redis, score, retry, log),
     keys: new KeyService(db),
+    imports: new ImportService(
+      db,
+      new ArticleService(db, redis, rescore, retry, log),
+      {
+        maxBytes: config.historical.importMaxBytes,
+        maxLineBytes: config.historical.importMaxLineBytes,
+        chunkLines: config.historical.importChunkLines,
+        maxStoredErrors: config.historical.importMaxStoredErrors,
+        maxTextChars: config.limits.maxTextChars,
+      },
+      log,
+    ),
+    rescans: new RescanService(db, rescan, rescore, { window: config.historical.rescanWindow, stepMs: config.historical.rescanStepMs, retry }, log),
     clusters,
     review,
+    webhooks,
+    deliverQueue: deliver,
     workerConnection() {
       const connection = new Redis(url, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);
@@ -106,6 +134,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
     },
     async close() {
       await score.close().catch(() => undefined);
+      await deliver.close().catch(() => undefined);
+      await rescore.close().catch(() => undefined);
+      await rescan.close().catch(() => undefined);
       for (const c of workerConnections) c.disconnect();
       redis.disconnect();
       await db.close().catch(() => undefined);

@@ -19,7 +19,10 @@ export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler
     await next();
     c.header('X-Request-Id', requestId);
     const route = c.req.routePath || 'unmatched';
-    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
+    const ms = performance.now() - started;
+    metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
+    // Errors at info so they show by default; the hot path of 2xx only at debug.
+    c.get('log')[c.res.status >= 400 ? 'info' : 'debug']({ method: c.req.method, route, status: c.res.status, ms: Math.round(ms * 10) / 10 }, 'request');
   };
 }
 
@@ -72,7 +75,7 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     } catch (error) {
       throw new ServiceError('malformed_json', `request body is not valid JSON: ${(error as Error).message}`);
     }
-    c.req.bodyCache.text = Promise.resolve(text);
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     await next();
   };
 }
