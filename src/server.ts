@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type Readiness } from './api/app.ts';
 import type { AppContext } from './context.ts';
+import { QueueAdmin } from './services/queue-admin.ts';
 
 /**
  * The HTTP half of the service over one context. It never imports the scorers: an `api`
@@ -55,6 +56,8 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     articles: ctx.articles,
     keys: ctx.keys,
     review: ctx.review,
+    webhooks: ctx.webhooks,
+    queueAdmin: new QueueAdmin(() => ({ ...ctx.queues, deliver: ctx.deliverQueue })),
     readiness: readinessCheck(ctx, local),
     async sampleQueues() {
       const counts = await ctx.queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');

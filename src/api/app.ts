@@ -13,6 +13,9 @@ import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { auditRoutes, reviewRoutes } from './routes/review.ts';
 import type { ReviewService } from '../services/review.ts';
+import { adminQueueRoutes, webhookRoutes } from './routes/webhooks.ts';
+import type { WebhookService } from '../services/webhooks.ts';
+import type { QueueAdmin } from '../services/queue-admin.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -27,6 +30,8 @@ export interface AppDeps {
   articles: ArticleService;
   keys: KeyService;
   review: ReviewService;
+  webhooks: WebhookService;
+  queueAdmin: QueueAdmin;
   readiness(): Promise<Readiness>;
   /** Samples queue depths into the metrics before a scrape. */
   sampleQueues(): Promise<void>;
@@ -83,6 +88,8 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/v1/review', reviewRoutes({ review: deps.review, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/audit', auditRoutes({ review: deps.review, defaultHook }));
+  app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
+  app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

@@ -9,6 +9,8 @@ import { z } from 'zod';
 export const QUEUES = {
   /** Live submissions. */
   score: 'score',
+  /** Webhook deliveries to the platform: one job per delivery row, retried with backoff. */
+  deliver: 'deliver',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -23,6 +25,15 @@ export type ScoreJob = z.infer<typeof scoreJobSchema>;
 /** One job per article revision: re-adding it while it exists is a no-op in BullMQ. */
 export function scoreJobId(job: Pick<ScoreJob, 'articleId' | 'revision'>): string {
   return `score-${job.articleId}-r${job.revision}`;
+}
+
+/** One webhook delivery attempt series; the row in `webhook_deliveries` is the record. */
+export const deliverJobSchema = z.object({ tenantId: z.string().min(1), deliveryId: z.string().min(1) });
+export type DeliverJob = z.infer<typeof deliverJobSchema>;
+
+/** One job per delivery and redrive: a redriven delivery needs a new job id. */
+export function deliverJobId(deliveryId: string, redrive: number): string {
+  return `deliver-${deliveryId}-r${redrive}`;
 }
 
 export interface RetryPolicy {

@@ -5,12 +5,16 @@ import type { ScoringService } from './scoring.ts';
 /**
  * What follows a committed score, outside the scoring transaction: the article joins its
  * content-farm cluster in the record (the review queue groups by it), and the platform's
- * webhooks are queued. Neither may fail or slow the score: errors are logged, not thrown.
+ * webhooks are queued (`article.scored`, `article.flagged`). Neither may fail or hold up
+ * the score: errors are logged, not thrown, and the HTTP calls happen in the `deliver` worker.
  */
-export function attachScoreListeners(ctx: Pick<AppContext, 'clusters' | 'log'>, scoring: ScoringService): void {
+export function attachScoreListeners(ctx: Pick<AppContext, 'clusters' | 'log' | 'webhooks'>, scoring: ScoringService): void {
   scoring.onScored(async (_article, result) => {
     const observation = result.signals.account as AccountSignalsResult | null | undefined;
     if (!observation || !observation.similar) return;
     await ctx.clusters.upsertFromObservation(observation).catch((error: unknown) => ctx.log.warn({ err: error }, 'cluster upsert failed'));
+  });
+  scoring.onScored(async (article, result) => {
+    await ctx.webhooks.emitScored(article, result).catch((error: unknown) => ctx.log.warn({ err: error }, 'could not emit webhooks'));
   });
 }

@@ -6,6 +6,7 @@ import { AccountSignals } from '../signals/index.ts';
 import { createPipeline } from '../services/pipeline.ts';
 import { ScoringService } from '../services/scoring.ts';
 import { attachScoreListeners } from '../services/review-listeners.ts';
+import { startDeliverWorker } from './deliver-worker.ts';
 import { type LocalModel, workersKey } from '../server.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
 
@@ -26,6 +27,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
   const scoring = new ScoringService(ctx.db, pipeline);
   attachScoreListeners(ctx, scoring);
+  const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency });
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
@@ -48,6 +50,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
     async close() {
       clearInterval(heartbeat);
       await running.close(config.shutdownTimeoutMs);
+      await delivering.close(config.shutdownTimeoutMs);
       await ctx.redis.hdel(workersKey(config.redisPrefix), workerId).catch(() => undefined);
       await scorers.close();
     },

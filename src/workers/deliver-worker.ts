@@ -1,0 +1,43 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { AppContext } from '../context.ts';
+import { deliverJobSchema, QUEUES } from '../jobs/catalog.ts';
+import type { WebhookService } from '../services/webhooks.ts';
+import type { RunningWorker } from './score-worker.ts';
+
+/**
+ * The `deliver` queue consumer: one signed POST per attempt. A failed attempt throws so
+ * BullMQ retries with exponential backoff; when the last attempt fails the delivery row is
+ * marked dead (visible to admins, redrivable). Scoring never waits on any of this.
+ */
+export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, options: { concurrency: number }): RunningWorker {
+  const { log, config } = ctx;
+  const processor = async (job: Job) => {
+    const parsed = deliverJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid deliver payload: ${parsed.error.message}`);
+    const outcome = await webhooks.attempt(parsed.data);
+    if (outcome === 'done') return 'done';
+    throw new Error(outcome.ok ? 'unexpected success' : outcome.error);
+  };
+  const worker = new Worker(QUEUES.deliver, processor, {
+    connection: ctx.workerConnection(),
+    prefix: config.redisPrefix,
+    concurrency: options.concurrency,
+  });
+  worker.on('error', (error) => log.error({ err: error }, 'deliver worker error'));
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const parsed = deliverJobSchema.safeParse(job.data);
+    const finalAttempt = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (parsed.success && finalAttempt) {
+      webhooks.markDead(parsed.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark delivery dead'));
+    }
+  });
+  return {
+    worker,
+    async close(timeoutMs: number) {
+      const graceful = worker.close();
+      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
+      if ((await Promise.race([graceful, deadline])) === 'timeout') await worker.close(true);
+    },
+  };
+}
