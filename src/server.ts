@@ -55,6 +55,8 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     redis: ctx.redis,
     articles: ctx.articles,
     keys: ctx.keys,
+    imports: ctx.imports,
+    rescans: ctx.rescans,
     review: ctx.review,
     webhooks: ctx.webhooks,
     queueAdmin: new QueueAdmin(() => ({ ...ctx.queues, deliver: ctx.deliverQueue })),

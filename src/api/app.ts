@@ -11,6 +11,10 @@ import { handleError, respondError, zodIssues } from './errors.ts';
 import { authenticate, rateLimit, requestContext } from './middleware.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { importRoutes } from './routes/imports.ts';
+import { rescanRoutes } from './routes/rescans.ts';
+import type { ImportService } from '../services/imports.ts';
+import type { RescanService } from '../services/rescans.ts';
 import { auditRoutes, reviewRoutes } from './routes/review.ts';
 import type { ReviewService } from '../services/review.ts';
 import { adminQueueRoutes, webhookRoutes } from './routes/webhooks.ts';
@@ -29,6 +33,8 @@ export interface AppDeps {
   redis: Redis;
   articles: ArticleService;
   keys: KeyService;
+  imports: ImportService;
+  rescans: RescanService;
   review: ReviewService;
   webhooks: WebhookService;
   queueAdmin: QueueAdmin;
@@ -90,6 +96,8 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/audit', auditRoutes({ review: deps.review, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
+  app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
+  app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  import_too_large: 413,
   text_too_long: 413,
   unsupported_media_type: 415,
   validation_failed: 422,

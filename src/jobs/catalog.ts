@@ -9,6 +9,10 @@ import { z } from 'zod';
 export const QUEUES = {
   /** Live submissions. */
   score: 'score',
+  /** Low-priority scoring of historical content (imports, rescans), with its own worker and concurrency. */
+  rescore: 'rescore',
+  /** Rescan drivers: page through the store and feed `rescore` a bounded window at a time. */
+  rescan: 'rescan',
   /** Webhook deliveries to the platform: one job per delivery row, retried with backoff. */
   deliver: 'deliver',
 } as const;
@@ -52,4 +56,21 @@ export function jobOptions(policy: RetryPolicy, jobId: string) {
     removeOnComplete: { count: policy.keepCompleted },
     removeOnFail: { count: policy.keepFailed },
   };
+}
+
+/** A rescan's scoring job on the `rescore` queue: a score job that also names its rescan. */
+export const rescanScoreJobSchema = scoreJobSchema.extend({ trigger: z.literal('rescan'), rescanId: z.string().min(1) });
+export type RescanScoreJob = z.infer<typeof rescanScoreJobSchema>;
+
+/** One per rescan and rescan run: a rescan of the same article again is a new job. */
+export function rescanScoreJobId(job: Pick<RescanScoreJob, 'rescanId' | 'articleId'>): string {
+  return `rescan-${job.rescanId}-${job.articleId}`;
+}
+
+/** The driver of one rescan; `generation` changes on resume so an older driver stops. */
+export const rescanDriverJobSchema = z.object({ rescanId: z.string().min(1), generation: z.number().int().positive() });
+export type RescanDriverJob = z.infer<typeof rescanDriverJobSchema>;
+
+export function rescanDriverJobId(job: RescanDriverJob): string {
+  return `driver-${job.rescanId}-g${job.generation}`;
 }

@@ -16,6 +16,8 @@ export class Reconciler {
     private readonly articles: ArticleService,
     private readonly olderThanMs: number,
     private readonly log: Logger,
+    /** Other queues that may hold an article's score job (`rescore`: imports). */
+    private readonly alsoQueues: readonly Queue[] = [],
   ) {}
 
   /** One pass; returns how many articles were queued again. */
@@ -28,7 +30,9 @@ export class Reconciler {
     );
     const missing = new Map<string, { id: string; revision: number }[]>();
     for (const row of rows) {
-      const job = await this.scoreQueue.getJob(scoreJobId({ articleId: row.id, revision: row.revision }));
+      const jobId = scoreJobId({ articleId: row.id, revision: row.revision });
+      let job = await this.scoreQueue.getJob(jobId);
+      for (const queue of this.alsoQueues) job ??= await queue.getJob(jobId);
       if (job) {
         const state = await job.getState();
         if (state === 'failed') {

@@ -8,6 +8,7 @@ import { ScoringService } from '../services/scoring.ts';
 import { attachScoreListeners } from '../services/review-listeners.ts';
 import { startDeliverWorker } from './deliver-worker.ts';
 import { type LocalModel, workersKey } from '../server.ts';
+import { startHistoricalWorkers } from './rescore-worker.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
 
 /** The worker half of the service: scorers loaded once, queues consumed, heartbeats sent. */
@@ -33,6 +34,8 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
     lockMs: config.scoring.lockMs,
     reconcile: options.reconcile ?? true,
   });
+  // Imports and rescans: their own queues and concurrency, below live traffic.
+  const historical = await startHistoricalWorkers(ctx, scoring, ctx.rescans);
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const isModelReady = () => scorers.detector === null || scorers.detector.isReady();
   const beat = () =>
@@ -49,6 +52,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
     isModelReady,
     async close() {
       clearInterval(heartbeat);
+      await historical.close(config.shutdownTimeoutMs);
       await running.close(config.shutdownTimeoutMs);
       await delivering.close(config.shutdownTimeoutMs);
       await ctx.redis.hdel(workersKey(config.redisPrefix), workerId).catch(() => undefined);
@@ -56,4 +60,3 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
     },
   };
 }
-

@@ -75,7 +75,7 @@ export function startScoreWorker(ctx: AppContext, scoring: ScoringService, optio
 
   let reconcileTimer: NodeJS.Timeout | undefined;
   if (options.reconcile) {
-    const reconciler = new Reconciler(ctx.db, ctx.queues.score, ctx.articles, config.scoring.reconcileAfterMs, log);
+    const reconciler = new Reconciler(ctx.db, ctx.queues.score, ctx.articles, config.scoring.reconcileAfterMs, log, [ctx.queues.rescore]);
     const tick = () => {
       reconciler
         .runOnce()
