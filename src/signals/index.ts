@@ -1,4 +1,4 @@
-export { AccountSignals, articleHash, type AccountSignalsOptions } from './account-signals.ts';
+export { AccountSignals, articleHash, type AccountSignalsOptions, type PreparedObservation } from './account-signals.ts';
 export {
   accountSignalSettingsSchema,
   defaultAccountSignalSettings,

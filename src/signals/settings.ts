@@ -69,8 +69,9 @@ export const accountSignalSettingsSchema = z.object({
       maxSimilar: z.number().int().positive().default(50),
       /** Hash shards of the LSH buckets per generation (memory: fewer, larger hashes). */
       shards: z.number().int().positive().default(1024),
-      /** LSH buckets are written in generations of this length (post time), each expiring whole. */
-      generations: z.number().int().min(1).max(16).default(4),
+      /** The retention window is split into this many LSH generations by post time, each expiring
+       *  whole: fewer generations mean fewer lookups per article and up to 1/generations more memory. */
+      generations: z.number().int().min(1).max(16).default(2),
     })
     .prefault({})
     .refine((v) => v.permutations % v.bands === 0, { message: 'permutations must be a multiple of bands' }),
