@@ -114,13 +114,13 @@ export const ARTICLE_COLUMNS = `id, tenant_id AS "tenantId", external_id AS "ext
  */
 const SUBMIT_SQL = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
-    idx int, bidx int, id text, external_id text, account_id text, title text, url text, text text, lang text,
-    content_hash text, published_at timestamptz, declared_ai boolean, labels jsonb, metadata jsonb)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+    idx int, bidx int, tenant_id text, actor text, id text, external_id text, account_id text, title text, url text,
+    text text, lang text, content_hash text, published_at timestamptz, declared_ai boolean, labels jsonb, metadata jsonb)
 ), upserted AS (
   INSERT INTO articles AS a (id, tenant_id, external_id, account_id, title, url, text, lang, content_hash,
                              published_at, declared_ai, labels, metadata)
-  SELECT id, $1, external_id, account_id, title, url, text, lang, content_hash, published_at, declared_ai, labels, metadata
+  SELECT id, tenant_id, external_id, account_id, title, url, text, lang, content_hash, published_at, declared_ai, labels, metadata
   FROM input ORDER BY idx
   ON CONFLICT (tenant_id, external_id) DO UPDATE SET
     revision = a.revision + 1, account_id = EXCLUDED.account_id, title = EXCLUDED.title, url = EXCLUDED.url,
@@ -129,26 +129,37 @@ WITH input AS (
     metadata = EXCLUDED.metadata, status = 'queued', status_at = now(), attempts = 0, last_error = NULL,
     score = NULL, label = NULL, verdict = NULL, model_version = NULL, config_version = NULL, scored_at = NULL
   WHERE a.content_hash <> EXCLUDED.content_hash
-  RETURNING a.id, a.external_id, a.revision, a.status
+  RETURNING a.id, a.tenant_id, a.external_id, a.revision, a.status
 ), result AS (
   SELECT i.idx, i.bidx, COALESCE(u.id, e.id) AS id, COALESCE(u.revision, e.revision) AS revision,
          COALESCE(u.status, e.status) AS status, (u.id IS NOT NULL) AS changed
   FROM input i
-  LEFT JOIN upserted u ON u.external_id = i.external_id
-  LEFT JOIN articles e ON e.tenant_id = $1 AND e.external_id = i.external_id
+  LEFT JOIN upserted u ON u.tenant_id = i.tenant_id AND u.external_id = i.external_id
+  LEFT JOIN articles e ON e.tenant_id = i.tenant_id AND e.external_id = i.external_id
 ), logged AS (
   INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-  SELECT $1, 'article', u.id, CASE WHEN u.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END, $3,
-         jsonb_build_object('revision', u.revision, 'batchId', $4::text)
-  FROM upserted u
+  SELECT u.tenant_id, 'article', u.id, CASE WHEN u.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END,
+         i.actor, jsonb_build_object('revision', u.revision, 'batchId', $2::text)
+  FROM upserted u JOIN input i ON i.tenant_id = u.tenant_id AND i.external_id = u.external_id
 ), batch AS (
   INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected)
-  SELECT $4, $1, $5, $6, (SELECT count(*) FROM input), $7 WHERE $4::text IS NOT NULL
+  SELECT $2, $3, $4, $5, (SELECT count(*) FROM input), $6 WHERE $2::text IS NOT NULL
 ), items AS (
   INSERT INTO batch_items (batch_id, idx, article_id)
-  SELECT $4, r.bidx, r.id FROM result r WHERE $4::text IS NOT NULL
+  SELECT $2, r.bidx, r.id FROM result r WHERE $2::text IS NOT NULL
 )
 SELECT idx, id, revision, status, changed FROM result ORDER BY idx`;
+
+/** Single submissions per statement at most, and statements in flight at once. */
+const MAX_COALESCED = 500;
+const MAX_FLUSHES = 4;
+
+interface PendingSubmit {
+  who: Submitter;
+  article: PreparedArticle;
+  resolve(result: SubmitResult): void;
+  reject(error: unknown): void;
+}
 
 export interface Submitter {
   tenantId: string;
@@ -172,6 +183,9 @@ export interface BatchSummary {
  * re-queues any accepted row whose job never reached Redis, so a 202 is a promise.
  */
 export class ArticleService {
+  private readonly pending: PendingSubmit[] = [];
+  private flushes = 0;
+
   constructor(
     private readonly db: Db,
     private readonly redis: Redis,
@@ -189,7 +203,7 @@ export class ArticleService {
 
   /**
    * Stores prepared articles (unchanged ones are no-ops) and queues the changed ones.
-   * With `batch`, the batch and its items are recorded in the same transaction.
+   * With `batch`, the batch and its items are recorded in the same statement.
    */
   async submit(
     who: Submitter,
@@ -198,9 +212,70 @@ export class ArticleService {
   ): Promise<SubmitResult[]> {
     this.assertQueueAvailable();
     if (articles.length === 0 && !batch) return [];
-    const records = articles.map((a, idx) => ({
+    const results = await this.store(
+      articles.map((article) => ({ who, article })),
+      batch,
+    );
+    await this.enqueueChanged(results.map((result) => ({ tenantId: who.tenantId, result })));
+    return results;
+  }
+
+  /**
+   * One article, coalesced with the single submissions of concurrent requests: while
+   * `MAX_FLUSHES` statements are in flight, new arrivals wait and go together in the next
+   * one, so under load many requests share one round trip, one commit and one addBulk,
+   * and an idle service adds no delay.
+   */
+  submitOne(who: Submitter, article: PreparedArticle): Promise<SubmitResult> {
+    this.assertQueueAvailable();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ who, article, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.flushes < MAX_FLUSHES && this.pending.length > 0) {
+      const take: PendingSubmit[] = [];
+      const seen = new Set<string>();
+      const rest: PendingSubmit[] = [];
+      for (const item of this.pending) {
+        // The same article twice in one statement would make the upsert touch a row twice.
+        const key = `${item.who.tenantId}\u0000${item.article.externalId}`;
+        if (seen.has(key) || take.length >= MAX_COALESCED) rest.push(item);
+        else {
+          seen.add(key);
+          take.push(item);
+        }
+      }
+      this.pending.splice(0, this.pending.length, ...rest);
+      this.flushes++;
+      this.flush(take).finally(() => {
+        this.flushes--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(items: PendingSubmit[]): Promise<void> {
+    try {
+      const results = await this.store(items);
+      await this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
+      results.forEach((result, i) => items[i]!.resolve(result));
+    } catch (error) {
+      for (const item of items) item.reject(error);
+    }
+  }
+
+  private async store(
+    items: readonly { who: Submitter; article: PreparedArticle }[],
+    batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+  ): Promise<SubmitResult[]> {
+    const records = items.map(({ who, article: a }, idx) => ({
       idx,
       bidx: batch?.indexes[idx] ?? idx,
+      tenant_id: who.tenantId,
+      actor: who.actor,
       id: newId('art'),
       external_id: a.externalId,
       account_id: a.accountId,
@@ -215,27 +290,47 @@ export class ArticleService {
       metadata: a.metadata,
     }));
     const rows = await this.db.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(SUBMIT_SQL, [
-      who.tenantId,
       JSON.stringify(records),
-      who.actor,
       batch?.id ?? null,
+      items[0]?.who.tenantId ?? null,
       batch?.kind ?? 'batch',
       batch?.total ?? null,
       batch?.rejected ?? null,
     ]);
-    const results = rows.map((r, i) => ({
+    // A row committed by a concurrent statement after this one's snapshot is neither
+    // upserted (same content) nor visible to it: read those back now.
+    const unseen = rows.filter((r) => r.id === null).map((r) => items[r.idx]!);
+    if (unseen.length > 0) {
+      const found = await this.db.query<{ tenantId: string; externalId: string; id: string; revision: number; status: ArticleStatus }>(
+        `SELECT a.tenant_id AS "tenantId", a.external_id AS "externalId", a.id, a.revision, a.status
+         FROM articles a JOIN jsonb_to_recordset($1::jsonb) AS x(tenant_id text, external_id text)
+           ON a.tenant_id = x.tenant_id AND a.external_id = x.external_id`,
+        [JSON.stringify(unseen.map((u) => ({ tenant_id: u.who.tenantId, external_id: u.article.externalId })))],
+      );
+      const byKey = new Map(found.map((f) => [`${f.tenantId}\u0000${f.externalId}`, f]));
+      for (const r of rows) {
+        if (r.id !== null) continue;
+        const item = items[r.idx]!;
+        const f = byKey.get(`${item.who.tenantId}\u0000${item.article.externalId}`);
+        if (!f) throw new Error(`article ${item.article.externalId} was neither stored nor found`);
+        Object.assign(r, { id: f.id, revision: f.revision, status: f.status, changed: false });
+      }
+    }
+    return rows.map((r, i) => ({
       id: r.id,
-      externalId: articles[i]!.externalId,
+      externalId: items[i]!.article.externalId,
       revision: r.revision,
       status: r.status,
       changed: r.changed,
     }));
-    await this.enqueue(
-      who.tenantId,
-      results.filter((r) => r.changed),
-      'live',
-    );
-    return results;
+  }
+
+  private async enqueueChanged(items: readonly { tenantId: string; result: SubmitResult }[]): Promise<void> {
+    const byTenant = new Map<string, SubmitResult[]>();
+    for (const { tenantId, result } of items) {
+      if (result.changed) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), result]);
+    }
+    for (const [tenantId, results] of byTenant) await this.enqueue(tenantId, results, 'live');
   }
 
   /**

@@ -46,6 +46,26 @@ describe('submitting articles', () => {
     expect(await byExternal.json()).toMatchObject({ id: first.id, revision: 2 });
   });
 
+  it('coalesces concurrent single submissions without mixing them up', async () => {
+    const sends = Array.from({ length: 120 }, (_, i) =>
+      env.request('POST', '/v1/articles', { key: submitter, body: article({ externalId: `c-${i % 100}`, text: `第${i % 100}篇:${article().text}` }) }),
+    );
+    const responses = await Promise.all(sends);
+    const answers = (await Promise.all(responses.map(async (r) => ({ http: r.status, ...((await r.json()) as { id: string; externalId: string }) })))) as {
+      http: number;
+      id: string;
+      externalId: string;
+    }[];
+    expect(answers.filter((a) => a.http !== 202)).toEqual([]);
+    // The same externalId sent twice at once names one article.
+    const idsByExternal = new Map<string, Set<string>>();
+    for (const a of answers) idsByExternal.set(a.externalId, (idsByExternal.get(a.externalId) ?? new Set()).add(a.id));
+    expect(idsByExternal.size).toBe(100);
+    expect([...idsByExternal.values()].every((ids) => ids.size === 1)).toBe(true);
+    const rows = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE external_id LIKE 'c-%'");
+    expect(rows[0]!.n).toBe(100);
+  });
+
   it('accepts a batch, reports per-index errors, and counts progress', async () => {
     const res = await env.request('POST', '/v1/batches', {
       key: submitter,

@@ -78,8 +78,7 @@ export function articleRoutes(deps: ArticleRouteDeps) {
   app.openapi(submitRoute, async (c) => {
     const input = c.req.valid('json');
     const prepared = prepareArticle(input, { maxTextChars: deps.maxTextChars });
-    const [result] = await deps.articles.submit({ tenantId: c.get('principal').tenantId, actor: c.get('principal').keyId }, [prepared]);
-    if (!result) throw new ServiceError('internal_error', 'submission returned no row');
+    const result = await deps.articles.submitOne({ tenantId: c.get('principal').tenantId, actor: c.get('principal').keyId }, prepared);
     return c.json(result, 202);
   });
   app.openapi(getRoute, async (c) => {
