@@ -67,7 +67,7 @@ def main():
         "id2label": {"0": "human", "1": "ai"},
         "label2id": {"human": 0, "ai": 1},
         "problem_type": "single_label_classification",
-        "slopguard": {"prenorm": True, "pooling": "mean", "train_seq_len": ck["args"]["seq"],
+        "slopguard": {"prenorm": True, "pooling": "mean", "train_seq_len": ck["args"]["seq"], "batch": ck["args"]["batch"],
                       "steps": ck["step"], "train_minutes": round(ck["elapsed"] / 60, 1)},
     }
     with open(os.path.join(out, "config.json"), "w") as f:

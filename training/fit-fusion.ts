@@ -163,6 +163,7 @@ const seedScores: { title: string; units: number; lang: Lang; z: number | null }
 const fusedLogit = (cal: LangCalibration, r: { t: number; n: number; units: number }) =>
   cal.bias + fusionFeatures(r.t, r.n, r.units).reduce((a, v, i) => a + v * cal.weights[i]!, 0);
 
+const oof = new Map<string, number>();
 for (const lang of LANGS) {
   const rs = rows.filter((r) => r.lang === lang);
   const w = groupWeights(rs);
@@ -171,6 +172,14 @@ for (const lang of LANGS) {
   const fus = fitLogistic(rs.map((r) => fusionFeatures(r.t, r.n, r.units)), y, w);
   manifest.calibration[lang] = { bias: fus.bias, weights: fus.coef, segment: { a: seg.coef[0]!, b: seg.bias }, thresholds: { review: 0.5, flag: 0.9 } };
   log(`${lang}: fusion ${JSON.stringify(manifest.calibration[lang])}`);
+  // 2-fold cross-fitted fusion logits, so the reported fused AUROC is not fitted on the rows it scores
+  for (const fold of [0, 1]) {
+    const inFold = (r: DevRow) => parseInt(r.id.slice(-2), 16) % 2 === fold;
+    const trainIdx = rs.map((r, i) => [r, i] as const).filter(([r]) => !inFold(r));
+    const f = fitLogistic(trainIdx.map(([r]) => fusionFeatures(r.t, r.n, r.units)), trainIdx.map(([r]) => r.label), trainIdx.map(([, i]) => w[i]!));
+    const cal = { ...manifest.calibration[lang], bias: f.bias, weights: f.coef };
+    for (const r of rs) if (inFold(r)) oof.set(r.id + r.dataset, fusedLogit(cal, r));
+  }
 }
 
 for (const p of seedPieces) {
@@ -203,7 +212,7 @@ for (const lang of LANGS) {
 }
 
 // 4. metrics over every dev set: transformer standalone, n-gram baseline, shipped fusion
-type Row = { set: string; lang: Lang; n: number; short: number; transformer: number; ngram: number; fused: number; fusedTpr1: number; ngramTpr1: number; transformerTpr1: number; tpr: number; fpr: number; tprFlag: number; fprFlag: number };
+type Row = { set: string; lang: Lang; n: number; short: number; transformer: number; ngram: number; fused: number; fusedCv: number; fusedTpr1: number; ngramTpr1: number; transformerTpr1: number; tpr: number; fpr: number; tprFlag: number; fprFlag: number };
 const table: Row[] = [];
 function measure(set: string, lang: Lang, rs: DevRow[]): void {
   if (rs.length === 0) return;
@@ -216,7 +225,7 @@ function measure(set: string, lang: Lang, rs: DevRow[]): void {
   const r4 = (x: number) => Number(x.toFixed(4));
   table.push({
     set, lang, n: rs.length, short: rs.filter((r) => r.units < MIN_UNITS[lang]).length,
-    transformer: r4(auroc(y, rs.map((r) => r.t))), ngram: r4(auroc(y, rs.map((r) => r.n))), fused: r4(auroc(y, fused)),
+    transformer: r4(auroc(y, rs.map((r) => r.t))), ngram: r4(auroc(y, rs.map((r) => r.n))), fused: r4(auroc(y, fused)), fusedCv: r4(auroc(y, rs.map((r) => oof.get(r.id + r.dataset)!))),
     transformerTpr1: r4(thresholdAtFpr(y, rs.map((r) => r.t), 0.01).tpr), ngramTpr1: r4(thresholdAtFpr(y, rs.map((r) => r.n), 0.01).tpr),
     fusedTpr1: r4(thresholdAtFpr(y, fused, 0.01).tpr), tpr: r4(R.tpr), fpr: r4(R.fpr), tprFlag: r4(F.tpr), fprFlag: r4(F.fpr),
   });
@@ -234,7 +243,7 @@ const seedReport = seedScores.map((s) => ({ title: s.title, units: s.units, prob
 manifest.training = {
   data: 'train splits of ../shared/datasets (10 sets, 85,447 texts after modelText), dev splits for calibration and thresholds',
   normalisation: 'src/domain/normalize.ts modelText (scripts/prepare-data.ts)',
-  transformer: { ...config.slopguard, layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, vocab: config.vocab_size, recipe: 'pre-LN, mean pooling, AdamW 1e-3 betas 0.9/0.98 wd 0.01, 300 warmup steps, cosine decay over the wall-clock budget, dropout 0.1, label smoothing 0.05, batch 64 x 128 tokens, dataset/label sqrt-balanced sampling (training/train.py)' },
+  transformer: { ...config.slopguard, layers: config.num_hidden_layers, hidden: config.hidden_size, heads: config.num_attention_heads, vocab: config.vocab_size, recipe: `pre-LN, mean pooling, AdamW 1e-3 betas 0.9/0.98 wd 0.01, 300 warmup steps, cosine decay over the wall-clock budget, dropout 0.1, label smoothing 0.05, batch ${config.slopguard?.batch} x ${config.slopguard?.train_seq_len} tokens, dataset/label sqrt-balanced sampling (training/train.py)` },
   ngram: 'hashed char 1-4-gram TF-IDF + logistic regression per language (training/train-ngram.ts)',
   fusion: 'per-language logistic regression on dev over featureNames, sqrt-balanced (training/fit-fusion.ts)',
   thresholds: { rule: 'review: 1% FPR on pooled article-length dev humans and <= 2% FPR on each dataset with >= 40 article-length humans; flag: 0.1% FPR pooled, above every seed-page piece', articleUnits: ARTICLE_UNITS, ...thresholdNotes },

@@ -24,6 +24,8 @@ const EPOCHS = argOf('--epochs', 6);
 const MAX_CHARS = 3000;
 const WEIGHTING = process.argv.includes('--weighting') ? process.argv[process.argv.indexOf('--weighting') + 1]! : 'natural';
 const LR = argOf('--lr', 0.5);
+const L2 = argOf('--l2', 1e-6);
+const ONLY = process.argv.includes('--langs') ? process.argv[process.argv.indexOf('--langs') + 1]!.split(',') : ['zh', 'en'];
 const SIZE = 1 << BITS;
 
 async function readJsonl(file: string): Promise<Rec[]> {
@@ -36,8 +38,8 @@ function log(msg: string): void {
   console.error(`[ngram ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
 
-const train = await readJsonl('training/work/train.jsonl');
-const dev = await readJsonl('training/work/dev.jsonl');
+const train = (await readJsonl('training/work/train.jsonl')).filter((r) => ONLY.includes(r.lang));
+const dev = (await readJsonl('training/work/dev.jsonl')).filter((r) => ONLY.includes(r.lang));
 log(`read ${train.length} train, ${dev.length} dev`);
 
 // document frequencies over the train texts
@@ -93,7 +95,7 @@ function fit(docs: Doc[], seed: number): { w: Float32Array; b: number } {
   let b = 0;
   let gb = 1e-6;
   const lr = LR;
-  const l2 = 1e-6;
+  const l2 = L2;
   let s = seed;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const order = docs.map((_, i) => i);
@@ -126,7 +128,7 @@ let offset = SIZE;
 const report: Record<string, unknown> = {};
 const devScores: { id: string; logit: number }[] = [];
 const trainScores: { id: string; logit: number }[] = [];
-for (const lang of ['zh', 'en'] as const) {
+for (const lang of (['zh', 'en'] as const).filter((l) => ONLY.includes(l))) {
   const { w, b } = fit(trainDocs.filter((d) => d.lang === lang), 42);
   let maxAbs = 0;
   for (let i = 0; i < SIZE; i++) maxAbs = Math.max(maxAbs, Math.abs(w[i]!));
@@ -159,7 +161,7 @@ const meta: NgramMeta = {
   idfScale,
   idfOffset: 0,
   langs,
-  training: { data: 'training/work/train.jsonl (../shared/datasets/*/train, modelText)', ngram: '1-4 chars, lower-cased', tf: '1+ln(count)', idf: 'ln((N+1)/(df+1))+1', maxCharsTrain: MAX_CHARS, epochs: EPOCHS, optimizer: `AdaGrad lr ${LR}, L2 1e-6`, weights: WEIGHTING, devAuroc: report },
+  training: { data: 'training/work/train.jsonl (../shared/datasets/*/train, modelText)', ngram: '1-4 chars, lower-cased', tf: '1+ln(count)', idf: 'ln((N+1)/(df+1))+1', maxCharsTrain: MAX_CHARS, epochs: EPOCHS, optimizer: `AdaGrad lr ${LR}, L2 ${L2}`, weights: WEIGHTING, devAuroc: report },
 };
 const bin = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 writeFileSync(join(outDir, 'ngram.bin'), bin);

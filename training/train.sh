@@ -3,7 +3,7 @@
 #   normalised data (TS, modelText) -> vocab -> token ids (transformers.js) -> transformer
 #   (resumes from training/work/ckpt.pt) -> ONNX fp32 + int8 -> n-gram model -> fusion,
 #   thresholds, manifest, model card.
-# Usage: training/train.sh [--clean]      TRAIN_MINUTES=95 (wall-clock budget of the transformer)
+# Usage: training/train.sh [--clean]      TRAIN_MINUTES=85 (wall-clock budget of the transformer)
 # Work files (data, checkpoints, fp32 ONNX) stay in training/work/, which git ignores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ mkdir -p "$W" "$OUT/onnx"
 [[ -f $W/tokenizer/tokenizer.json ]] || $PY training/build_vocab.py $W/tokenizer --size 16000
 [[ -f $W/train.ids.bin ]] || npx tsx scripts/prepare-data.ts --tokenize $W/tokenizer
 
-nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-95}" 2>&1 | tee -a $W/train.log
+nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-85}" --layers 2 --batch 32 2>&1 | tee -a $W/train.log
 
 $PY training/export_onnx.py $W/ckpt.pt $W/tokenizer $EXP
 $PY training/quantize.py $EXP/onnx/model.onnx $EXP/onnx/model_quantized.onnx
@@ -28,7 +28,7 @@ cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $OUT/
 cp $EXP/onnx/model_quantized.onnx $OUT/onnx/
 [[ -f models/matmul-peak/matmul_fp32.onnx ]] || $PY training/make_matmul_onnx.py models/matmul-peak
 
-npx tsx training/train-ngram.ts $OUT --epochs 4 --weighting "${NGRAM_WEIGHTING:-natural}"
+npx tsx training/train-ngram.ts $OUT --epochs 3 --lr 0.2 --weighting natural
 cp $OUT/ngram.json $OUT/ngram.bin $EXP/   # lets bench/model.ts run the fp32 export as a whole detector
 npx tsx training/fit-fusion.ts --model-dir models --model-id slopguard-detector
 echo "done: $OUT (manifest.json, MODEL_CARD.md)"
