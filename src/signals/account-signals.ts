@@ -33,7 +33,8 @@ const HASH_WIDTH = 11;
 /**
  * Looks up every band of the article in every live generation and, when asked, inserts it
  * into one generation. KEYS: generation-major bucket hashes (gens x bands).
- * ARGV: hash, insertGen (1-based, 0 = none), maxBucket, ttlMs, bands, maxCandidates, fields...
+ * ARGV: hash, insertGen (1-based, 0 = none), maxBucket, ttlMs, bands, maxCandidates,
+ * lookup (1 = collect candidates, 0 = insert only), fields...
  * Returns candidate hashes, most band hits first.
  */
 const LSH_SCRIPT = `
@@ -43,14 +44,16 @@ local maxb = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local nb = tonumber(ARGV[5])
 local maxc = tonumber(ARGV[6])
+local lookup = ARGV[7] == '1'
 local W = #h
 local hits = {}
 local order = {}
 local ngen = #KEYS / nb
 for g = 1, ngen do
+  if lookup or g == ins then
   for b = 1, nb do
     local key = KEYS[(g - 1) * nb + b]
-    local f = ARGV[6 + b]
+    local f = ARGV[7 + b]
     local v = redis.call('HGET', key, f)
     local present = false
     if v then
@@ -58,7 +61,7 @@ for g = 1, ngen do
         local c = string.sub(v, i, i + W - 1)
         if c == h then
           present = true
-        else
+        elseif lookup then
           local n = hits[c]
           if n then hits[c] = n + 1 else hits[c] = 1; order[#order + 1] = c end
         end
@@ -70,6 +73,7 @@ for g = 1, ngen do
       redis.call('HSET', key, f, nv)
       redis.call('PEXPIRE', key, ttl)
     end
+  end
   end
 end
 table.sort(order, function(a, b) if hits[a] ~= hits[b] then return hits[a] > hits[b] end return a < b end)
@@ -150,6 +154,58 @@ export class AccountSignals {
     return `${this.prefix}{t:${encodeURIComponent(tenantId)}}:${rest}`;
   }
 
+  /** Arguments of the LSH script: every live generation's buckets for the article's bands. */
+  private lshArgs(tenantId: string, h: string, sig: Uint32Array, t: number, lookup: boolean): [number, ...(string | number)[]] {
+    const nd = this.settings.nearDuplicate;
+    const bands = bandHashes(sig, nd.bands);
+    const gNow = Math.floor(t / this.genMs);
+    // Generations that can hold posts within the retention window before this one; a post
+    // observed out of order finds later posts of its own generation only (pairs are found
+    // from either side, so this loses little).
+    const gFrom = lookup ? Math.floor((t - this.retentionMs) / this.genMs) : gNow;
+    const keys: string[] = [];
+    const fields: string[] = [];
+    for (let band = 0; band < nd.bands; band++) {
+      fields.push(band.toString(36).padStart(2, '0') + (bands[band] as number).toString(36));
+    }
+    for (let g = gFrom; g <= gNow; g++) {
+      for (let band = 0; band < nd.bands; band++) keys.push(this.key(tenantId, `l:${g}:${(bands[band] as number) % nd.shards}`));
+    }
+    // Buckets of a generation live until its last post ages out of the retention window.
+    const bucketTtl = (gNow + 1) * this.genMs - t + this.retentionMs;
+    const insertGen = gNow - gFrom + 1;
+    return [keys.length, ...keys, h, insertGen, nd.maxBucketSize, bucketTtl, nd.bands, nd.maxCandidates, lookup ? 1 : 0, ...fields];
+  }
+
+  /**
+   * Bulk backfill: records articles (timelines, tenant norm, near-duplicate index) without
+   * computing signals, in pipelines of `batch`. For warming the state from a historical
+   * import; idempotent like `observe`.
+   */
+  async index(prepared: readonly PreparedObservation[], batch = 500): Promise<void> {
+    const ttl = this.retentionMs;
+    for (let i = 0; i < prepared.length; i += batch) {
+      const pipe = this.redis.pipeline();
+      for (const p of prepared.slice(i, i + batch)) {
+        const h = articleHash(p.tenantId, p.articleId);
+        const packed = p.signature ? packSignature(p.signature) : '';
+        const day = new Date(p.postedAt).toISOString().slice(0, 10).replaceAll('-', '');
+        const postsKey = this.key(p.tenantId, `p:${encodeURIComponent(p.accountId)}`);
+        pipe.set(this.key(p.tenantId, `a:${h}`), `${p.articleId}\t${p.accountId}\t${p.postedAt}\t${packed}`, 'PX', ttl);
+        pipe.zadd(postsKey, p.postedAt, p.articleId);
+        pipe.pexpire(postsKey, ttl);
+        pipe.pfadd(this.key(p.tenantId, `d:${day}:n`), p.articleId);
+        pipe.pexpire(this.key(p.tenantId, `d:${day}:n`), ttl);
+        pipe.pfadd(this.key(p.tenantId, `d:${day}:u`), p.accountId);
+        pipe.pexpire(this.key(p.tenantId, `d:${day}:u`), ttl);
+        if (p.signature) pipe.lsh(...this.lshArgs(p.tenantId, h, p.signature, p.postedAt, false));
+      }
+      const replies = await pipe.exec();
+      const failed = replies?.find((r) => r[0]);
+      if (failed) throw failed[0];
+    }
+  }
+
   /** Records the article once and returns every account signal as of its post time. */
   async observe(input: ObserveInput): Promise<AccountSignalsResult> {
     return this.observePrepared(this.prepare(input));
@@ -215,28 +271,8 @@ export class AccountSignals {
     }
     let lshIndex = -1;
     if (sig) {
-      const bands = bandHashes(sig, nd.bands);
-      const gNow = Math.floor(t / this.genMs);
-      const gFrom = Math.floor((t - ttl) / this.genMs);
-      // Generations that can hold posts within the retention window before this one; a post
-      // observed out of order finds later posts of its own generation only (pairs are found
-      // from either side, so this loses little).
-      const gTo = gNow;
-      const keys: string[] = [];
-      const fields: string[] = [];
-      for (let band = 0; band < nd.bands; band++) {
-        const bh = bands[band] as number;
-        fields.push(band.toString(36).padStart(2, '0') + bh.toString(36));
-      }
-      for (let g = gFrom; g <= gTo; g++) {
-        for (let band = 0; band < nd.bands; band++) {
-          keys.push(this.key(tenantId, `l:${g}:${(bands[band] as number) % nd.shards}`));
-        }
-      }
-      // Buckets of a generation live until its last post ages out of the retention window.
-      const bucketTtl = (gNow + 1) * this.genMs - t + ttl;
       lshIndex = base + 3 + b.windowsSeconds.length + 2 * b.tenantNormDays;
-      pipe.lsh(keys.length, ...keys, h, gNow - gFrom + 1, nd.maxBucketSize, bucketTtl, nd.bands, nd.maxCandidates, ...fields);
+      pipe.lsh(...this.lshArgs(tenantId, h, sig, t, true));
     }
     const replies = await pipe.exec();
     if (!replies) throw new Error('redis pipeline aborted');
@@ -466,6 +502,6 @@ export class AccountSignals {
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    lsh(numKeys: number, ...args: (string | number)[]): Result<string[], Context>;
+    lsh(...args: [number, ...(string | number)[]]): Result<string[], Context>;
   }
 }

@@ -1,4 +1,5 @@
 /** What the account-behaviour signals report for one observed article. */
+import type { Lang } from '../domain/normalize.ts';
 
 export const ACCOUNT_SIGNAL_CODES = [
   'burst',
@@ -33,7 +34,7 @@ export interface ObserveInput {
   articleId: string;
   accountId: string;
   text: string;
-  lang: 'zh' | 'en';
+  lang: Lang;
   /** The article's `publishedAt` when given (historical imports), arrival time otherwise. */
   postedAt?: Date | string | number | null;
 }

@@ -261,6 +261,20 @@ describe('AccountSignals state', () => {
     expect(third.similar.map((x) => x.articleId).sort()).toEqual(['x1', 'x2']);
   });
 
+  it('bulk backfill indexes history that later observations see, idempotently', async () => {
+    const s = signalsWith();
+    const r = rng(13);
+    const history = Array.from({ length: 6 }, (_, i) =>
+      s.prepare({ tenantId: 't1', articleId: `h${i}`, accountId: `u${i}`, text: templateVariant(ZH_TEMPLATES[0]!, r), lang: 'zh', postedAt: T0 + i * 1000 }),
+    );
+    await s.index(history, 4);
+    await s.index(history, 4);
+    const res = await s.observe({ tenantId: 't1', articleId: 'live', accountId: 'u0', text: templateVariant(ZH_TEMPLATES[0]!, r), lang: 'zh', postedAt: T0 + 10_000 });
+    expect(res.similar.map((x) => x.articleId).sort()).toEqual(['h1', 'h2', 'h3', 'h4', 'h5']);
+    expect(res.stats.windowCounts['600']).toBe(2);
+    expect(codes(res)).toContain('coordinated_posting');
+  });
+
   it('uses arrival time when the article has no publishedAt', async () => {
     let now = T0 + 5 * HOUR;
     const s = new AccountSignals(redis, accountSignalSettingsSchema.parse({}), prefix, { now: () => now });
