@@ -57,3 +57,53 @@ describe('Redis goes down and comes back (AOF on)', () => {
     }
   });
 });
+
+describe('Redis restarted while submissions and scoring run', () => {
+  let dir: string;
+  let redis: EmbeddedRedis;
+  let env: TestEnv;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sg-redis-'));
+    redis = await startEmbeddedRedis(dir);
+    env = await createTestEnv({
+      env: { REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '500', RECONCILE_AFTER_MS: '1000' },
+      workers: true,
+      workerOptions: { reconcile: true },
+    });
+  });
+  afterAll(async () => {
+    await env.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scores every article it answered 202 for, and stores none it refused', async () => {
+    const key = await env.keyFor('submitter');
+    const port = Number(new URL(redis.url).port);
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    let n = 0;
+    const submitFor = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        const externalId = `r-${n++}`;
+        const res = await env.request('POST', '/v1/articles', { key, body: { externalId, accountId: `a-${n % 4}`, text: `${externalId}:${TEXT}` } });
+        (res.status === 202 ? accepted : refused).push(externalId);
+        if (res.status !== 202) expect(res.status).toBe(503);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await submitFor(800);
+    await redis.stop();
+    await submitFor(500);
+    redis = await startEmbeddedRedis(dir, port);
+    await waitFor(async () => env.ctx.redis.status === 'ready', 15_000);
+    await submitFor(800);
+
+    expect(refused.length).toBeGreaterThan(0);
+    const count = async (sql: string, ids: string[]) => (await env.ctx.db.query<{ n: number }>(sql, [ids]))[0]!.n;
+    expect(await count('SELECT count(*)::int AS n FROM articles WHERE external_id = ANY($1)', refused)).toBe(0);
+    await waitFor(async () => (await count("SELECT count(*)::int AS n FROM articles WHERE status = 'scored' AND external_id = ANY($1)", accepted)) === accepted.length, 60_000, 200);
+    expect(await count('SELECT count(*)::int AS n FROM scores s JOIN articles a ON a.id = s.article_id WHERE a.external_id = ANY($1)', accepted)).toBe(accepted.length);
+  }, 90_000);
+});
