@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type Readiness } from './api/app.ts';
 import type { AppContext } from './context.ts';
 import { QueueAdmin } from './services/queue-admin.ts';
+import { consoleDeps } from './console/index.ts';
 
 /**
  * The HTTP half of the service over one context. It never imports the scorers: an `api`
@@ -48,6 +49,7 @@ export function readinessCheck(ctx: AppContext, local?: LocalModel): () => Promi
 }
 
 export function buildApp(ctx: AppContext, local?: LocalModel) {
+  const queueAdmin = new QueueAdmin(() => ({ ...ctx.queues, deliver: ctx.deliverQueue }));
   return createApp({
     config: ctx.config,
     log: ctx.log,
@@ -59,7 +61,8 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     rescans: ctx.rescans,
     review: ctx.review,
     webhooks: ctx.webhooks,
-    queueAdmin: new QueueAdmin(() => ({ ...ctx.queues, deliver: ctx.deliverQueue })),
+    queueAdmin,
+    console: consoleDeps(ctx, queueAdmin),
     readiness: readinessCheck(ctx, local),
     async sampleQueues() {
       const counts = await ctx.queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');

@@ -20,6 +20,7 @@ import type { ReviewService } from '../services/review.ts';
 import { adminQueueRoutes, webhookRoutes } from './routes/webhooks.ts';
 import type { WebhookService } from '../services/webhooks.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
+import { consoleRoutes, type ConsoleDeps } from '../console/index.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -38,6 +39,8 @@ export interface AppDeps {
   review: ReviewService;
   webhooks: WebhookService;
   queueAdmin: QueueAdmin;
+  /** The web console under /console (absent: not served). */
+  console?: ConsoleDeps;
   readiness(): Promise<Readiness>;
   /** Samples queue depths into the metrics before a scrape. */
   sampleQueues(): Promise<void>;
@@ -96,6 +99,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/audit', auditRoutes({ review: deps.review, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
+  if (deps.console) app.route('/console', consoleRoutes(deps.console));
   app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;

@@ -1,0 +1,70 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Db } from '../db/db.ts';
+import type { Role } from '../domain/types.ts';
+import type { Lang } from './i18n.ts';
+
+/**
+ * Console sessions, server-side in Redis: the cookie holds a random 256-bit token, Redis
+ * holds (under the token's SHA-256) the key id, tenant, role, CSRF token and language.
+ * Every request re-checks that the API key is not revoked, so revoking a key ends its
+ * console sessions at once.
+ */
+
+export interface Session {
+  keyId: string;
+  tenantId: string;
+  role: Role;
+  csrf: string;
+  lang: Lang;
+  createdAt: number;
+}
+
+const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class SessionStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: Db,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  private key(token: string): string {
+    return `${this.prefix}:console:sess:${hash(token)}`;
+  }
+
+  async create(principal: { keyId: string; tenantId: string; role: Role }, lang: Lang): Promise<{ token: string; session: Session }> {
+    const token = randomBytes(32).toString('base64url');
+    const session: Session = { ...principal, csrf: randomBytes(32).toString('base64url'), lang, createdAt: Date.now() };
+    await this.redis.set(this.key(token), JSON.stringify(session), 'EX', this.ttlSeconds);
+    return { token, session };
+  }
+
+  async get(token: string | undefined): Promise<Session | null> {
+    if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const raw = await this.redis.get(this.key(token));
+    if (!raw) return null;
+    const session = JSON.parse(raw) as Session;
+    const rows = await this.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = $1', [session.keyId]);
+    if (!rows[0] || rows[0].revoked) {
+      await this.destroy(token);
+      return null;
+    }
+    return session;
+  }
+
+  async update(token: string, session: Session): Promise<void> {
+    await this.redis.set(this.key(token), JSON.stringify(session), 'KEEPTTL');
+  }
+
+  async destroy(token: string): Promise<void> {
+    await this.redis.del(this.key(token));
+  }
+}

@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { seed } from '../review/seed.ts';
+
+const ORIGIN = 'http://localhost';
+
+/** Signs in through the login form like a browser; returns the session cookie and CSRF token. */
+async function login(env: TestEnv, key: string): Promise<{ cookie: string; csrf: string; setCookie: string }> {
+  const form = await env.app.request('/console/login');
+  const loginCookie = /sg_login=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1];
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
+  const res = await env.app.request('/console/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sg_login=${loginCookie}`, origin: ORIGIN },
+    body: new URLSearchParams({ key, csrf: csrf ?? '', lang: 'en' }).toString(),
+  });
+  const setCookie = res.headers.get('set-cookie') ?? '';
+  const session = /sg_session=([^;]+)/.exec(setCookie)?.[1];
+  if (res.status !== 303 || !session) return { cookie: '', csrf: '', setCookie };
+  const page = await env.app.request('/console/queue', { headers: { cookie: `sg_session=${session}` } });
+  const token = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  return { cookie: `sg_session=${session}`, csrf: token, setCookie };
+}
+
+const XSS_TITLE = '<script>window.__xss=1</script>';
+const XSS_TEXT = 'Breaking: "><img src=x onerror="window.__xss=2"> and <svg onload=window.__xss=3> plus javascript:alert(1) `tick` &amp; done.';
+
+describe('web console (server side)', () => {
+  let env: TestEnv;
+  let moderator: string;
+  let session: { cookie: string; csrf: string; setCookie: string };
+  let ids: string[];
+  const tenant = 'tenant-console';
+  const get = (path: string, cookie = session.cookie) => env.app.request(path, { headers: { cookie } });
+  const post = (path: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) => {
+    const body = new URLSearchParams();
+    for (const [k, v] of Object.entries(fields)) for (const x of ([] as string[]).concat(v)) body.append(k, x);
+    return env.app.request(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, origin: ORIGIN, ...headers }, body: body.toString() });
+  };
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    moderator = (await env.ctx.keys.create(tenant, 'moderator')).key;
+    ids = await seed(
+      env.ctx.db,
+      tenant,
+      [
+        { externalId: 'x1', accountId: 'acct"><script>window.__xss=4</script>', verdict: 'flag', score: 0.95, title: XSS_TITLE, text: XSS_TEXT, segments: [{ start: 0, end: 40, probability: 0.9 }],
+          reasons: [{ code: 'x', source: 'text', contribution: 0.5, message: { zh: '<b>粗体</b>', en: '<iframe src="//evil">' } }] },
+        { externalId: 'x2', accountId: 'acct-2', verdict: 'flag', score: 0.9, text: XSS_TEXT },
+      ],
+      { clusterId: 'cl_console', batchId: 'bat_console' },
+    );
+    session = await login(env, moderator);
+  });
+  afterAll(() => env.close());
+
+  it('signs in with a moderator key into an HttpOnly, SameSite=Strict server-side session', async () => {
+    expect(session.cookie).toMatch(/^sg_session=/);
+    expect(session.setCookie).toMatch(/HttpOnly/i);
+    expect(session.setCookie).toMatch(/SameSite=Strict/i);
+    expect(session.setCookie).toMatch(/Path=\/console/);
+    expect(session.setCookie).not.toContain(moderator);
+    expect((await login(env, 'sg_wrong')).cookie).toBe('');
+    expect((await login(env, await env.keyFor('submitter', tenant))).cookie).toBe('');
+    expect((await get('/console/queue', '')).status).toBe(303);
+  });
+
+  it('sends security headers: strict CSP without inline script, nosniff, no framing', async () => {
+    const res = await get('/console/queue');
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    const body = await res.text();
+    expect(body).not.toMatch(/<script>(?!<\/script>)|<script(?![^>]*src=)[^>]*>/);
+    expect(body).not.toMatch(/\son[a-z]+=/i);
+  });
+
+  it('renders stored XSS attempts inert on every page', async () => {
+    await post('/console/decide', { csrf: session.csrf, decision: 'escalate', comment: '<script>window.__xss=5</script>', articleIds: [ids[0]!], back: '/console/queue' });
+    const pages = [
+      '/console/queue',
+      '/console/queue?group=cluster',
+      '/console/clusters/cl_console',
+      '/console/batches/bat_console',
+      `/console/articles/${ids[0]}`,
+      `/console/accounts/${encodeURIComponent('acct"><script>window.__xss=4</script>')}`,
+      '/console/audit?cluster=cl_console',
+      `/console/queue?account=${encodeURIComponent('"><script>window.__xss=6</script>')}&state=all`,
+    ];
+    for (const path of pages) {
+      const res = await get(path);
+      expect(res.status, path).toBe(200);
+      const body = await res.text();
+      expect(body, path).not.toContain('<script>window');
+      expect(body, path).not.toContain('<img src=x');
+      expect(body, path).not.toContain('<svg onload');
+      expect(body, path).not.toContain('<iframe');
+      expect(body, path).not.toMatch(/"><script/);
+    }
+    const cluster = await (await get('/console/clusters/cl_console')).text();
+    expect(cluster).toContain('&lt;script&gt;window.__xss=1&lt;/script&gt;');
+    expect(cluster).toContain('&lt;img src=x onerror=&quot;window.');
+    expect(cluster).toMatch(/<mark class="seg p3[ "]/);
+    expect(cluster).toContain('data-testid="aligned"');
+    const article = await (await get(`/console/articles/${ids[0]}`)).text();
+    expect(article).toContain('&lt;script&gt;window.__xss=5&lt;/script&gt;');
+  });
+
+  it('refuses actions without the CSRF token or from another origin', async () => {
+    const target = { decision: 'human', articleIds: [ids[1]!], back: '/console/queue' };
+    expect((await post('/console/decide', target)).status).toBe(403);
+    expect((await post('/console/decide', { ...target, csrf: 'x'.repeat(43) })).status).toBe(403);
+    expect((await post('/console/decide', { ...target, csrf: session.csrf }, { origin: 'https://evil.example' })).status).toBe(403);
+    const events = await env.ctx.db.query("SELECT 1 FROM events WHERE subject_id = $1 AND type = 'review.decided'", [ids[1]]);
+    expect(events).toHaveLength(0);
+    const ok = await post('/console/decide', { ...target, csrf: session.csrf, back: '//evil.example/x' });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toMatch(/^\/console\/queue\?flash=decided%3A1%3A0$/);
+  });
+
+  it('keeps pages inside the tenant and ends sessions on logout and on key revocation', async () => {
+    const other = await login(env, (await env.ctx.keys.create('tenant-console-b', 'moderator')).key);
+    for (const path of [`/console/articles/${ids[0]}`, '/console/clusters/cl_console', '/console/batches/bat_console', '/console/accounts/acct-2', '/console/audit?cluster=cl_console']) {
+      expect((await get(path, other.cookie)).status, path).toBe(404);
+    }
+    const created = await env.ctx.keys.create(tenant, 'moderator');
+    const doomed = await login(env, created.key);
+    expect((await get('/console/queue', doomed.cookie)).status).toBe(200);
+    await env.ctx.keys.revoke(created.keyId);
+    expect((await get('/console/queue', doomed.cookie)).status).toBe(303);
+    const res = await env.app.request('/console/logout', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: other.cookie, origin: ORIGIN },
+      body: new URLSearchParams({ csrf: other.csrf }).toString(),
+    });
+    expect(res.status).toBe(303);
+    expect((await get('/console/queue', other.cookie)).status).toBe(303);
+  });
+
+  it('switches the interface to Chinese', async () => {
+    const res = await post('/console/lang', { csrf: session.csrf, lang: 'zh', back: '/console/queue' });
+    expect(res.status).toBe(303);
+    const body = await (await get('/console/queue')).text();
+    expect(body).toContain('审核队列');
+    expect(body).toContain('lang="zh-CN"');
+    await post('/console/lang', { csrf: session.csrf, lang: 'en', back: '/console/queue' });
+  });
+});
