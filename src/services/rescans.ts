@@ -172,6 +172,7 @@ const TERMINAL: readonly RescanStatus[] = ['completed', 'cancelled', 'failed'];
 
 export class RescanService {
   private readonly statusCache = new Map<string, { status: RescanStatus; at: number }>();
+  private readonly lostCheckedAt = new Map<string, number>();
 
   constructor(
     private readonly db: Db,
@@ -447,6 +448,11 @@ export class RescanService {
   /** Items queued long ago whose job is gone (Redis lost it, or the enqueue failed): queue again. */
   private async requeueLost(tenantId: string, rescanId: string): Promise<void> {
     const lostAfterMs = this.settings.lostAfterMs ?? 30_000;
+    // A check per item costs a Redis call: at most one pass per interval per rescan.
+    const last = this.lostCheckedAt.get(rescanId) ?? 0;
+    if (Date.now() - last < lostAfterMs) return;
+    this.lostCheckedAt.set(rescanId, Date.now());
+    if (this.lostCheckedAt.size > 10_000) this.lostCheckedAt.clear();
     const stale = await this.db.query<{ id: string; revision: number }>(
       `UPDATE rescan_items SET enqueued_at = now() WHERE (rescan_id, article_id) IN (
          SELECT rescan_id, article_id FROM rescan_items
@@ -458,6 +464,15 @@ export class RescanService {
     for (const item of stale) {
       const jobId = rescanScoreJobId({ rescanId, articleId: item.id });
       if (!(await this.rescoreQueue.getJob(jobId))) lost.push(item);
+    }
+    if (lost.length > 0) {
+      // A job that just completed is gone too, but its item is no longer pending.
+      const still = await this.db.query<{ id: string; revision: number }>(
+        `SELECT article_id AS id, revision FROM rescan_items WHERE rescan_id = $1 AND article_id = ANY($2::text[]) AND status = 'pending'`,
+        [rescanId, lost.map((l) => l.id)],
+      );
+      lost.length = 0;
+      lost.push(...still);
     }
     if (lost.length > 0) {
       this.log.warn({ rescanId, count: lost.length }, 'rescan jobs were lost; queueing them again');

@@ -22,13 +22,42 @@ async function closeBounded(worker: Worker, timeoutMs: number): Promise<void> {
   if ((await Promise.race([graceful, deadline])) === 'timeout') await worker.close(true);
 }
 
-export async function startHistoricalWorkers(ctx: AppContext, scoring: ScoringService, rescans: RescanService): Promise<HistoricalWorkers> {
+/**
+ * Live jobs in this process now. Rescoring competes with them for the same CPU (and the same
+ * detector batches), so a rescore job waits while any is in flight: live latency stays what it
+ * is without a rescan, and the rescan takes whatever the live traffic leaves.
+ */
+function liveGate(live: Worker | undefined) {
+  let inFlight = 0;
+  if (live) {
+    live.on('active', () => inFlight++);
+    const settled = () => {
+      inFlight = Math.max(0, inFlight - 1);
+    };
+    live.on('completed', settled);
+    live.on('failed', settled);
+  }
+  return async (maxWaitMs: number) => {
+    const deadline = Date.now() + maxWaitMs;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  };
+}
+
+export async function startHistoricalWorkers(
+  ctx: AppContext,
+  scoring: ScoringService,
+  rescans: RescanService,
+  /** The live `score` worker of this process, if any: rescoring yields to it. */
+  live?: Worker,
+): Promise<HistoricalWorkers> {
   const { log, metrics, config } = ctx;
   const settings = config.historical;
+  const yieldToLive = liveGate(live);
 
   const rescore = new Worker(
     QUEUES.rescore,
     async (job: Job) => {
+      await yieldToLive(2000);
       const started = performance.now();
       try {
         if (job.name === 'rescan') {

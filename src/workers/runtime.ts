@@ -35,7 +35,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
     reconcile: options.reconcile ?? true,
   });
   // Imports and rescans: their own queues and concurrency, below live traffic.
-  const historical = await startHistoricalWorkers(ctx, scoring, ctx.rescans);
+  const historical = await startHistoricalWorkers(ctx, scoring, ctx.rescans, running.worker);
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const isModelReady = () => scorers.detector === null || scorers.detector.isReady();
   const beat = () =>

@@ -1,0 +1,197 @@
+/**
+ * Rescan benchmark (issue 6), measured side by side in one run on this machine, with the
+ * default model (the shipped detector when DETECTOR_ENABLED is not false):
+ *  1. raw scoring throughput: the same pipeline the workers run, called in-process at the
+ *     rescore worker's concurrency, no queue, no database writes;
+ *  2. live single-article latency (submit -> score committed), p50/p99, no rescan running;
+ *  3. rescan throughput over BENCH_ARTICLES stored articles (queue, driver, score rows, items);
+ *  4. live latency again while that rescan runs.
+ * Goals: rescan >= 80% of raw; live p99 with a rescan <= 1.5x without.
+ *
+ *   npx tsx bench/rescan.ts        (BENCH_ARTICLES=100000 BENCH_SECONDS=20 LIVE_SAMPLES=150)
+ */
+import { randomBytes } from 'node:crypto';
+import { buildConfig } from '../src/config.ts';
+import { type AppContext, createContext } from '../src/context.ts';
+import { createPgDb } from '../src/db/pg.ts';
+import { createLogger } from '../src/infra/logger.ts';
+import { ARTICLE_COLUMNS, prepareArticle, type StoredArticle } from '../src/services/articles.ts';
+import { startWorkers } from '../src/workers/runtime.ts';
+import { buildScorers } from '../src/scoring/index.ts';
+import { defaultFusionConfig } from '../src/scoring/fusion-config.ts';
+import { createPipeline } from '../src/services/pipeline.ts';
+import { AccountSignals } from '../src/signals/index.ts';
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ARTICLES = Number(process.env.BENCH_ARTICLES ?? 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const LIVE_SAMPLES = Number(process.env.LIVE_SAMPLES ?? 150);
+const TENANT = 'bench';
+
+const TEXTS = [
+  '随着科技的不断发展,人工智能已经深刻地改变了我们的生活。首先,它提高了效率。其次,它带来了便利。最后,它创造了价值。值得注意的是,我们应该理性看待。',
+  '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。他说最早的时候一碗面只要三块钱。',
+  '综上所述,数字化转型在当今社会中扮演着至关重要的角色。让我们一起迎接美好的未来,只要我们不断努力,就一定能够取得更大的成就。',
+  'The city council voted 7-2 on Tuesday to extend the bike lane on Fifth Street, after residents packed the meeting to argue about parking and the bus stop.',
+];
+
+const fmt = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function seed(ctx: AppContext): Promise<void> {
+  for (let from = 1; from <= ARTICLES; from += 20_000) {
+    await ctx.db.query(
+      `INSERT INTO articles (id, tenant_id, external_id, account_id, text, lang, content_hash, published_at)
+       SELECT 'art_b' || lpad(g::text, 8, '0'), $1, 'x-' || g, 'acct-' || (g % 997),
+              (ARRAY[$4, $5, $6, $7])[1 + g % 4] || ' #' || g, CASE WHEN g % 4 = 3 THEN 'en' ELSE 'zh' END,
+              md5('b' || g), timestamptz '2021-01-01' + g * interval '5 minutes'
+       FROM generate_series($2::int, $3::int) AS g`,
+      [TENANT, from, Math.min(ARTICLES, from + 19_999), ...TEXTS],
+    );
+  }
+}
+
+/** Raw: the workers' pipeline over stored articles at `concurrency`, for SECONDS. */
+async function rawThroughput(ctx: AppContext, concurrency: number): Promise<number> {
+  const scorers = await buildScorers(ctx.config.model, ctx.log);
+  const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:rawsig:`);
+  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
+  const articles = await ctx.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 ORDER BY id DESC LIMIT 5000`, [TENANT]);
+  let next = 0;
+  let done = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await pipeline.run(articles[next++ % articles.length]!);
+        done++;
+      }
+    }),
+  );
+  const rate = done / ((performance.now() - started) / 1000);
+  await scorers.close();
+  return rate;
+}
+
+/** Submits one live article at a time (a few per second) and times submit -> score committed. */
+async function liveLatency(ctx: AppContext, onScored: Map<string, (at: number) => void>, label: string): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let i = 0; i < LIVE_SAMPLES; i++) {
+    const externalId = `live-${label}-${i}-${randomBytes(3).toString('hex')}`;
+    const prepared = prepareArticle(
+      { externalId, accountId: `live-${i % 13}`, text: `${TEXTS[i % TEXTS.length]} ${externalId}`, declaredAi: false, labels: [], metadata: {} },
+      { maxTextChars: 200_000 },
+    );
+    const started = performance.now();
+    const [result] = await ctx.articles.submit({ tenantId: 'live', actor: 'bench' }, [prepared]);
+    await new Promise<void>((resolve) => onScored.set(result!.id, (at) => {
+      latencies.push(at - started);
+      resolve();
+    }));
+    await sleep(40);
+  }
+  return latencies;
+}
+
+async function main() {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const prefix = `sgb${randomBytes(4).toString('hex')}`;
+  const admin = createPgDb(DATABASE_URL);
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const config = buildConfig({
+    ...process.env,
+    DATABASE_URL,
+    REDIS_URL,
+    DATABASE_SCHEMA: schema,
+    REDIS_PREFIX: prefix,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const ctx = await createContext(config, { logger: createLogger(config.logLevel) });
+  try {
+    const concurrency = config.historical.rescoreConcurrency;
+    process.stderr.write(`seeding ${ARTICLES} articles...\n`);
+    let t = performance.now();
+    await seed(ctx);
+    process.stderr.write(`seeded in ${fmt((performance.now() - t) / 1000)} s\n`);
+
+    // The model at its best: the detector batches across concurrent calls, so try two levels.
+    const levels = [...new Set([Math.max(1, concurrency / 2), concurrency])];
+    const rawAt = async () => {
+      let best = 0;
+      for (const c of levels) {
+        process.stderr.write(`raw pipeline throughput (${SECONDS} s, concurrency ${c})...\n`);
+        best = Math.max(best, await rawThroughput(ctx, c));
+      }
+      return best;
+    };
+    const rawBefore = await rawAt();
+
+    const workers = await startWorkers(ctx, { reconcile: false });
+    const onScored = new Map<string, (at: number) => void>();
+    workers.scoring.onScored((article) => {
+      const at = performance.now();
+      onScored.get(article.id)?.(at);
+      onScored.delete(article.id);
+    });
+    process.stderr.write(`live latency without a rescan (${LIVE_SAMPLES} articles)...\n`);
+    await liveLatency(ctx, onScored, 'warm');
+    const idle = await liveLatency(ctx, onScored, 'idle');
+
+    const rescan = await ctx.rescans.create({ tenantId: TENANT, actor: 'bench' }, {});
+    await sleep(3000); // warm-up: the window fills
+    const doneAt = async () => (await ctx.rescans.get(TENANT, rescan.id))!;
+    const before = await doneAt();
+    t = performance.now();
+    process.stderr.write(`rescan throughput over ${ARTICLES} stored articles (${SECONDS} s)...\n`);
+    await sleep(SECONDS * 1000);
+    const after = await doneAt();
+    const rescanRate = (after.done - before.done) / ((performance.now() - t) / 1000);
+
+    process.stderr.write(`live latency while the rescan runs...\n`);
+    const during = await liveLatency(ctx, onScored, 'busy');
+    const end = await doneAt();
+    await ctx.rescans.cancel(TENANT, rescan.id);
+    await workers.close();
+    // Again, so background load on a shared machine weighs on both sides alike.
+    process.stderr.write(`raw pipeline throughput again...\n`);
+    const rawAfter = await rawAt();
+    const raw = (rawBefore + rawAfter) / 2;
+
+    const p = (v: number[], q: number) => fmt(percentile(v, q), 1);
+    const lines = [
+      `machine: ${(await import('node:os')).cpus().length} cores; detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
+      `raw pipeline throughput:       ${fmt(raw)} articles/s  (best of concurrency ${levels.join('/')}; before ${fmt(rawBefore)}, after ${fmt(rawAfter)})`,
+      `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / raw) * 100)}% of raw; goal >= 80%)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,
+      `live latency, no rescan:       p50 ${p(idle, 50)} ms  p99 ${p(idle, 99)} ms  (${idle.length} articles)`,
+      `live latency, rescan running:  p50 ${p(during, 50)} ms  p99 ${p(during, 99)} ms  (${fmt(percentile(during, 99) / percentile(idle, 99), 2)}x p99; goal <= 1.5x)`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await ctx.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.close();
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
