@@ -82,7 +82,7 @@ def main():
     ap.add_argument("--smoothing", type=float, default=0.05)
     ap.add_argument("--ckpt", default=f"{W}/ckpt.pt")
     ap.add_argument("--eval-every", type=float, default=600.0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

@@ -112,7 +112,12 @@ export function createZeroShotScorer(opts: ZeroShotOptions): ZeroShotScorer {
     tf.env.allowLocalModels = true;
     tf.env.localModelPath = opts.modelDir;
     const load = (id: string) =>
-      tf.AutoModelForCausalLM.from_pretrained(id, { dtype: opts.dtype ?? 'q8', device: 'cpu' }) as unknown as Promise<CausalLM>;
+      tf.AutoModelForCausalLM.from_pretrained(id, {
+        dtype: opts.dtype ?? 'q8',
+        device: 'cpu',
+        // idle threads must not spin on a shared CPU (see detector.ts)
+        session_options: { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } },
+      }) as unknown as Promise<CausalLM>;
     tokenizer = (await tf.AutoTokenizer.from_pretrained(opts.observer)) as unknown as Tokenizer;
     observer = await load(opts.observer);
     performer = opts.performer ? await load(opts.performer) : null;
