@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { HISTORICAL_USAGE, runHistorical } from './cli/historical.ts';
 import { ROLES } from './domain/types.ts';
 import { KeyService } from './services/keys.ts';
 
@@ -15,7 +16,8 @@ import { KeyService } from './services/keys.ts';
 const USAGE = `usage: npm run cli -- <command>
   keys create --tenant <tenant> --role <submitter|moderator|admin> [--name <label>] [--json]
   keys revoke <keyId>
-  keys list [--tenant <tenant>] [--json]`;
+  keys list [--tenant <tenant>] [--json]
+${HISTORICAL_USAGE}`;
 
 async function openDb(): Promise<Db> {
   const db = await openDatabase(loadConfig());
@@ -69,6 +71,7 @@ async function keys(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'keys') return keys(rest);
+  if (command === 'import' || command === 'rescan') return runHistorical(command, rest);
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }
