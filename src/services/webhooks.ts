@@ -264,6 +264,30 @@ export class WebhookService {
     }
   }
 
+  /**
+   * Finds deliveries still pending long after their last attempt whose job is gone (Redis
+   * lost it, or queueing failed after the row was written) and queues them again; one whose
+   * job failed for good but was never marked (the database was down then) is marked dead.
+   */
+  async requeueStale(olderThanMs: number, limit = 500): Promise<number> {
+    const rows = await this.db.query<{ id: string; tenantId: string; redrives: number }>(
+      `SELECT id, tenant_id AS "tenantId", redrives FROM webhook_deliveries
+       WHERE status = 'pending' AND updated_at < now() - ($1::bigint * interval '1 millisecond') ORDER BY updated_at LIMIT $2`,
+      [olderThanMs, limit],
+    );
+    let requeued = 0;
+    for (const row of rows) {
+      const job = await this.queue.getJob(deliverJobId(row.id, row.redrives));
+      if (!job) {
+        await this.enqueue(row.tenantId, [row]);
+        requeued++;
+      } else if (await job.isFailed()) {
+        await this.markDead({ tenantId: row.tenantId, deliveryId: row.id }, job.failedReason ?? 'failed');
+      }
+    }
+    return requeued;
+  }
+
   // ---------------------------------------------------------------- delivering (worker side)
 
   /**

@@ -7,9 +7,13 @@ import type { RunningWorker } from './score-worker.ts';
 /**
  * The `deliver` queue consumer: one signed POST per attempt. A failed attempt throws so
  * BullMQ retries with exponential backoff; when the last attempt fails the delivery row is
- * marked dead (visible to admins, redrivable). Scoring never waits on any of this.
+ * marked dead (visible to admins, redrivable). Scoring never waits on any of this. A sweep
+ * (every RECONCILE_INTERVAL_MS) re-queues pending deliveries whose job was lost.
  */
-export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, options: { concurrency: number }): RunningWorker {
+/** Deliveries pending this long after their last attempt are checked for a lost job. */
+export const STALE_DELIVERY_MS = 15 * 60_000;
+
+export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, options: { concurrency: number; sweep?: boolean }): RunningWorker {
   const { log, config } = ctx;
   const processor = async (job: Job) => {
     const parsed = deliverJobSchema.safeParse(job.data);
@@ -32,9 +36,25 @@ export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, op
       webhooks.markDead(parsed.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark delivery dead'));
     }
   });
+  let sweepTimer: NodeJS.Timeout | undefined;
+  if (options.sweep ?? true) {
+    const tick = () => {
+      webhooks
+        .requeueStale(STALE_DELIVERY_MS)
+        .then((n) => (n > 0 ? log.info({ requeued: n }, 'requeued stale webhook deliveries') : undefined))
+        .catch((error: unknown) => log.warn({ err: error }, 'webhook sweep failed'))
+        .finally(() => {
+          sweepTimer = setTimeout(tick, config.scoring.reconcileIntervalMs);
+          sweepTimer.unref();
+        });
+    };
+    sweepTimer = setTimeout(tick, config.scoring.reconcileIntervalMs);
+    sweepTimer.unref();
+  }
   return {
     worker,
     async close(timeoutMs: number) {
+      clearTimeout(sweepTimer);
       const graceful = worker.close();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
       if ((await Promise.race([graceful, deadline])) === 'timeout') await worker.close(true);

@@ -142,6 +142,17 @@ describe('web console (server side)', () => {
     expect((await get('/console/queue', other.cookie)).status).toBe(303);
   });
 
+  it('shows the queue dashboard to admins only', async () => {
+    const admin = await login(env, (await env.ctx.keys.create(tenant, 'admin')).key);
+    const res = await get('/console/admin/queues', admin.cookie);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain('data-testid="queues"');
+    expect(body).toMatch(/<td>deliver<\/td>/);
+    expect(body).toMatch(/<td>score<\/td>/);
+    expect((await get('/console/admin/queues')).status).toBe(403);
+  });
+
   it('switches the interface to Chinese', async () => {
     const res = await post('/console/lang', { csrf: session.csrf, lang: 'zh', back: '/console/queue' });
     expect(res.status).toBe(303);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { csvCell } from '../../src/api/routes/review.ts';
 import { seed, type SeedArticle } from './seed.ts';
 
 interface Page {
@@ -298,5 +299,16 @@ describe('moderator review API', () => {
     expect((await env.request('GET', '/v1/review/queue')).status).toBe(401);
     const bad = await env.request('POST', '/v1/review/decisions', { key: await env.keyFor('moderator'), body: { articleIds: ['x'], batchId: 'y', decision: 'human' } });
     expect(bad.status).toBe(422);
+  });
+});
+
+describe('CSV export cells', () => {
+  it('quotes separators and defuses spreadsheet formulas', () => {
+    expect(csvCell('plain')).toBe('plain');
+    expect(csvCell('a,"b"')).toBe('"a,""b"""');
+    expect(csvCell('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csvCell('+1')).toBe("'+1");
+    expect(csvCell(null)).toBe('');
+    expect(csvCell({ a: 1 })).toBe('"{""a"":1}"');
   });
 });

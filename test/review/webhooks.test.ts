@@ -196,6 +196,20 @@ describe('webhooks end to end', () => {
     expect((await env.request('POST', `/v1/webhooks/${down.webhook.id}/deliveries/${dead!.id}/redrive`, { key: k.admin })).status).toBe(409);
   });
 
+  it('re-queues a pending delivery whose job was lost', async () => {
+    const k = await tenantKeys();
+    const { webhook } = await subscribe(k.admin, '/lost', ['review.decided']);
+    // A delivery row committed while Redis was unreachable: no job was ever queued.
+    await env.ctx.db.query(
+      `INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_type, event_id, payload, updated_at)
+       VALUES ('dlv_lost', $1, $2, 'review.decided', 'evt-lost', '{"id":"evt-lost"}', now() - interval '1 hour')`,
+      [k.tenant, webhook.id],
+    );
+    expect(await env.ctx.webhooks.requeueStale(60_000)).toBe(1);
+    await waitFor(async () => (await deliveries(k.admin, webhook.id)).find((d) => d.id === 'dlv_lost' && d.status === 'delivered'));
+    expect(await env.ctx.webhooks.requeueStale(60_000)).toBe(0);
+  });
+
   it('never holds up scoring: a receiver that hangs does not delay the verdict', async () => {
     const k = await tenantKeys();
     await subscribe(k.admin, '/hang', ['article.scored']);
