@@ -28,7 +28,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
   const scoring = new ScoringService(ctx.db, pipeline);
   attachScoreListeners(ctx, scoring);
-  const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency });
+  const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency, sweep: options.reconcile ?? true });
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
