@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { type AccountSignalSettings, accountSignalSettingsSchema } from './signals/settings.ts';
@@ -70,7 +71,23 @@ export const envSchema = z.object({
   REVIEW_LEASE_SECONDS: int(900),
   REVIEW_MAX_LEASE_SECONDS: int(3600),
   REVIEW_MAX_BULK_ITEMS: int(10_000),
-  WEBHOOK_ALLOWED_CIDRS: z.string().default(''),
+  WEBHOOK_ALLOWED_CIDRS: z
+    .string()
+    .default('')
+    .refine(
+      (v) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .every((cidr) => {
+            const [net = '', bits] = cidr.split('/');
+            const family = isIP(net);
+            const max = family === 4 ? 32 : 128;
+            return family !== 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max));
+          }),
+      'comma-separated addresses or CIDR ranges, e.g. 127.0.0.1/32,10.1.0.0/16',
+    ),
   WEBHOOK_ATTEMPTS: int(8),
   WEBHOOK_BACKOFF_MS: int(2000),
   WEBHOOK_TIMEOUT_MS: int(5000),

@@ -175,6 +175,19 @@ describe('moderator review API', () => {
     expect((await get<{ claims: unknown[] }>('/v1/review/claims')).claims).toHaveLength(0);
   });
 
+  it('puts a decided article back in the queue when a new revision is scored', async () => {
+    await freshTenant();
+    const [id] = await seed(env.ctx.db, tenant, [art('rev')]);
+    await post('/v1/review/decisions', { articleIds: [id], decision: 'human' });
+    expect((await get('/v1/review/queue')).items).toHaveLength(0);
+    // The platform resubmitted changed text and it was scored again (revision 2).
+    await env.ctx.db.query('UPDATE articles SET revision = 2 WHERE id = $1', [id]);
+    const queue = await get('/v1/review/queue');
+    expect(queue.items.map((i) => [i.id, i.state])).toEqual([[id, 'pending']]);
+    const again = (await (await post('/v1/review/decisions', { articleIds: [id], decision: 'human' })).json()) as { decided: number };
+    expect(again.decided).toBe(1);
+  });
+
   it('decides 1,000 items of a batch in one atomic request', async () => {
     await freshTenant();
     const batchId = `bat_big_${tenant}`;
