@@ -155,6 +155,17 @@ export class WebhookService {
     return this.get(tenantId, id);
   }
 
+  /** A new signing secret, returned once; the old one stops signing at once (retries included). */
+  async rotateSecret(tenantId: string, actor: string, id: string): Promise<{ secret: string }> {
+    await this.get(tenantId, id);
+    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+    await this.db.transaction(async (tx) => {
+      await tx.query('UPDATE webhooks SET secret = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id, secret]);
+      await tx.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'webhook', $2, 'webhook.secret_rotated', $3)`, [tenantId, id, actor]);
+    });
+    return { secret };
+  }
+
   /** Soft delete: deliveries keep their history; pending ones are cancelled when their job runs. */
   async remove(tenantId: string, actor: string, id: string): Promise<void> {
     await this.get(tenantId, id);

@@ -229,6 +229,8 @@ describe('webhooks end to end', () => {
     expect((await env.request('GET', '/v1/webhooks', { key: k.moderator })).status).toBe(403);
     expect((await env.request('GET', '/v1/admin/queues', { key: k.moderator })).status).toBe(403);
     const { webhook } = await subscribe(k.admin, '/iso', ['article.flagged']);
+    const rotated = (await (await env.request('POST', `/v1/webhooks/${webhook.id}/rotate-secret`, { key: k.admin })).json()) as { secret: string };
+    expect(rotated.secret).toMatch(/^whsec_/);
     const patched = await env.request('PATCH', `/v1/webhooks/${webhook.id}`, { key: k.admin, body: { active: false } });
     expect(((await patched.json()) as { active: boolean }).active).toBe(false);
     for (const [method, path, body] of [
@@ -236,6 +238,7 @@ describe('webhooks end to end', () => {
       ['PATCH', `/v1/webhooks/${webhook.id}`, { active: true }],
       ['GET', `/v1/webhooks/${webhook.id}/deliveries`],
       ['POST', `/v1/webhooks/${webhook.id}/redrive`],
+      ['POST', `/v1/webhooks/${webhook.id}/rotate-secret`],
       ['POST', `/v1/webhooks/${webhook.id}/deliveries/dlv_x/redrive`],
       ['DELETE', `/v1/webhooks/${webhook.id}`],
     ] as [string, string, unknown?][]) {

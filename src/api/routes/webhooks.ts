@@ -42,6 +42,7 @@ const routes = [
   createRoute({ method: 'get', path: '/{id}', summary: 'One webhook', request: { params: idParam }, responses: { 200: json('The webhook'), ...errorResponses } }),
   createRoute({ method: 'patch', path: '/{id}', summary: 'Change url, events, description or active', request: { params: idParam, ...body(WebhookPatch) }, responses: { 200: json('The webhook'), ...errorResponses } }),
   createRoute({ method: 'delete', path: '/{id}', summary: 'Delete (pending deliveries are cancelled)', request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...errorResponses } }),
+  createRoute({ method: 'post', path: '/{id}/rotate-secret', summary: 'Replace the signing secret (returned once)', request: { params: idParam }, responses: { 200: json('The new secret'), ...errorResponses } }),
   createRoute({ method: 'get', path: '/{id}/deliveries', summary: 'Deliveries, newest first; status=dead lists the dead-letter state', request: { params: idParam, query: DeliveryQuery }, responses: { 200: json('Deliveries'), ...errorResponses } }),
   createRoute({ method: 'post', path: '/{id}/redrive', summary: 'Send every dead delivery of the webhook again', request: { params: idParam }, responses: { 200: json('Redriven ids'), ...errorResponses } }),
   createRoute({ method: 'post', path: '/{id}/deliveries/{deliveryId}/redrive', summary: 'Send one dead delivery again', request: { params: idParam.extend({ deliveryId: z.string().min(1).max(128).openapi({ param: { name: 'deliveryId', in: 'path' } }) }) }, responses: { 200: json('Redriven id'), ...errorResponses } }),
@@ -69,6 +70,10 @@ export function webhookRoutes(deps: WebhookRouteDeps) {
     const p = c.get('principal');
     await webhooks.remove(p.tenantId, p.keyId, c.req.param('id'));
     return c.body(null, 204);
+  });
+  app.post('/:id/rotate-secret', async (c) => {
+    const p = c.get('principal');
+    return c.json(await webhooks.rotateSecret(p.tenantId, p.keyId, c.req.param('id')));
   });
   app.get('/:id/deliveries', async (c) => {
     const q = parseOr422(DeliveryQuery, c.req.query());
