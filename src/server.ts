@@ -60,6 +60,7 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     imports: ctx.imports,
     rescans: ctx.rescans,
     review: ctx.review,
+    clusters: ctx.clusters,
     webhooks: ctx.webhooks,
     queueAdmin,
     console: consoleDeps(ctx, queueAdmin),

@@ -11,6 +11,8 @@ import { handleError, respondError, zodIssues } from './errors.ts';
 import { authenticate, rateLimit, requestContext } from './middleware.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
+import { clusterRoutes } from './routes/clusters.ts';
+import type { ClusterService } from '../services/clusters.ts';
 import { importRoutes } from './routes/imports.ts';
 import { rescanRoutes } from './routes/rescans.ts';
 import type { ImportService } from '../services/imports.ts';
@@ -37,6 +39,7 @@ export interface AppDeps {
   imports: ImportService;
   rescans: RescanService;
   review: ReviewService;
+  clusters: ClusterService;
   webhooks: WebhookService;
   queueAdmin: QueueAdmin;
   /** The web console under /console (absent: not served). */
@@ -97,6 +100,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route('/v1/review', reviewRoutes({ review: deps.review, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/audit', auditRoutes({ review: deps.review, defaultHook }));
+  app.route('/v1/clusters', clusterRoutes({ clusters: deps.clusters, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
   if (deps.console) app.route('/console', consoleRoutes(deps.console));
