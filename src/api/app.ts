@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { ArticleService } from '../services/articles.ts';
 import type { KeyService } from '../services/keys.ts';
-import { docsPage } from './docs.ts';
+import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, respondError, zodIssues } from './errors.ts';
 import { authenticate, rateLimit, requestContext } from './middleware.ts';
@@ -80,7 +80,14 @@ export function createApp(deps: AppDeps) {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  app.get('/docs', (c) => c.html(docsPage()));
+  app.get('/docs', (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP);
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'same-origin');
+    return c.html(DOCS_HTML);
+  });
+  app.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
+  app.get('/docs.js', (c) => c.body(DOCS_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
   const { limits, redisPrefix } = deps.config;
   app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));

@@ -18,6 +18,8 @@ export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler
     const started = performance.now();
     await next();
     c.header('X-Request-Id', requestId);
+    // Never let a browser sniff an API answer (or hostile article text in it) into HTML.
+    c.header('X-Content-Type-Options', 'nosniff');
     const route = c.req.routePath || 'unmatched';
     const ms = performance.now() - started;
     metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);

@@ -167,9 +167,14 @@ describe('submitting articles', () => {
     expect(metrics).toContain('slopguard_queue_depth');
     const doc = (await (await env.request('GET', '/openapi.json')).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/articles', '/v1/articles/{id}', '/v1/batches', '/v1/batches/{id}']));
-    const docs = await (await env.request('GET', '/docs')).text();
-    expect(docs).toContain('/openapi.json');
-    expect(docs).not.toMatch(/https?:\/\/(?!127)/);
+    const docsRes = await env.request('GET', '/docs');
+    expect(docsRes.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(docsRes.headers.get('x-frame-options')).toBe('DENY');
+    expect(docsRes.headers.get('x-content-type-options')).toBe('nosniff');
+    const docs = await docsRes.text();
+    expect(docs).not.toMatch(/<script>|<style>|https?:\/\//);
+    const script = await (await env.request('GET', '/docs.js')).text();
+    expect(script).toContain('/openapi.json');
   });
 });
 
