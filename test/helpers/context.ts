@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { buildConfig, type Config } from '../../src/config.ts';
 import { type AppContext, createContext } from '../../src/context.ts';
 import { createPgDb } from '../../src/db/pg.ts';
+import type { Logger } from '../../src/infra/logger.ts';
 import type { Role } from '../../src/domain/types.ts';
 import { buildApp } from '../../src/server.ts';
 import type { RunningWorkers, startWorkers } from '../../src/workers/runtime.ts';
@@ -47,7 +48,13 @@ export interface TestEnv {
  * With `workers`, score workers run in-process.
  */
 export async function createTestEnv(
-  options: { env?: Record<string, string>; workers?: boolean; workerOptions?: Parameters<typeof startWorkers>[1]; databaseUrl?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    workers?: boolean;
+    workerOptions?: Parameters<typeof startWorkers>[1];
+    databaseUrl?: string;
+    logger?: Logger;
+  } = {},
 ): Promise<TestEnv> {
   const databaseUrl = options.databaseUrl ?? TEST_DATABASE_URL;
   const schema = uniqueName('t_');
@@ -65,7 +72,7 @@ export async function createTestEnv(
     SCORE_BACKOFF_MS: '100',
     ...options.env,
   });
-  const ctx = await createContext(config);
+  const ctx = await createContext(config, options.logger ? { logger: options.logger } : {});
   const workers = options.workers ? await (await import('../../src/workers/runtime.ts')).startWorkers(ctx, { reconcile: false, ...options.workerOptions }) : undefined;
   const app = buildApp(ctx, workers);
   return {
