@@ -499,52 +499,29 @@ export class RescanService {
    */
   async recordResult(job: RescanScoreJob, outcome: ScoreOutcome): Promise<void> {
     const status = outcome.kind === 'superseded' ? 'skipped' : 'done';
-    await this.db.transaction(async (tx) => {
-      const rows = await tx.query<{
-        newlyFlagged: boolean;
-        oldVerdict: string | null;
-        oldLabel: string | null;
-        oldModelVersion: string | null;
-        oldConfigVersion: string | null;
-        newVerdict: string | null;
-        newLabel: string | null;
-        newScore: number | null;
-        newModelVersion: string | null;
-        newConfigVersion: string | null;
-      }>(
-        `WITH a AS (SELECT score, label, verdict, model_version, config_version FROM articles WHERE id = $2)
+    // One statement (atomic on its own, one round trip): the item, and the event if flagged anew.
+    await this.db.query(
+      `WITH a AS (SELECT score, label, verdict, model_version, config_version FROM articles WHERE id = $2),
+       item AS (
          UPDATE rescan_items i SET status = $3, outcome = $4, finished_at = now(),
            new_score = a.score, new_label = a.label, new_verdict = a.verdict,
            new_model_version = a.model_version, new_config_version = a.config_version,
            changed = ($3 = 'done' AND (i.old_verdict IS DISTINCT FROM a.verdict OR i.old_label IS DISTINCT FROM a.label)),
            newly_flagged = ($3 = 'done' AND COALESCE(i.old_verdict, 'pass') NOT IN ('review', 'flag') AND a.verdict IN ('review', 'flag'))
          FROM a WHERE i.rescan_id = $1 AND i.article_id = $2 AND i.status = 'pending'
-         RETURNING i.newly_flagged AS "newlyFlagged", i.old_verdict AS "oldVerdict", i.old_label AS "oldLabel",
-                   i.old_model_version AS "oldModelVersion", i.old_config_version AS "oldConfigVersion",
-                   i.new_verdict AS "newVerdict", i.new_label AS "newLabel", i.new_score AS "newScore",
-                   i.new_model_version AS "newModelVersion", i.new_config_version AS "newConfigVersion"`,
-        [job.rescanId, job.articleId, status, outcome.kind],
-      );
-      const r = rows[0];
-      if (!r?.newlyFlagged) return;
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-         VALUES ($1, 'article', $2, 'article.newly_flagged', $3, $4::jsonb, $5, $6)`,
-        [
-          job.tenantId,
-          job.articleId,
-          `rescan:${job.rescanId}`,
-          JSON.stringify({
-            rescanId: job.rescanId,
-            revision: job.revision,
-            from: { verdict: r.oldVerdict, label: r.oldLabel, modelVersion: r.oldModelVersion, configVersion: r.oldConfigVersion },
-            to: { verdict: r.newVerdict, label: r.newLabel, score: r.newScore, modelVersion: r.newModelVersion, configVersion: r.newConfigVersion },
-          }),
-          r.newModelVersion,
-          r.newConfigVersion,
-        ],
-      );
-    });
+         RETURNING i.*
+       )
+       INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
+       SELECT $5, 'article', item.article_id, 'article.newly_flagged', 'rescan:' || $1, jsonb_build_object(
+                'rescanId', $1::text, 'revision', item.revision,
+                'from', jsonb_build_object('verdict', item.old_verdict, 'label', item.old_label,
+                                           'modelVersion', item.old_model_version, 'configVersion', item.old_config_version),
+                'to', jsonb_build_object('verdict', item.new_verdict, 'label', item.new_label, 'score', item.new_score,
+                                         'modelVersion', item.new_model_version, 'configVersion', item.new_config_version)),
+              item.new_model_version, item.new_config_version
+       FROM item WHERE item.newly_flagged`,
+      [job.rescanId, job.articleId, status, outcome.kind, job.tenantId],
+    );
   }
 
   /** After the last attempt (or a permanent failure). */
