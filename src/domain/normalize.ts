@@ -55,10 +55,11 @@ function foldHomoglyphs(text: string): string {
 export function canonicalText(text: string): string {
   const unified = text.replace(/\r\n?/g, '\n').normalize('NFKC');
   const visible = unified.replace(INVISIBLE, '').replace(CONTROL, '');
-  // NFKC again after removing and folding: "e" + zero-width + combining accent, or a Cyrillic
-  // "а" + accent folded to Latin, compose only then.
-  const folded = foldHomoglyphs(visible).normalize('NFKC');
-  return folded
+  const folded = foldHomoglyphs(visible);
+  // NFKC again when something was removed or folded: "e" + zero-width + combining accent, or
+  // a Cyrillic "а" + accent folded to Latin, compose only then.
+  const composed = folded === unified ? folded : folded.normalize('NFKC');
+  return composed
     .replace(/[\t \u00A0\u3000]+/g, ' ')
     .replace(/ *\n */g, '\n')
     .replace(/\n{3,}/g, '\n\n')
@@ -92,20 +93,33 @@ export function modelText(text: string): string {
 
 export type Lang = 'zh' | 'en';
 
-const HAN = /[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]/g;
-const LATIN_WORD = /[A-Za-z]+/g;
 
 /**
  * Language from the text itself, the way the datasets label it: Chinese when Han characters
  * outnumber Latin words, English otherwise.
  */
 export function detectLang(text: string): Lang {
-  const han = text.match(HAN)?.length ?? 0;
-  const words = text.match(LATIN_WORD)?.length ?? 0;
+  const { han, words } = countUnits(text);
   return han > 0 && han >= words ? 'zh' : 'en';
 }
 
 /** Length in the units a reader would count: Han characters plus Latin words. */
 export function contentLength(text: string): number {
-  return (text.match(HAN)?.length ?? 0) + (text.match(LATIN_WORD)?.length ?? 0);
+  const { han, words } = countUnits(text);
+  return han + words;
+}
+
+/** Han characters and Latin words in one pass, without building match arrays. */
+function countUnits(text: string): { han: number; words: number } {
+  let han = 0;
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const latin = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (latin && !inWord) words++;
+    inWord = latin;
+    if ((c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xf900 && c <= 0xfaff)) han++;
+  }
+  return { han, words };
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { articleInputSchema } from '../../src/domain/article-input.ts';
-import { canonicalText, detectLang, hasLoneSurrogate, modelText } from '../../src/domain/normalize.ts';
+import { canonicalText, contentLength, detectLang, hasLoneSurrogate, modelText } from '../../src/domain/normalize.ts';
 
 // Strings rich in what breaks normalisers: combining marks, invisibles, bidi controls,
 // full-width forms, CJK, homoglyphs, whitespace of every kind and lone surrogates.
@@ -39,6 +39,18 @@ describe('normalisation properties', () => {
     const dodged = 'In tоday’s fast-pаced wo\u200Brld, it is wоrth nоting that techn\u200Dology plays a crucial rоle.';
     expect(modelText(dodged)).toBe(modelText(clean));
     expect(modelText('随着\u200B科技的\u202E不断发展')).toBe('随着科技的不断发展');
+  });
+
+  it('counts Han characters and Latin words like the obvious regular expressions', () => {
+    fc.assert(
+      fc.property(fc.oneof(messy, fc.string({ unit: 'grapheme' })), (s) => {
+        const han = s.match(/[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]/g)?.length ?? 0;
+        const words = s.match(/[A-Za-z]+/g)?.length ?? 0;
+        expect(contentLength(s)).toBe(han + words);
+        expect(detectLang(s)).toBe(han > 0 && han >= words ? 'zh' : 'en');
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('detectLang and the schema never throw, whatever the input', () => {
