@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { AccountSignals, type PreparedObservation } from '../src/signals/account-signals.ts';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     threshold: { type: 'string' },
     bands: { type: 'string' },
     zhShingle: { type: 'string' },
+    shards: { type: 'string' },
     skipScale: { type: 'boolean', default: false },
   },
 });
@@ -44,6 +46,7 @@ const overrides: AccountSignalSettingsInput = {
     ...(args.threshold ? { threshold: Number(args.threshold) } : {}),
     ...(args.bands ? { bands: Number(args.bands) } : {}),
     ...(args.zhShingle ? { zhShingle: Number(args.zhShingle) } : {}),
+    ...(args.shards ? { shards: Number(args.shards) } : {}),
   },
 };
 const settings = accountSignalSettingsSchema.parse(overrides);
@@ -86,6 +89,14 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 const f2 = (x: number) => x.toFixed(3);
+
+/** Total server-side microseconds spent in commands so far (INFO commandstats). */
+async function serverUsec(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const m of info.matchAll(/,usec=(\d+),/g)) total += Number(m[1]);
+  return total;
+}
 
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
@@ -180,7 +191,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const signals = new AccountSignals(redis, settings, prefix);
-  console.log(`near-duplicate bench: redis ${url}${proc ? ' (private)' : ''}, prefix ${prefix}`);
+  console.log(`near-duplicate bench: redis ${url}${proc ? ' (private)' : ''}, prefix ${prefix}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   const nd = settings.nearDuplicate;
   console.log(
     `settings: ${nd.permutations} permutations, ${nd.bands} bands x ${nd.permutations / nd.bands} rows, threshold ${nd.threshold}, zh ${nd.zhShingle}-char / en ${nd.enShingle}-word shingles, ${nd.shards} shards, ${nd.generations} generations over ${settings.retentionSeconds / 86400} days`,
@@ -199,7 +210,7 @@ async function main(): Promise<void> {
     let indexed = 0;
     let probeCursor = 0;
     console.log('\nscale (one article at a time; observe = MinHash + every Redis call of AccountSignals.observe):');
-    console.log('  indexed   observe ms mean/p50/p95   redis ms mean/p50/p95   minhash ms   bytes/article   fill/s');
+    console.log('  indexed   observe ms mean/p50/p95   redis ms mean/p50/p95   minhash ms   bytes/article   fill/s   server us/article');
     for (const size of sizes) {
       // Fill with unrelated articles (random signatures), 10 days of posting, 50k accounts,
       // through the bulk backfill path (same keys as observe, no signals computed).
@@ -227,6 +238,7 @@ async function main(): Promise<void> {
       const total: number[] = [];
       const redisOnly: number[] = [];
       const hashing: number[] = [];
+      const usecBefore = await serverUsec(redis);
       for (let p = 0; p < probes; p++) {
         const text = texts[probeCursor++ % texts.length] as string;
         const a = performance.now();
@@ -245,10 +257,11 @@ async function main(): Promise<void> {
         redisOnly.push(c - b);
         hashing.push(b - a);
       }
+      const serverPerArticle = (await serverUsec(redis)) - usecBefore;
       indexed += probes;
       const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
       console.log(
-        `  ${String(size).padStart(8)}   ${f2(mean(total))}/${f2(quantile(total, 0.5))}/${f2(quantile(total, 0.95))}        ${f2(mean(redisOnly))}/${f2(quantile(redisOnly, 0.5))}/${f2(quantile(redisOnly, 0.95))}      ${f2(mean(hashing))}        ${Math.round((mem - memBase) / size)}          ${Math.round(fillRate)}`,
+        `  ${String(size).padStart(8)}   ${f2(mean(total))}/${f2(quantile(total, 0.5))}/${f2(quantile(total, 0.95))}        ${f2(mean(redisOnly))}/${f2(quantile(redisOnly, 0.5))}/${f2(quantile(redisOnly, 0.95))}      ${f2(mean(hashing))}        ${Math.round((mem - memBase) / size)}          ${Math.round(fillRate)}        ${Math.round(serverPerArticle / probes)}`,
       );
     }
   } finally {
