@@ -406,9 +406,11 @@ export class AccountSignals {
       pipe2.mget(...candidates.map((x) => this.key(tenantId, `c:${x}`)));
       pipe2.get(this.key(tenantId, `c:${h}`));
       const r2 = await pipe2.exec();
-      const records = (r2?.[0]?.[1] ?? []) as (string | null)[];
-      const clusters = (r2?.[1]?.[1] ?? []) as (string | null)[];
-      const ownCluster = (r2?.[2]?.[1] ?? null) as string | null;
+      const failed = r2?.find((r) => r[0]);
+      if (!r2 || failed) throw failed?.[0] ?? new Error('redis pipeline aborted');
+      const records = (r2[0]?.[1] ?? []) as (string | null)[];
+      const clusters = (r2[1]?.[1] ?? []) as (string | null)[];
+      const ownCluster = (r2[2]?.[1] ?? null) as string | null;
       const found: (SimilarArticle & { hash: string; cluster: string | null })[] = [];
       records.forEach((raw, i) => {
         const rec = parseRecord(raw);
@@ -433,7 +435,9 @@ export class AccountSignals {
         const pipe3 = this.redis.pipeline();
         pipe3.set(this.key(tenantId, `c:${h}`), clusterId, 'PX', ttl, 'NX');
         for (const f of found) if (!f.cluster) pipe3.set(this.key(tenantId, `c:${f.hash}`), clusterId, 'PX', ttl, 'NX');
-        await pipe3.exec();
+        const r3 = await pipe3.exec();
+        const failed3 = r3?.find((r) => r[0]);
+        if (failed3) throw failed3[0];
       }
       similar = found.slice(0, nd.maxSimilar).map(({ hash: _h, cluster: _c, ...s }) => s);
 
