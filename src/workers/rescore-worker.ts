@@ -23,23 +23,37 @@ async function closeBounded(worker: Worker, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Live jobs in this process now. Rescoring competes with them for the same CPU (and the same
- * detector batches), so a rescore job waits while any is in flight: live latency stays what it
- * is without a rescan, and the rescan takes whatever the live traffic leaves.
+ * Rescoring competes with live jobs of this process for the same CPU (and detector batches).
+ * A rescore job does not start while a live job is in flight, and while live traffic was seen
+ * in the last `quietMs` at most one rescore job runs at a time: live latency stays close to
+ * what it is without a rescan, and the rescan takes what the live traffic leaves.
  */
-function liveGate(live: Worker | undefined) {
-  let inFlight = 0;
+function liveGate(live: Worker | undefined, quietMs = 1000) {
+  let liveInFlight = 0;
+  let lastLiveAt = 0;
+  let rescoring = 0;
   if (live) {
-    live.on('active', () => inFlight++);
+    live.on('active', () => {
+      liveInFlight++;
+      lastLiveAt = Date.now();
+    });
     const settled = () => {
-      inFlight = Math.max(0, inFlight - 1);
+      liveInFlight = Math.max(0, liveInFlight - 1);
+      lastLiveAt = Date.now();
     };
     live.on('completed', settled);
     live.on('failed', settled);
   }
-  return async (maxWaitMs: number) => {
-    const deadline = Date.now() + maxWaitMs;
-    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+  return {
+    async enter(maxWaitMs: number): Promise<void> {
+      const deadline = Date.now() + maxWaitMs;
+      const busy = () => liveInFlight > 0 || (Date.now() - lastLiveAt < quietMs && rescoring >= 1);
+      while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      rescoring++;
+    },
+    leave(): void {
+      rescoring--;
+    },
   };
 }
 
@@ -52,12 +66,12 @@ export async function startHistoricalWorkers(
 ): Promise<HistoricalWorkers> {
   const { log, metrics, config } = ctx;
   const settings = config.historical;
-  const yieldToLive = liveGate(live);
+  const gate = liveGate(live);
 
   const rescore = new Worker(
     QUEUES.rescore,
     async (job: Job) => {
-      await yieldToLive(2000);
+      await gate.enter(2000);
       const started = performance.now();
       try {
         if (job.name === 'rescan') {
@@ -82,6 +96,8 @@ export async function startHistoricalWorkers(
         if (error instanceof ArticleMissingError || error instanceof ServiceError) throw new UnrecoverableError((error as Error).message);
         log.warn({ err: error, jobId: job.id }, 'rescoring failed; will retry');
         throw error;
+      } finally {
+        gate.leave();
       }
     },
     {
