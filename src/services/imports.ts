@@ -73,10 +73,15 @@ interface Row {
   errorMessage: string | null;
   createdAt: Date;
   finishedAt: Date | null;
+  stale: boolean;
 }
 
 const ROW_COLUMNS = `id, status, lines_read AS "linesRead", accepted, duplicates, rejected, bytes_read AS "bytesRead", truncated,
-  error_code AS "errorCode", error_message AS "errorMessage", created_at AS "createdAt", finished_at AS "finishedAt"`;
+  error_code AS "errorCode", error_message AS "errorMessage", created_at AS "createdAt", finished_at AS "finishedAt",
+  (status = 'running' AND updated_at < now() - interval '10 minutes') AS stale`;
+
+/** Chunks being stored at once (each its own transaction). */
+const STORES_IN_FLIGHT = 2;
 
 /** Text-heavy lines: also flush a chunk once it holds this many bytes of text. */
 const CHUNK_TEXT_BYTES = 8 * 1024 * 1024;
@@ -113,23 +118,33 @@ export class ImportService {
         errors.push(error);
       }
     };
-    // One chunk is stored while the next is parsed: at most two chunks in memory.
-    let inFlight: Promise<void> = Promise.resolve();
+    // Up to STORES_IN_FLIGHT chunks are stored while the next is parsed: memory stays bounded
+    // (that many chunks), and a chunk naming an article of a chunk still being stored waits
+    // for it, so a later line always wins and two upserts never lock the same rows.
+    let inFlight: { done: Promise<void>; ids: Set<string> }[] = [];
     const flush = async () => {
       const batch = chunk;
+      const batchIds = chunkExternalIds;
       const batchErrors = errors;
       chunk = [];
       chunkExternalIds = new Set();
       chunkTextBytes = 0;
       errors = [];
-      await inFlight;
-      inFlight = store(batch, batchErrors);
-      // Keep a rejection from being unhandled while the next chunk is parsed; awaited later.
-      inFlight.catch(() => undefined);
+      for (const other of [...inFlight]) {
+        if (inFlight.length >= STORES_IN_FLIGHT || [...batchIds].some((x) => other.ids.has(x))) await other.done;
+      }
+      const entry = { done: store(batch, batchErrors), ids: batchIds };
+      inFlight.push(entry);
+      void entry.done.then(
+        () => {
+          inFlight = inFlight.filter((e) => e !== entry);
+        },
+        () => undefined, // awaited (and thrown) by the next flush or drain
+      );
     };
     const drain = async () => {
       await flush();
-      await inFlight;
+      await Promise.all(inFlight.map((e) => e.done));
     };
     const store = async (batch: PreparedArticle[], batchErrors: ImportLineError[]) => {
       const linesRead = counts.linesRead;
@@ -155,10 +170,12 @@ export class ImportService {
         }
         counts.accepted += accepted;
         counts.duplicates += results.length - accepted;
+        // Chunks may commit out of order: add this chunk's counts, never move a snapshot back.
         await tx.query(
-          `UPDATE imports SET lines_read = $2, accepted = $3, duplicates = $4, rejected = $5, bytes_read = $6, updated_at = now()
+          `UPDATE imports SET lines_read = GREATEST(lines_read, $2), accepted = accepted + $3, duplicates = duplicates + $4,
+                  rejected = GREATEST(rejected, $5), bytes_read = GREATEST(bytes_read, $6), updated_at = now()
            WHERE id = $1`,
-          [id, linesRead, counts.accepted, counts.duplicates, rejected, bytes],
+          [id, linesRead, accepted, results.length - accepted, rejected, bytes],
         );
       });
     };
@@ -199,7 +216,8 @@ export class ImportService {
         stopped = { code: 'bad_request', message: error.message };
       } else {
         this.log.warn({ err: error, importId: id }, 'import failed');
-        await inFlight.catch(() => undefined);
+        // The lines that arrived complete are kept (a no-op if the store itself is what failed).
+        await drain().catch(() => undefined);
         await finish('failed', { code: error instanceof ServiceError ? error.code : 'interrupted', message: (error as Error).message }).catch(
           () => undefined,
         );
@@ -252,9 +270,11 @@ export class ImportService {
        FROM import_items i JOIN articles a ON a.id = i.article_id WHERE i.import_id = $1`,
       [id],
     );
+    // A running import that stopped moving: the process that read it died. Its part stays.
+    const interrupted = row.stale ? { code: 'interrupted', message: 'no progress for 10 minutes: the importing process stopped' } : null;
     return {
       id: row.id,
-      status: row.status,
+      status: interrupted ? 'failed' : row.status,
       linesRead: row.linesRead,
       accepted: row.accepted,
       duplicates: row.duplicates,
@@ -264,7 +284,7 @@ export class ImportService {
       failed: progress?.failed ?? 0,
       bytesRead: Number(row.bytesRead),
       truncated: row.truncated,
-      error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : null,
+      error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : interrupted,
       errorsStored: progress?.errors ?? 0,
       createdAt: row.createdAt.toISOString(),
       finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,

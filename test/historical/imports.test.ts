@@ -164,6 +164,22 @@ describe('bulk NDJSON import', () => {
     expect(revisions[0]!.n).toBe(0);
   });
 
+  it('a later line for the same article wins, also across chunks stored concurrently', async () => {
+    const line = (id: string, text: string) => JSON.stringify({ externalId: id, accountId: 'a', text });
+    const lines: string[] = [];
+    for (let i = 0; i < 1500; i++) lines.push(line(`w-${i % 700}`, `版本${Math.floor(i / 700)}:第${i % 700}篇。`));
+    const body = (await (await post(lines.join('\n'))).json()) as ImportBody;
+    expect(body).toMatchObject({ linesRead: 1500, accepted: 1500, rejected: 0 });
+    const rows = await env.ctx.db.query<{ externalId: string; revision: number; text: string }>(
+      `SELECT external_id AS "externalId", revision, text FROM articles WHERE external_id IN ('w-0', 'w-99', 'w-100', 'w-699')`,
+    );
+    const byId = Object.fromEntries(rows.map((r) => [r.externalId, r]));
+    expect(byId['w-0']).toMatchObject({ revision: 3, text: '版本2:第0篇。' });
+    expect(byId['w-99']).toMatchObject({ revision: 3, text: '版本2:第99篇。' });
+    expect(byId['w-100']).toMatchObject({ revision: 2, text: '版本1:第100篇。' });
+    expect(byId['w-699']).toMatchObject({ revision: 2, text: '版本1:第699篇。' });
+  });
+
   it('detects gzip by its magic bytes and reports per-line errors without stopping', async () => {
     const lines = ['{"externalId":"g1","accountId":"a","text":"一篇新文章。"}', 'nope', '{"externalId":"g2","accountId":"a","text":"另一篇。"}'].join('\r\n');
     const res = await post(gzipSync(lines), { 'content-type': 'application/gzip' });
@@ -199,6 +215,27 @@ describe('bulk NDJSON import', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('keeps what arrived before the client went away, and reports an import whose process died', async () => {
+    const encoder = new TextEncoder();
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 3) return controller.error(new Error('client aborted'));
+        controller.enqueue(encoder.encode(`${Array.from({ length: 400 }, (_, i) => articleLine(10_000 + sent * 400 + i)).join('\n')}\n`));
+        sent++;
+      },
+    });
+    const { iterateStream } = await import('../../src/infra/ndjson.ts');
+    await expect(env.ctx.imports.run({ tenantId: 'tenant-a', actor: 'test' }, iterateStream(body), { gzip: 'auto' })).rejects.toThrow('client aborted');
+    const [row] = await env.ctx.db.query<{ id: string }>("SELECT id FROM imports WHERE actor = 'test'");
+    const aborted = await env.ctx.imports.get('tenant-a', row!.id);
+    expect(aborted).toMatchObject({ status: 'failed', linesRead: 1200, error: { code: 'interrupted' } });
+    expect(aborted!.accepted + aborted!.duplicates).toBe(1200);
+
+    await env.ctx.db.query("UPDATE imports SET status = 'running', error_code = NULL, updated_at = now() - interval '1 hour' WHERE id = $1", [row!.id]);
+    expect(await env.ctx.imports.get('tenant-a', row!.id)).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
   });
 
   it('refuses other content types and needs a submitter or admin key', async () => {
