@@ -143,6 +143,13 @@ describe('rescans', () => {
     expect((await env.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scores'))[0]!.n).toBe(400);
   });
 
+  it('documents the import and rescan routes in the OpenAPI document', async () => {
+    const doc = (await (await env.app.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
+    for (const path of ['/v1/imports', '/v1/imports/{id}', '/v1/imports/{id}/errors', '/v1/rescans', '/v1/rescans/{id}', '/v1/rescans/{id}/pause', '/v1/rescans/{id}/changes', '/v1/rescans/{id}/changes.csv']) {
+      expect(doc.paths).toHaveProperty([path]);
+    }
+  });
+
   it('filters by account, time and verdict; other tenants see nothing; only admins', async () => {
     const count = async (filter: object) => (await api<{ count: number }>('POST', '/v1/rescans', { filter, dryRun: true })).count;
     expect(await count({ accountIds: ['acct-1', 'acct-2'] })).toBe(

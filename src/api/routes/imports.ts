@@ -4,6 +4,7 @@ import { ServiceError } from '../../domain/errors.ts';
 import { iterateStream } from '../../infra/ndjson.ts';
 import type { ImportService } from '../../services/imports.ts';
 import type { AppEnv } from '../env.ts';
+import { registerImportDocs } from '../historical-docs.ts';
 import { respondError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
 
@@ -31,6 +32,7 @@ const NDJSON_TYPES = new Set([
  */
 export function importRoutes(deps: ImportRouteDeps) {
   const app = new Router<AppEnv>(deps.defaultHook);
+  registerImportDocs(app);
   app.use('*', requireRole('submitter', 'admin'));
 
   app.post('/', async (c) => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ServiceError } from '../../domain/errors.ts';
 import { type ChangedArticle, rescanFilterSchema, type RescanService } from '../../services/rescans.ts';
 import type { AppEnv } from '../env.ts';
+import { registerRescanDocs } from '../historical-docs.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
 
@@ -75,6 +76,7 @@ function download(rows: AsyncGenerator<ChangedArticle>, format: 'csv' | 'jsonl')
  */
 export function rescanRoutes(deps: RescanRouteDeps) {
   const app = new Router<AppEnv>(deps.defaultHook);
+  registerRescanDocs(app);
   app.use('*', requireRole('admin'));
   const tenant = (c: { get(key: 'principal'): { tenantId: string } }) => c.get('principal').tenantId;
 
