@@ -67,8 +67,13 @@ export const accountSignalSettingsSchema = z.object({
       maxCandidates: z.number().int().positive().default(400),
       /** Similar articles returned at most (the best ones). */
       maxSimilar: z.number().int().positive().default(50),
-      /** Hash shards of the LSH buckets per generation (memory: fewer, larger hashes). */
-      shards: z.number().int().positive().default(1024),
+      /**
+       * Hash shards of the LSH buckets per tenant and generation. Redis stores a hash compactly
+       * while it holds at most `hash-max-listpack-entries` (128 by default) fields, so about a
+       * quarter of the articles a tenant posts per generation is best. Measured at 1M articles:
+       * 1.5 KB per article with 65536 shards, 3.1 KB with 1024 (at 10k: 3.7 KB and 1.6 KB).
+       */
+      shards: z.number().int().positive().default(65_536),
       /** The retention window is split into this many LSH generations by post time, each expiring
        *  whole: fewer generations mean fewer lookups per article and up to 1/generations more memory. */
       generations: z.number().int().min(1).max(16).default(2),
