@@ -17,7 +17,9 @@
  *                  10k       1.37 / 4.52           0.81 / 3.67           3697
  *                  100k      1.90 / 3.88           1.16 / 2.68           1827
  *                  1M        1.62 / 2.22           1.07 / 1.67           1500
- *   1024 shards    10k       2.48 / 3.43 (earlier, heavier load)         1628 ... 1M: 3059
+ *   1024 shards    10k       5.08 / 6.49           4.09 / 5.48           1628  (heavier load)
+ *                  100k      2.64 / 3.61           1.89 / 2.86           3214
+ *                  1M        1.71 / 2.94           1.14 / 2.37           3059
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
