@@ -11,9 +11,10 @@ import { createDetectorScorer, type DetectorScorer } from '../../src/scoring/det
 import { loadManifest } from '../../src/scoring/model-manifest.ts';
 import { capWindows, planWindows } from '../../src/scoring/model-windows.ts';
 import { splitSeedPage } from '../../training/seed.ts';
+import { sharedPath } from '../helpers/shared.ts';
 
 const MODEL_DIR = 'models';
-const SEED_DIR = '../shared/seed';
+const SEED_DIR = sharedPath('seed') ?? '../shared/seed';
 
 const ZH_ARTICLE = canonicalText(
   '近期，浙江建德一个“办不成事”窗口走红网络。事实上，这类窗口在全国多地均有设立，专门兜底解决因各种原因搁浅的疑难杂症。\n\n' +

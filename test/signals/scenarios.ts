@@ -4,9 +4,9 @@
  * articles on the same topic, and real distinct articles from the shared dataset.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-
-export const DATASET_DIR = new URL('../../../shared/datasets/nlpcc2026-task6/', import.meta.url);
+import { sharedPath } from '../helpers/shared.ts';
 
 export interface DatasetRow {
   text: string;
@@ -16,7 +16,9 @@ export interface DatasetRow {
 }
 
 export function loadDataset(file: 'dev.jsonl.gz' | 'train.jsonl.gz'): DatasetRow[] {
-  const raw = gunzipSync(readFileSync(new URL(file, DATASET_DIR))).toString('utf8');
+  const dir = sharedPath('datasets', 'nlpcc2026-task6');
+  if (!dir) throw new Error('shared/datasets not found beside the checkout, at /work/shared, or in SLOPGUARD_SHARED_DIR');
+  const raw = gunzipSync(readFileSync(path.join(dir, file))).toString('utf8');
   return raw
     .split('\n')
     .filter((l) => l.trim())
