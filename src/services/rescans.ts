@@ -492,36 +492,51 @@ export class RescanService {
   }
 
   /**
-   * Records the article's verdict after rescoring next to the one it had when selected, in
-   * one transaction with an `article.newly_flagged` event when it now needs review (the
-   * review queue reads `articles.verdict`, which the scorer already updated). Idempotent: only
-   * a pending item is recorded.
+   * Records the article's verdict after rescoring next to the one it had when selected, with
+   * an `article.newly_flagged` event when it now needs review (the review queue reads
+   * `articles.verdict`, which the scorer already updated). Many items in one statement (atomic
+   * on its own, one round trip). Idempotent: only pending items are recorded; an item whose
+   * record was lost (crash before the write) stays pending and is queued again, then recorded.
    */
-  async recordResult(job: RescanScoreJob, outcome: ScoreOutcome): Promise<void> {
-    const status = outcome.kind === 'superseded' ? 'skipped' : 'done';
-    // One statement (atomic on its own, one round trip): the item, and the event if flagged anew.
+  async recordResults(results: readonly { job: RescanScoreJob; outcome: ScoreOutcome }[]): Promise<void> {
+    if (results.length === 0) return;
+    const input = results.map(({ job, outcome }) => ({
+      rescan_id: job.rescanId,
+      article_id: job.articleId,
+      tenant_id: job.tenantId,
+      status: outcome.kind === 'superseded' ? 'skipped' : 'done',
+      outcome: outcome.kind,
+    }));
     await this.db.query(
-      `WITH a AS (SELECT score, label, verdict, model_version, config_version FROM articles WHERE id = $2),
-       item AS (
-         UPDATE rescan_items i SET status = $3, outcome = $4, finished_at = now(),
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(rescan_id text, article_id text, tenant_id text, status text, outcome text)
+       ), a AS (
+         SELECT input.*, ar.score, ar.label, ar.verdict, ar.model_version, ar.config_version
+         FROM input JOIN articles ar ON ar.id = input.article_id
+       ), item AS (
+         UPDATE rescan_items i SET status = a.status, outcome = a.outcome, finished_at = now(),
            new_score = a.score, new_label = a.label, new_verdict = a.verdict,
            new_model_version = a.model_version, new_config_version = a.config_version,
-           changed = ($3 = 'done' AND (i.old_verdict IS DISTINCT FROM a.verdict OR i.old_label IS DISTINCT FROM a.label)),
-           newly_flagged = ($3 = 'done' AND COALESCE(i.old_verdict, 'pass') NOT IN ('review', 'flag') AND a.verdict IN ('review', 'flag'))
-         FROM a WHERE i.rescan_id = $1 AND i.article_id = $2 AND i.status = 'pending'
-         RETURNING i.*
+           changed = (a.status = 'done' AND (i.old_verdict IS DISTINCT FROM a.verdict OR i.old_label IS DISTINCT FROM a.label)),
+           newly_flagged = (a.status = 'done' AND COALESCE(i.old_verdict, 'pass') NOT IN ('review', 'flag') AND a.verdict IN ('review', 'flag'))
+         FROM a WHERE i.rescan_id = a.rescan_id AND i.article_id = a.article_id AND i.status = 'pending'
+         RETURNING i.*, a.tenant_id
        )
        INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-       SELECT $5, 'article', item.article_id, 'article.newly_flagged', 'rescan:' || $1, jsonb_build_object(
-                'rescanId', $1::text, 'revision', item.revision,
+       SELECT item.tenant_id, 'article', item.article_id, 'article.newly_flagged', 'rescan:' || item.rescan_id, jsonb_build_object(
+                'rescanId', item.rescan_id, 'revision', item.revision,
                 'from', jsonb_build_object('verdict', item.old_verdict, 'label', item.old_label,
                                            'modelVersion', item.old_model_version, 'configVersion', item.old_config_version),
                 'to', jsonb_build_object('verdict', item.new_verdict, 'label', item.new_label, 'score', item.new_score,
                                          'modelVersion', item.new_model_version, 'configVersion', item.new_config_version)),
               item.new_model_version, item.new_config_version
        FROM item WHERE item.newly_flagged`,
-      [job.rescanId, job.articleId, status, outcome.kind, job.tenantId],
+      [JSON.stringify(input)],
     );
+  }
+
+  async recordResult(job: RescanScoreJob, outcome: ScoreOutcome): Promise<void> {
+    await this.recordResults([{ job, outcome }]);
   }
 
   /** After the last attempt (or a permanent failure). */

@@ -219,6 +219,38 @@ describe('rescans', () => {
   });
 });
 
+describe('a rescan whose jobs Redis lost', () => {
+  it('queues the pending items again and then completes', async () => {
+    const env = await createTestEnv();
+    try {
+      await seed(env.ctx, 'tenant-l', 50);
+      const { RescanService } = await import('../../src/services/rescans.ts');
+      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 100, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
+      const created = await rescans.create({ tenantId: 'tenant-l', actor: 'test' }, {});
+      const driver = { rescanId: created.id, generation: 1 };
+      expect(await rescans.step(driver)).toBe('continue');
+      expect(await env.ctx.queues.rescore.count()).toBe(50);
+      await env.ctx.queues.rescore.drain(); // Redis lost them (restart without persistence)
+      expect(await env.ctx.queues.rescore.count()).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await rescans.step(driver)).toBe('continue');
+      expect(await env.ctx.queues.rescore.count()).toBe(50);
+      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), rescans);
+      try {
+        const done = await waitFor(async () => {
+          const v = (await rescans.get('tenant-l', created.id))!;
+          return v.status === 'completed' ? v : undefined;
+        });
+        expect(done).toMatchObject({ done: 50, failed: 0 });
+      } finally {
+        await workers.close(5000);
+      }
+    } finally {
+      await env.close();
+    }
+  });
+});
+
 describe('a rescan across a worker and API restart', () => {
   it('continues where it stopped and scores every article once', async () => {
     const env = await createTestEnv({ env: { RESCAN_WINDOW: '30', RESCAN_STEP_MS: '20', RESCORE_CONCURRENCY: '2' } });
