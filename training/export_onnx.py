@@ -50,7 +50,8 @@ def main():
     model.eval()
     with torch.no_grad():
         ref = model(ids, att, typ)
-    torch.save({"input_ids": ids, "attention_mask": att, "logits": ref}, os.path.join(out, "onnx", "reference.pt"))
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump({"input_ids": ids.tolist(), "attention_mask": att.tolist(), "logits": ref.tolist()}, f)
     config = {
         "model_type": "bert",
         "architectures": ["BertForSequenceClassification"],

@@ -16,7 +16,7 @@ export OPENBLAS_NUM_THREADS=1
 # threads made each step about 14x slower than one thread (measured here)
 export OMP_WAIT_POLICY=PASSIVE
 
-if [[ "${1:-}" == "--clean" ]]; then rm -rf "$W"; fi
+if [[ "${1:-}" == "--clean" ]]; then rm -rf "$W" "$OUT"/ngram.*; fi
 mkdir -p "$W" "$OUT/onnx"
 
 [[ -f $W/train.jsonl ]] || npx tsx scripts/prepare-data.ts
@@ -27,11 +27,12 @@ nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-70}" --layers 2 --ba
 
 $PY training/export_onnx.py $W/ckpt.pt $W/tokenizer $EXP
 $PY training/quantize.py $EXP/onnx/model.onnx $EXP/onnx/model_quantized.onnx
-cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $OUT/
+cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $EXP/reference.json $OUT/
 cp $EXP/onnx/model_quantized.onnx $OUT/onnx/
 [[ -f models/matmul-peak/matmul_fp32.onnx ]] || $PY training/make_matmul_onnx.py models/matmul-peak
 
-npx tsx training/train-ngram.ts $OUT --epochs 3 --lr 0.2 --weighting natural
+# the n-gram model is retrained only when missing (--clean) or when RETRAIN_NGRAM is set
+[[ -f $OUT/ngram.bin && -z "${RETRAIN_NGRAM:-}" ]] || npx tsx training/train-ngram.ts $OUT --epochs 3 --lr 0.2 --weighting natural
 cp $OUT/ngram.json $OUT/ngram.bin $EXP/   # lets bench/model.ts run the fp32 export as a whole detector
 npx tsx training/fit-fusion.ts --model-dir models --model-id slopguard-detector
 echo "done: $OUT (manifest.json, MODEL_CARD.md)"

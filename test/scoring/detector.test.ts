@@ -75,6 +75,17 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
     expect(env.allowRemoteModels).toBe(false);
   });
 
+  it('int8 ONNX through transformers.js matches the PyTorch reference logits', async () => {
+    const ref = JSON.parse(readFileSync(join(MODEL_DIR, 'slopguard-detector', 'reference.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][]; logits: number[][] };
+    const { AutoModelForSequenceClassification, Tensor } = await import('@huggingface/transformers');
+    const model = (await AutoModelForSequenceClassification.from_pretrained('slopguard-detector', { dtype: 'q8' })) as unknown as (
+      i: Record<string, unknown>,
+    ) => Promise<{ logits: { data: Float32Array } }>;
+    const t = (rows: number[][]) => new Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0]!.length]);
+    const out = await model({ input_ids: t(ref.input_ids), attention_mask: t(ref.attention_mask), token_type_ids: t(ref.input_ids.map((r) => r.map(() => 0))) });
+    ref.logits.flat().forEach((v, i) => expect(Math.abs(out.logits.data[i]! - v)).toBeLessThan(0.05));
+  });
+
   it('tokenises Chinese one token per character and English into WordPiece', async () => {
     const { AutoTokenizer } = await import('@huggingface/transformers');
     const tok = await AutoTokenizer.from_pretrained('slopguard-detector');
