@@ -7,18 +7,12 @@
  *
  *   npm run bench:api            (DURATION=10 seconds per run by default)
  */
-import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { buildConfig } from '../src/config.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createPgDb } from '../src/db/pg.ts';
-import { KeyService } from '../src/services/keys.ts';
-import { fmt, freePort, startChild, stop } from './lib.ts';
+import { freePort } from '../src/infra/net.ts';
+import { BENCH_REDIS_URL, benchStore, fmt, startChild, stop } from './lib.ts';
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DURATION = Number(process.env.DURATION ?? 10);
 const TEXT = '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。'.repeat(8);
 
@@ -44,27 +38,13 @@ async function load(name: string, url: string, opts: Partial<autocannon.Options>
 }
 
 async function main() {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const prefix = `sgbench${randomBytes(4).toString('hex')}`;
-  const admin = createPgDb(DATABASE_URL);
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.close();
-  const db = createPgDb(DATABASE_URL, { schema });
-  await migrate(db);
-  const { key } = await new KeyService(db).create('bench', 'submitter');
+  const store = await benchStore('api');
+  const { key } = store;
 
   const echoPort = await freePort();
   const apiPort = await freePort();
   const echo = await startChild('bench/servers/echo.ts', [String(echoPort)], echoPort);
-  const api = await startChild('src/main.ts', ['api'], apiPort, {
-    PORT: String(apiPort),
-    DATABASE_URL,
-    DATABASE_SCHEMA: schema,
-    REDIS_URL,
-    REDIS_PREFIX: prefix,
-    RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'error',
-  });
+  const api = await startChild('src/main.ts', ['api'], apiPort, { ...store.env, PORT: String(apiPort) });
   const runs: Run[] = [];
   try {
     const body = JSON.stringify({ externalId: 'x', accountId: 'acct', text: TEXT });
@@ -96,8 +76,8 @@ async function main() {
     runs.push(batch);
 
     // BullMQ's own addBulk, chunks of 1,000, same Redis.
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue('bench-addbulk', { connection: redis, prefix });
+    const redis = new Redis(BENCH_REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('bench-addbulk', { connection: redis, prefix: store.env.REDIS_PREFIX! });
     const jobs = 50_000;
     const started = performance.now();
     for (let i = 0; i < jobs; i += 1000) {
@@ -119,16 +99,7 @@ async function main() {
   } finally {
     await stop(api);
     await stop(echo);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-    await db.close();
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await store.drop();
   }
 }
 

@@ -1,18 +1,47 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../src/db/db.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPgDb } from '../src/db/pg.ts';
+import { waitForPort } from '../src/infra/net.ts';
+import { KeyService } from '../src/services/keys.ts';
+import { dropRedisPrefix } from '../test/helpers/context.ts';
 
-/** Shared pieces of the bench scripts: free ports, child servers, percentile formatting. */
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+export interface BenchStore {
+  db: Db;
+  /** A submitter key of the bench tenant. */
+  key: string;
+  /** Environment for service processes over this store (rate limit off). */
+  env: Record<string, string>;
+  drop(): Promise<void>;
 }
+
+/** A fresh Postgres schema (migrated) and Redis key prefix for one bench run, dropped after. */
+export async function benchStore(name: string): Promise<BenchStore> {
+  const schema = `${name}_${randomBytes(4).toString('hex')}`;
+  const prefix = `sg${name}${randomBytes(4).toString('hex')}`;
+  const admin = createPgDb(BENCH_DATABASE_URL);
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  await admin.close();
+  const db = createPgDb(BENCH_DATABASE_URL, { schema });
+  await migrate(db);
+  const { key } = await new KeyService(db).create(name, 'submitter');
+  return {
+    db,
+    key,
+    env: { DATABASE_URL: BENCH_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: BENCH_REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' },
+    async drop() {
+      await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      await db.close();
+      await dropRedisPrefix(BENCH_REDIS_URL, prefix);
+    },
+  };
+}
+
+/** Shared pieces of the bench scripts: child servers, cleanup, number formatting. */
 
 /** Starts `node --import tsx <script> ...args` and resolves once it accepts connections on `port`. */
 export async function startChild(script: string, args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
@@ -20,20 +49,10 @@ export async function startChild(script: string, args: string[], port: number, e
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return child;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${script} did not start on port ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForPort(port, 60_000, () => child.exitCode === null).catch(() => {
+    throw new Error(`${script} did not start on port ${port}`);
+  });
+  return child;
 }
 
 export function stop(child: ChildProcess): Promise<void> {

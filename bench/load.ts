@@ -6,16 +6,10 @@
  *   npm run bench:load                 (LOAD_ARTICLES=100000, LOAD_CONNECTIONS=64)
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
-import { migrate } from '../src/db/migrate.ts';
-import { createPgDb } from '../src/db/pg.ts';
-import { KeyService } from '../src/services/keys.ts';
-import { fmt, freePort, startChild, stop } from './lib.ts';
+import { freePort } from '../src/infra/net.ts';
+import { benchStore, fmt, startChild, stop } from './lib.ts';
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const N = Number(process.env.LOAD_ARTICLES ?? 100_000);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 64);
 const TEXTS = [
@@ -25,18 +19,17 @@ const TEXTS = [
 ];
 
 async function main() {
-  const schema = `load_${randomBytes(4).toString('hex')}`;
-  const prefix = `sgload${randomBytes(4).toString('hex')}`;
-  const admin = createPgDb(DATABASE_URL);
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  await admin.close();
-  const db = createPgDb(DATABASE_URL, { schema });
-  await migrate(db);
-  const { key } = await new KeyService(db).create('load', 'submitter');
-  const env = { DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' };
+  const store = await benchStore('load');
+  const { db, key, env } = store;
   const apiPort = await freePort();
   const api = await startChild('src/main.ts', ['api'], apiPort, { ...env, PORT: String(apiPort) });
   const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let finished = false;
+  worker.once('exit', (code) => {
+    if (finished) return;
+    console.error(`the worker process exited early (code ${code}); nothing would be scored`);
+    process.exit(1);
+  });
   try {
     let i = 0;
     const statuses = new Map<number, number>();
@@ -88,18 +81,10 @@ async function main() {
     console.log(`\n${ok ? 'OK' : 'MISMATCH'}: accepted = stored = scored, no duplicate scores, only deliberate errors`);
     if (!ok) process.exitCode = 1;
   } finally {
+    finished = true;
     worker.kill('SIGTERM');
     await stop(api);
-    await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
-    await db.close();
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await store.drop();
   }
 }
 

@@ -1,14 +1,17 @@
 /**
  * Rescan benchmark (issue 6), measured side by side in one run on this machine, with the
- * default model (the shipped detector when DETECTOR_ENABLED is not false):
- *  1. raw scoring throughput: the same pipeline the workers run, called in-process at the
- *     rescore worker's concurrency, no queue, no database writes;
- *  2. live single-article latency (submit -> score committed), p50/p99, no rescan running;
- *  3. rescan throughput over BENCH_ARTICLES stored articles (queue, driver, score rows, items);
- *  4. live latency again while that rescan runs.
+ * default model (the shipped detector unless DETECTOR_ENABLED=false):
+ *  - raw scoring throughput: the pipeline the workers run (detector + text + account signals),
+ *    called in-process, no queue, no database writes; best of two concurrencies;
+ *  - direct scoring: ScoringService.score in-process (pipeline + score/article/event writes);
+ *  - rescan throughput over BENCH_ARTICLES stored articles (driver, rescore queue, writes, items);
+ *  - live single-article latency (submit -> score committed), p50/p99, with and without the rescan.
+ * Raw, rescan and the two latency runs alternate in BENCH_ROUNDS short rounds (the rescore
+ * queue is paused between), so a shared machine's changing load weighs on each side alike.
  * Goals: rescan >= 80% of raw; live p99 with a rescan <= 1.5x without.
  *
- *   npx tsx bench/rescan.ts        (BENCH_ARTICLES=100000 BENCH_SECONDS=20 LIVE_SAMPLES=150)
+ *   npx tsx bench/rescan.ts   (BENCH_ARTICLES=100000 BENCH_SECONDS=20 BENCH_ROUNDS=4 LIVE_SAMPLES=160;
+ *                              RESCORE_CONCURRENCY, MODEL_DIR, DETECTOR_ENABLED as for the service)
  */
 import { randomBytes } from 'node:crypto';
 import { buildConfig } from '../src/config.ts';
@@ -27,7 +30,8 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ARTICLES = Number(process.env.BENCH_ARTICLES ?? 100_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const LIVE_SAMPLES = Number(process.env.LIVE_SAMPLES ?? 150);
+const LIVE_SAMPLES = Number(process.env.LIVE_SAMPLES ?? 160);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const TENANT = 'bench';
 
 const TEXTS = [
@@ -57,27 +61,36 @@ async function seed(ctx: AppContext, tenant = TENANT, count = ARTICLES): Promise
   }
 }
 
-/** Raw: the workers' pipeline over stored articles at `concurrency`, for SECONDS. */
-async function rawThroughput(ctx: AppContext, concurrency: number): Promise<number> {
+/** Raw: the workers' pipeline over stored articles, no queue, no writes; loaded once. */
+async function rawRunner(ctx: AppContext) {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:rawsig:`);
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
   const articles = await ctx.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 ORDER BY id DESC LIMIT 5000`, [TENANT]);
   let next = 0;
-  let done = 0;
-  const deadline = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await pipeline.run(articles[next++ % articles.length]!);
-        done++;
-      }
-    }),
-  );
-  const rate = done / ((performance.now() - started) / 1000);
-  await scorers.close();
-  return rate;
+  return {
+    /** Articles scored in `seconds` at `concurrency`. */
+    async run(concurrency: number, seconds: number): Promise<number> {
+      let done = 0;
+      const deadline = performance.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < deadline) {
+            await pipeline.run(articles[next++ % articles.length]!);
+            done++;
+          }
+        }),
+      );
+      return done;
+    },
+    close: () => scorers.close(),
+  };
+}
+
+/** Waits until the rescore queue has nothing active (after a pause). */
+async function waitIdle(ctx: AppContext): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await ctx.queues.rescore.getActiveCount()) > 0 && Date.now() < deadline) await sleep(20);
 }
 
 /**
@@ -107,9 +120,9 @@ async function directThroughput(ctx: AppContext, concurrency: number): Promise<n
 }
 
 /** Submits one live article at a time (a few per second) and times submit -> score committed. */
-async function liveLatency(ctx: AppContext, onScored: Map<string, (at: number) => void>, label: string): Promise<number[]> {
+async function liveLatency(ctx: AppContext, onScored: Map<string, (at: number) => void>, label: string, samples: number): Promise<number[]> {
   const latencies: number[] = [];
-  for (let i = 0; i < LIVE_SAMPLES; i++) {
+  for (let i = 0; i < samples; i++) {
     const externalId = `live-${label}-${i}-${randomBytes(3).toString('hex')}`;
     const prepared = prepareArticle(
       { externalId, accountId: `live-${i % 13}`, text: `${TEXTS[i % TEXTS.length]} ${externalId}`, declaredAi: false, labels: [], metadata: {} },
@@ -147,17 +160,6 @@ async function main() {
     await seed(ctx);
     process.stderr.write(`seeded in ${fmt((performance.now() - t) / 1000)} s\n`);
 
-    // The model at its best: the detector batches across concurrent calls, so try two levels.
-    const levels = [...new Set([Math.max(1, concurrency / 2), concurrency])];
-    const rawAt = async () => {
-      let best = 0;
-      for (const c of levels) {
-        process.stderr.write(`raw pipeline throughput (${SECONDS} s, concurrency ${c})...\n`);
-        best = Math.max(best, await rawThroughput(ctx, c));
-      }
-      return best;
-    };
-    const rawBefore = await rawAt();
     await seed(ctx, 'direct', 20_000);
     process.stderr.write(`direct ScoringService throughput (${SECONDS} s, concurrency ${concurrency})...\n`);
     const direct = await directThroughput(ctx, concurrency);
@@ -169,36 +171,67 @@ async function main() {
       onScored.get(article.id)?.(at);
       onScored.delete(article.id);
     });
-    process.stderr.write(`live latency without a rescan (${LIVE_SAMPLES} articles)...\n`);
-    await liveLatency(ctx, onScored, 'warm');
-    const idle = await liveLatency(ctx, onScored, 'idle');
+    const raw = await rawRunner(ctx);
+    // The model at its best: the detector batches across concurrent calls, so try two levels.
+    const levels = [...new Set([Math.max(1, concurrency / 2), concurrency])];
+    await liveLatency(ctx, onScored, 'warm', 20);
+    await raw.run(concurrency, 2);
 
+    // The rescan is created with its queue paused; then raw, rescan, and live latency with and
+    // without it alternate in short rounds, so the load of a shared machine weighs on each alike.
+    await ctx.queues.rescore.pause();
     const rescan = await ctx.rescans.create({ tenantId: TENANT, actor: 'bench' }, {});
-    await sleep(3000); // warm-up: the window fills
-    const doneAt = async () => (await ctx.rescans.get(TENANT, rescan.id))!;
-    const before = await doneAt();
-    t = performance.now();
-    process.stderr.write(`rescan throughput over ${ARTICLES} stored articles (${SECONDS} s)...\n`);
-    await sleep(SECONDS * 1000);
-    const after = await doneAt();
-    const rescanRate = (after.done - before.done) / ((performance.now() - t) / 1000);
-
-    process.stderr.write(`live latency while the rescan runs...\n`);
-    const during = await liveLatency(ctx, onScored, 'busy');
-    const end = await doneAt();
+    const finishedCount = async () =>
+      (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM rescan_items WHERE rescan_id = $1 AND finished_at IS NOT NULL`, [rescan.id]))[0]!.n;
+    const settle = async () => {
+      await ctx.queues.rescore.pause();
+      await waitIdle(ctx);
+    };
+    const rawRates = new Map<number, { n: number; s: number }>(levels.map((c) => [c, { n: 0, s: 0 }]));
+    let rescanN = 0;
+    let rescanS = 0;
+    const idle: number[] = [];
+    const during: number[] = [];
+    const slice = SECONDS / ROUNDS;
+    for (let round = 1; round <= ROUNDS; round++) {
+      process.stderr.write(`round ${round}/${ROUNDS}: raw, rescan, live without and with the rescan...\n`);
+      await settle();
+      for (const c of levels) {
+        const started = performance.now();
+        const n = await raw.run(c, slice / levels.length);
+        const r = rawRates.get(c)!;
+        r.n += n;
+        r.s += (performance.now() - started) / 1000;
+      }
+      await ctx.queues.rescore.resume();
+      await sleep(1000); // the rescore worker gets going again
+      const before = await finishedCount();
+      const started = performance.now();
+      await sleep(slice * 1000);
+      rescanN += (await finishedCount()) - before;
+      rescanS += (performance.now() - started) / 1000;
+      idle.push(...(await (async () => {
+        await settle();
+        return liveLatency(ctx, onScored, `idle${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS));
+      })()));
+      await ctx.queues.rescore.resume();
+      await sleep(500);
+      during.push(...(await liveLatency(ctx, onScored, `busy${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS))));
+    }
+    const end = (await ctx.rescans.get(TENANT, rescan.id))!;
     await ctx.rescans.cancel(TENANT, rescan.id);
+    await ctx.queues.rescore.resume();
     await workers.close();
-    // Again, so background load on a shared machine weighs on both sides alike.
-    process.stderr.write(`raw pipeline throughput again...\n`);
-    const rawAfter = await rawAt();
-    const raw = (rawBefore + rawAfter) / 2;
+    await raw.close();
+    const rawRate = Math.max(...[...rawRates.values()].map((r) => r.n / r.s));
+    const rescanRate = rescanN / rescanS;
 
     const p = (v: number[], q: number) => fmt(percentile(v, q), 1);
     const lines = [
       `machine: ${(await import('node:os')).cpus().length} cores; detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
-      `raw pipeline throughput:       ${fmt(raw)} articles/s  (best of concurrency ${levels.join('/')}; before ${fmt(rawBefore)}, after ${fmt(rawAfter)})`,
+      `raw pipeline throughput:       ${fmt(rawRate)} articles/s  (best of concurrency ${[...rawRates].map(([c, r]) => `${c}: ${fmt(r.n / r.s)}`).join(', ')}; ${ROUNDS} rounds)`,
       `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency})`,
-      `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / raw) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,
+      `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / rawRate) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,
       `live latency, no rescan:       p50 ${p(idle, 50)} ms  p99 ${p(idle, 99)} ms  (${idle.length} articles)`,
       `live latency, rescan running:  p50 ${p(during, 50)} ms  p99 ${p(during, 99)} ms  (${fmt(percentile(during, 99) / percentile(idle, 99), 2)}x p99; goal <= 1.5x)`,
     ];

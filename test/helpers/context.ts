@@ -105,6 +105,19 @@ export async function createTestEnv(
   };
 }
 
+/** Environment for a real service process (`src/main.ts api|worker`) over this test's schema and key prefix. */
+export function childEnv(env: TestEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: env.config.databaseUrl,
+    DATABASE_SCHEMA: env.schema,
+    REDIS_URL: env.ctx.redisUrl,
+    REDIS_PREFIX: env.config.redisPrefix,
+    LOG_LEVEL: 'silent',
+    ...extra,
+  };
+}
+
 /** Polls `check` until it returns a value (not a fixed sleep: returns as soon as it holds). */
 export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;

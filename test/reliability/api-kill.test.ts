@@ -1,20 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
-import { freePort } from '../helpers/ports.ts';
+import { childEnv, createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { freePort } from '../../src/infra/net.ts';
 
 /** A real API process (`src/main.ts api`) over the test's schema and key prefix. */
 async function spawnApi(env: TestEnv, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'api'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DATABASE_URL: env.config.databaseUrl,
-      DATABASE_SCHEMA: env.schema,
-      REDIS_URL: env.ctx.redisUrl,
-      REDIS_PREFIX: env.config.redisPrefix,
-      LOG_LEVEL: 'silent',
-    },
+    env: childEnv(env, { PORT: String(port) }),
     stdio: 'ignore',
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, 30_000, 100);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
 import { type PrivatePostgres, startPrivatePostgres } from '../helpers/postgres.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../src/infra/net.ts';
 
 describe('PostgreSQL stops while the API takes traffic and workers score', () => {
   let server: PrivatePostgres;

@@ -1,23 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { childEnv, createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
 
 /** A real worker process (`src/main.ts worker`) over the test's schema and key prefix. */
 function spawnWorker(env: TestEnv): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: env.config.databaseUrl,
-      DATABASE_SCHEMA: env.schema,
-      REDIS_URL: env.ctx.redisUrl,
-      REDIS_PREFIX: env.config.redisPrefix,
+    env: childEnv(env, {
       DETECTOR_ENABLED: 'false',
-      LOG_LEVEL: 'silent',
       SCORE_CONCURRENCY: '2',
       SCORE_LOCK_MS: '1500',
       RECONCILE_INTERVAL_MS: '1000',
       RECONCILE_AFTER_MS: '5000',
-    },
+    }),
     stdio: 'ignore',
   });
 }
