@@ -23,6 +23,7 @@ import { startWorkers } from '../src/workers/runtime.ts';
 import { buildScorers } from '../src/scoring/index.ts';
 import { defaultFusionConfig } from '../src/scoring/fusion-config.ts';
 import { createPipeline } from '../src/services/pipeline.ts';
+import { attachScoreListeners } from '../src/services/review-listeners.ts';
 import { ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
 
@@ -94,13 +95,15 @@ async function waitIdle(ctx: AppContext): Promise<void> {
 }
 
 /**
- * Direct: ScoringService.score (pipeline + the score, article and event writes) called
- * in-process at `concurrency`, no queue: what a rescan costs without its queue and driver.
+ * Direct: ScoringService.score (pipeline + the score, article and event writes + the score
+ * listeners) called in-process at `concurrency`, no queue: a rescan without its queue and driver.
  */
 async function directThroughput(ctx: AppContext, concurrency: number): Promise<number> {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:dirsig:`);
   const scoring = new ScoringService(ctx.db, createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig }));
+  // The same after-score work as the workers (clusters, webhooks): only the queue differs.
+  attachScoreListeners(ctx, scoring);
   const ids = await ctx.db.query<{ id: string }>(`SELECT id FROM articles WHERE tenant_id = 'direct' ORDER BY id`);
   let next = 0;
   let done = 0;

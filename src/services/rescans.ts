@@ -388,9 +388,11 @@ export class RescanService {
         }
         return { row, items: [], done: false };
       }
-      // Refill at half the window: the queue never runs dry and never holds more than a window.
-      if (tenantInFlight > window / 2) return { row, items: [], done: false };
-      const room = window - tenantInFlight;
+      // Small, frequent refills (a tenth of the window per step): the queue never runs dry, never
+      // holds more than a window, and no step is a burst of work that would delay live jobs.
+      const stepChunk = Math.max(10, Math.floor(window / 10));
+      if (tenantInFlight > window - stepChunk) return { row, items: [], done: false };
+      const room = Math.min(stepChunk, window - tenantInFlight);
       const where = filterSql(row.filter, 5);
       const [result] = await tx.query<{ n: number; last: string | null; items: { id: string; revision: number }[] | null }>(
         `WITH picked AS (
@@ -425,9 +427,9 @@ export class RescanService {
   private async enqueue(tenantId: string, rescanId: string, items: readonly { id: string; revision: number }[]): Promise<void> {
     const { retry } = this.settings;
     // Bounded addBulk calls: large ones slow BullMQ down and hold Redis longer.
-    for (let i = 0; i < items.length; i += 500) {
+    for (let i = 0; i < items.length; i += 100) {
       await this.rescoreQueue.addBulk(
-        items.slice(i, i + 500).map((item) => {
+        items.slice(i, i + 100).map((item) => {
           const data: RescanScoreJob = { tenantId, articleId: item.id, revision: item.revision, trigger: 'rescan', rescanId };
           return {
             name: 'rescan',

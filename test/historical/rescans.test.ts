@@ -225,7 +225,7 @@ describe('a rescan whose jobs Redis lost', () => {
     try {
       await seed(env.ctx, 'tenant-l', 50);
       const { RescanService } = await import('../../src/services/rescans.ts');
-      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 100, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
+      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
       const created = await rescans.create({ tenantId: 'tenant-l', actor: 'test' }, {});
       const driver = { rescanId: created.id, generation: 1 };
       expect(await rescans.step(driver)).toBe('continue');
