@@ -3,7 +3,7 @@
 #   normalised data (TS, modelText) -> vocab -> token ids (transformers.js) -> transformer
 #   (resumes from training/work/ckpt.pt) -> ONNX fp32 + int8 -> n-gram model -> fusion,
 #   thresholds, manifest, model card.
-# Usage: training/train.sh [--clean]      TRAIN_MINUTES=70 (wall-clock budget of the transformer)
+# Usage: training/train.sh [--clean]      TRAIN_MINUTES=80 (wall-clock budget of the transformer)
 # Work files (data, checkpoints, fp32 ONNX) stay in training/work/, which git ignores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ mkdir -p "$W" "$OUT/onnx"
 [[ -f $W/tokenizer/tokenizer.json ]] || $PY training/build_vocab.py $W/tokenizer --size 16000
 [[ -f $W/train.ids.bin ]] || npx tsx scripts/prepare-data.ts --tokenize $W/tokenizer
 
-nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-70}" --layers 2 --batch 32 2>&1 | tee -a $W/train.log
+nice -n 5 $PY training/train.py --minutes "${TRAIN_MINUTES:-80}" --layers 2 --batch 32 2>&1 | tee -a $W/train.log
 
 $PY training/export_onnx.py $W/ckpt.pt $W/tokenizer $EXP
 $PY training/quantize.py $EXP/onnx/model.onnx $EXP/onnx/model_quantized.onnx
