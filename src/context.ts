@@ -134,8 +134,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
     },
     async close() {
       await score.close().catch(() => undefined);
-      await rescore.close().catch(() => undefined);
-      await rescan.close().catch(() => undefined);
       await deliver.close().catch(() => undefined);
       await rescore.close().catch(() => undefined);
       await rescan.close().catch(() => undefined);
