@@ -6,6 +6,7 @@ import type { Db } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { isId, newId } from '../domain/ids.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
 import type { ArticleStatus, Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import { jobOptions, type RetryPolicy, scoreJobId, type ScoreJob } from '../jobs/catalog.ts';
@@ -150,17 +151,6 @@ WITH input AS (
 )
 SELECT idx, id, revision, status, changed FROM result ORDER BY idx`;
 
-/** Single submissions per statement at most, and statements in flight at once. */
-const MAX_COALESCED = 500;
-const MAX_FLUSHES = 4;
-
-interface PendingSubmit {
-  who: Submitter;
-  article: PreparedArticle;
-  resolve(result: SubmitResult): void;
-  reject(error: unknown): void;
-}
-
 export interface Submitter {
   tenantId: string;
   /** Who submitted, for the event log (an API key id, `import:<id>`...). */
@@ -183,8 +173,15 @@ export interface BatchSummary {
  * re-queues any accepted row whose job never reached Redis, so a 202 is a promise.
  */
 export class ArticleService {
-  private readonly pending: PendingSubmit[] = [];
-  private flushes = 0;
+  private readonly singles = new Coalescer<{ who: Submitter; article: PreparedArticle }, SubmitResult>(
+    async (items) => {
+      const results = await this.store(items);
+      await this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
+      return results;
+    },
+    // The same article twice in one statement would make the upsert touch a row twice.
+    { conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}` },
+  );
 
   constructor(
     private readonly db: Db,
@@ -221,50 +218,12 @@ export class ArticleService {
   }
 
   /**
-   * One article, coalesced with the single submissions of concurrent requests: while
-   * `MAX_FLUSHES` statements are in flight, new arrivals wait and go together in the next
-   * one, so under load many requests share one round trip, one commit and one addBulk,
-   * and an idle service adds no delay.
+   * One article, coalesced with the single submissions of concurrent requests: under load
+   * many requests share one statement, one commit and one addBulk.
    */
   submitOne(who: Submitter, article: PreparedArticle): Promise<SubmitResult> {
     this.assertQueueAvailable();
-    return new Promise((resolve, reject) => {
-      this.pending.push({ who, article, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.flushes < MAX_FLUSHES && this.pending.length > 0) {
-      const take: PendingSubmit[] = [];
-      const seen = new Set<string>();
-      const rest: PendingSubmit[] = [];
-      for (const item of this.pending) {
-        // The same article twice in one statement would make the upsert touch a row twice.
-        const key = `${item.who.tenantId}\u0000${item.article.externalId}`;
-        if (seen.has(key) || take.length >= MAX_COALESCED) rest.push(item);
-        else {
-          seen.add(key);
-          take.push(item);
-        }
-      }
-      this.pending.splice(0, this.pending.length, ...rest);
-      this.flushes++;
-      this.flush(take).finally(() => {
-        this.flushes--;
-        this.pump();
-      });
-    }
-  }
-
-  private async flush(items: PendingSubmit[]): Promise<void> {
-    try {
-      const results = await this.store(items);
-      await this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
-      results.forEach((result, i) => items[i]!.resolve(result));
-    } catch (error) {
-      for (const item of items) item.reject(error);
-    }
+    return this.singles.run({ who, article });
   }
 
   private async store(

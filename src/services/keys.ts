@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import type { Role } from '../domain/types.ts';
 
 export interface Principal {
@@ -17,6 +18,13 @@ export interface CreatedKey extends Principal {
 
 const KEY_PREFIX = 'sg_';
 
+interface KeyRow {
+  id: string;
+  tenant_id: string;
+  role: Role;
+  key_hash: string;
+}
+
 function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -26,6 +34,17 @@ function hashKey(key: string): string {
  * secrets with this much entropy), each bound to one tenant and one role.
  */
 export class KeyService {
+  // Concurrent requests share one lookup query; each still reads the database, so a
+  // revoked key is refused at once.
+  private readonly lookups = new Coalescer<string, KeyRow | undefined>(async (hashes) => {
+    const rows = await this.db.query<KeyRow>(
+      'SELECT id, tenant_id, role, key_hash FROM api_keys WHERE key_hash = ANY($1::text[]) AND revoked_at IS NULL',
+      [[...new Set(hashes)]],
+    );
+    const byHash = new Map(rows.map((r) => [r.key_hash, r]));
+    return hashes.map((h) => byHash.get(h));
+  });
+
   constructor(private readonly db: Db) {}
 
   async create(tenantId: string, role: Role, name = ''): Promise<CreatedKey> {
@@ -83,11 +102,7 @@ export class KeyService {
       throw new ServiceError('unauthorized', 'invalid API key');
     }
     const hash = hashKey(presented);
-    const rows = await this.db.query<{ id: string; tenant_id: string; role: Role; key_hash: string }>(
-      'SELECT id, tenant_id, role, key_hash FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [hash],
-    );
-    const row = rows[0];
+    const row = await this.lookups.run(hash);
     // The index lookup already matched; compare again in constant time so no code path
     // depends on how many leading characters agree.
     if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) {

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer } from '../../src/infra/coalescer.ts';
+
+describe('Coalescer', () => {
+  it('runs at once when idle and batches what arrives while batches are in flight', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number, number>(
+      async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate;
+        return items.map((i) => i * 10);
+      },
+      { maxInFlight: 1 },
+    );
+    const first = c.run(1);
+    const rest = [2, 3, 4].map((i) => c.run(i));
+    release();
+    expect(await first).toBe(10);
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('never puts two items with the same conflict key in one batch', async () => {
+    const batches: string[][] = [];
+    const c = new Coalescer<string, string>(
+      async (items) => {
+        batches.push(items);
+        return items;
+      },
+      { maxInFlight: 1, conflictKey: (s) => s.split(':')[0]! },
+    );
+    const out = await Promise.all(['a:1', 'b:1', 'a:2', 'a:3'].map((s) => c.run(s)));
+    expect(out).toEqual(['a:1', 'b:1', 'a:2', 'a:3']);
+    for (const batch of batches) expect(new Set(batch.map((s) => s.split(':')[0])).size).toBe(batch.length);
+  });
+
+  it('rejects every item of a failed batch and keeps serving', async () => {
+    let fail = true;
+    const c = new Coalescer<number, number>(async (items) => {
+      if (fail) throw new Error('down');
+      return items;
+    });
+    await expect(c.run(1)).rejects.toThrow('down');
+    fail = false;
+    expect(await c.run(2)).toBe(2);
+  });
+});
