@@ -79,12 +79,29 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
 /** Serves the API; resolves once listening. */
 export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ server: ServerType; port: number; close(): Promise<void> }> {
   const app = buildApp(ctx, local);
+  // Handlers still running at shutdown (a client may have hung up, the work has not) finish
+  // before the context closes their database and Redis connections under them.
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const fetch = async (request: Request) => {
+    inFlight++;
+    try {
+      return await app.fetch(request);
+    } finally {
+      if (--inFlight === 0) drained?.();
+    }
+  };
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: ctx.config.http.host, port: ctx.config.http.port }, (info) => {
+    const server = serve({ fetch, hostname: ctx.config.http.host, port: ctx.config.http.port }, (info) => {
       resolve({
         server,
         port: info.port,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        async close() {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((done) => (drained = done));
+          const deadline = new Promise<void>((done) => setTimeout(done, ctx.config.shutdownTimeoutMs).unref());
+          await Promise.race([Promise.all([closed, idle]), deadline]);
+        },
       });
     });
   });
