@@ -54,32 +54,34 @@ export class ScoringService {
   }
 
   async score(job: ScoreJob): Promise<ScoreOutcome> {
-    const rows = await this.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE id = $1 AND tenant_id = $2`, [
-      job.articleId,
-      job.tenantId,
-    ]);
+    const { modelVersion, configVersion } = this.pipeline;
+    // Marks the row `scoring` and reads it back, with the score this content already has
+    // under this model and config, if any: one round trip.
+    const rows = await this.db.query<StoredArticle & { existingScoreId: string | null }>(
+      `WITH marked AS (
+         UPDATE articles SET status = 'scoring', status_at = now(), attempts = attempts + 1
+         WHERE id = $1 AND tenant_id = $2 AND revision = $3 AND status <> 'scored'
+       )
+       SELECT ${ARTICLE_COLUMNS},
+              (SELECT s.id FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
+                 AND s.model_version = $4 AND s.config_version = $5) AS "existingScoreId"
+       FROM articles a WHERE id = $1 AND tenant_id = $2`,
+      [job.articleId, job.tenantId, job.revision, modelVersion, configVersion],
+    );
     const article = rows[0];
     if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
-
-    const { modelVersion, configVersion } = this.pipeline;
-    const existing = await this.db.query<{ id: string; score: number; label: Label; verdict: Verdict }>(
-      `SELECT id, score, label, verdict FROM scores
-       WHERE article_id = $1 AND content_hash = $2 AND model_version = $3 AND config_version = $4`,
-      [article.id, article.contentHash, modelVersion, configVersion],
-    );
-    const done = existing[0];
-    if (done) {
+    if (article.existingScoreId) {
       // A retry after the score was written but before the job completed: make the row agree.
-      await this.applyToArticle(this.db, article, done, modelVersion, configVersion);
-      return { kind: 'already_scored', scoreId: done.id };
+      await this.db.query(
+        `UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = s.score, label = s.label,
+                verdict = s.verdict, model_version = s.model_version, config_version = s.config_version, scored_at = s.created_at
+         FROM scores s WHERE s.id = $1 AND a.id = s.article_id AND a.revision = $2`,
+        [article.existingScoreId, article.revision],
+      );
+      return { kind: 'already_scored', scoreId: article.existingScoreId };
     }
 
-    await this.db.query(
-      `UPDATE articles SET status = 'scoring', status_at = now(), attempts = attempts + 1
-       WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
-      [article.id, article.revision],
-    );
     const started = Date.now();
     const result = await this.pipeline.run(article);
     const timings = {
@@ -88,47 +90,43 @@ export class ScoringService {
       totalMs: Date.now() - started,
     };
     const scoreId = newId('scr');
-    const stored = await this.db.transaction(async (tx) => {
-      const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
+    // Score, the article's derived fields and the event in one statement (one commit). A
+    // concurrent duplicate's row stands; a newer revision is left alone.
+    const written = await this.db.query<{ applied: boolean }>(
+      `WITH inserted AS (
+         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
                              verdict, reasons, segments, signals, timings, trigger)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, $15)
-         ON CONFLICT (article_id, content_hash, model_version, config_version) DO NOTHING RETURNING id`,
-        [
-          scoreId,
-          article.id,
-          article.tenantId,
-          article.revision,
-          article.contentHash,
-          modelVersion,
-          configVersion,
-          result.score,
-          result.label,
-          result.verdict,
-          JSON.stringify(result.reasons),
-          JSON.stringify(result.segments),
-          JSON.stringify(result.signals),
-          JSON.stringify(timings),
-          job.trigger,
-        ],
-      );
-      if (inserted.length === 0) return false; // a concurrent duplicate won; its row stands
-      const applied = await this.applyToArticle(tx, article, { id: scoreId, ...result }, modelVersion, configVersion);
-      if (!applied) return false;
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-         VALUES ($1, 'article', $2, 'article.scored', 'system:scorer', $3::jsonb, $4, $5)`,
-        [
-          article.tenantId,
-          article.id,
-          JSON.stringify({ scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger }),
-          modelVersion,
-          configVersion,
-        ],
-      );
-      return true;
-    });
-    if (!stored) return { kind: 'superseded' };
+         ON CONFLICT (article_id, content_hash, model_version, config_version) DO NOTHING RETURNING id
+       ), applied AS (
+         UPDATE articles SET status = 'scored', status_at = now(), last_error = NULL, score = $8, label = $9, verdict = $10,
+                model_version = $6, config_version = $7, scored_at = now()
+         WHERE id = $2 AND revision = $4 AND EXISTS (SELECT 1 FROM inserted) RETURNING id
+       ), logged AS (
+         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
+         SELECT $3, 'article', $2, 'article.scored', 'system:scorer', $16::jsonb, $6, $7 FROM applied
+       )
+       SELECT EXISTS (SELECT 1 FROM applied) AS applied`,
+      [
+        scoreId,
+        article.id,
+        article.tenantId,
+        article.revision,
+        article.contentHash,
+        modelVersion,
+        configVersion,
+        result.score,
+        result.label,
+        result.verdict,
+        JSON.stringify(result.reasons),
+        JSON.stringify(result.segments),
+        JSON.stringify(result.signals),
+        JSON.stringify(timings),
+        job.trigger,
+        JSON.stringify({ scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger }),
+      ],
+    );
+    if (!written[0]?.applied) return { kind: 'superseded' };
     for (const listener of this.listeners) await listener(article, { ...result, timings, scoreId });
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
   }
@@ -140,21 +138,5 @@ export class ScoringService {
        WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
       [job.articleId, job.revision, reason.slice(0, 1000)],
     );
-  }
-
-  private async applyToArticle(
-    db: Db,
-    article: StoredArticle,
-    score: { id: string; score: number; label: Label; verdict: Verdict },
-    modelVersion: string,
-    configVersion: string,
-  ): Promise<boolean> {
-    const updated = await db.query(
-      `UPDATE articles SET status = 'scored', status_at = now(), last_error = NULL, score = $3, label = $4, verdict = $5,
-              model_version = $6, config_version = $7, scored_at = now()
-       WHERE id = $1 AND revision = $2 RETURNING id`,
-      [article.id, article.revision, score.score, score.label, score.verdict, modelVersion, configVersion],
-    );
-    return updated.length > 0;
   }
 }
