@@ -47,7 +47,7 @@ export const envSchema = z.object({
   MAX_TEXT_CHARS: int(200_000),
   MAX_BATCH_ITEMS: int(1000),
   RATE_LIMIT_PER_MINUTE: int(60_000),
-  SCORE_CONCURRENCY: int(4),
+  SCORE_CONCURRENCY: int(8),
   SCORE_ATTEMPTS: int(5),
   SCORE_BACKOFF_MS: int(1000),
   SCORE_LOCK_MS: int(30_000),

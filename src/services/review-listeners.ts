@@ -11,7 +11,8 @@ import type { ScoringService } from './scoring.ts';
 export function attachScoreListeners(ctx: Pick<AppContext, 'clusters' | 'log' | 'webhooks'>, scoring: ScoringService): void {
   scoring.onScored(async (_article, result) => {
     const observation = result.signals.account as AccountSignalsResult | null | undefined;
-    if (!observation || !observation.similar) return;
+    // No near-duplicate: nothing to join (most articles; skip the round trips).
+    if (!observation || !observation.similar || observation.similar.length === 0) return;
     await ctx.clusters.upsertFromObservation(observation).catch((error: unknown) => ctx.log.warn({ err: error }, 'cluster upsert failed'));
   });
   scoring.onScored(async (article, result) => {
