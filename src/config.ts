@@ -251,3 +251,12 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
 export function loadConfig(): Config {
   return buildConfig(process.env);
 }
+
+/** Where the operator CLI's HTTP commands (import, rescan) reach the service, from the environment. */
+export function loadCliClientDefaults(): { url: string; key: string | undefined } {
+  const parsed = z
+    .object({ SLOPGUARD_URL: z.string().url().default('http://127.0.0.1:8080'), SLOPGUARD_KEY: optionalString })
+    .safeParse(process.env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return { url: parsed.data.SLOPGUARD_URL, key: parsed.data.SLOPGUARD_KEY };
+}

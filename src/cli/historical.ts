@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { loadCliClientDefaults } from '../config.ts';
 
 /**
  * Operators' `import` and `rescan` commands. Both talk to a running service over HTTP
@@ -30,8 +31,9 @@ interface Api {
 }
 
 function apiFrom(values: { url?: string | undefined; key?: string | undefined }): Api {
-  const url = values.url ?? process.env.SLOPGUARD_URL ?? 'http://127.0.0.1:8080';
-  const key = values.key ?? process.env.SLOPGUARD_KEY;
+  const defaults = loadCliClientDefaults();
+  const url = values.url ?? defaults.url;
+  const key = values.key ?? defaults.key;
   if (!key) throw new CliError('an API key is needed: pass --key or set SLOPGUARD_KEY');
   return { url: url.replace(/\/+$/, ''), key };
 }
