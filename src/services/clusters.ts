@@ -185,25 +185,57 @@ export class ClusterService {
           [target, tenantId, absorbed],
         );
       }
-      await tx.query(
-        `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
-         SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
-           FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
-         ON CONFLICT (tenant_id, article_id) DO UPDATE
-           SET cluster_id = EXCLUDED.cluster_id,
-               similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
-        [tenantId, target, ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)],
-      );
-      await tx.query(
-        `UPDATE clusters c
-            SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
-                max_similarity = s.sim, updated_at = now()
-           FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
-                        max(posted_at) AS last, max(similarity) AS sim
-                   FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
-          WHERE c.id = $1`,
-        [target, tenantId],
-      );
+      const memberParams = [ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)];
+      if (absorbed.length > 0) {
+        // A merge: insert, then recount the merged cluster from its members.
+        await tx.query(
+          `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
+           SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
+             FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+           ON CONFLICT (tenant_id, article_id) DO UPDATE
+             SET cluster_id = EXCLUDED.cluster_id,
+                 similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
+          [tenantId, target, ...memberParams],
+        );
+        await tx.query(
+          `UPDATE clusters c
+              SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
+                  max_similarity = s.sim, updated_at = now()
+             FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
+                          max(posted_at) AS last, max(similarity) AS sim
+                     FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
+            WHERE c.id = $1`,
+          [target, tenantId],
+        );
+      } else {
+        // The common case, a farm growing by one article: update the counts from the rows
+        // this observation adds, not from every member (farms reach thousands of articles,
+        // and these upserts are serialised per tenant).
+        await tx.query(
+          `WITH input AS (
+             SELECT * FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+           ), known_accounts AS (
+             SELECT DISTINCT account_id FROM cluster_members
+              WHERE tenant_id = $1 AND cluster_id = $2 AND account_id IN (SELECT account_id FROM input)
+           ), upserted AS (
+             INSERT INTO cluster_members AS m (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
+             SELECT $1, article_id, $2, account_id, posted_at, similarity FROM input
+             ON CONFLICT (tenant_id, article_id) DO UPDATE
+               SET cluster_id = EXCLUDED.cluster_id, similarity = GREATEST(m.similarity, EXCLUDED.similarity)
+             RETURNING m.account_id, m.posted_at, m.similarity, (xmax = 0) AS inserted
+           )
+           UPDATE clusters c
+              SET size = c.size + (SELECT count(*) FROM upserted WHERE inserted),
+                  account_count = c.account_count + (SELECT count(DISTINCT account_id) FROM upserted
+                                                      WHERE inserted AND account_id NOT IN (SELECT account_id FROM known_accounts)),
+                  first_posted_at = LEAST(c.first_posted_at, (SELECT min(posted_at) FROM upserted)),
+                  last_posted_at = GREATEST(c.last_posted_at, (SELECT max(posted_at) FROM upserted)),
+                  max_similarity = GREATEST(c.max_similarity, (SELECT max(similarity) FROM upserted)),
+                  updated_at = now()
+            WHERE c.id = $2`,
+          [tenantId, target, ...memberParams],
+        );
+      }
       return target;
     });
   }

@@ -65,6 +65,34 @@ describe('ClusterService', () => {
     expect(await clusters.list('t2')).toEqual({ clusters: [], nextCursor: null });
   });
 
+  it('keeps incremental counts equal to a full recount, with repeated accounts, out-of-order posts and replays', async () => {
+    const clusters = new ClusterService(db);
+    const r = rng(5);
+    const seen: [string, string, number][] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `q${i}`;
+      const account = `acct${Math.floor(r() * 6)}`;
+      const t = T0 + Math.floor(r() * 3_600_000);
+      const similar = seen.length === 0 ? [] : [seen[Math.floor(r() * seen.length)]!];
+      await clusters.upsertFromObservation(obs(id, account, t, similar));
+      if (i % 7 === 0) await clusters.upsertFromObservation(obs(id, account, t, similar)); // replay
+      seen.push([id, account, t]);
+    }
+    const [stored] = await db.query<{ id: string; size: number; account_count: number; first: Date; last: Date }>(
+      'SELECT id, size, account_count, first_posted_at AS first, last_posted_at AS last FROM clusters WHERE merged_into IS NULL',
+    );
+    const [actual] = await db.query<{ n: number; accounts: number; first: Date; last: Date }>(
+      `SELECT count(*)::int AS n, count(DISTINCT account_id)::int AS accounts, min(posted_at) AS first, max(posted_at) AS last
+         FROM cluster_members WHERE cluster_id = $1`,
+      [stored!.id],
+    );
+    expect(stored!.size).toBe(actual!.n);
+    expect(stored!.account_count).toBe(actual!.accounts);
+    expect(stored!.first.toISOString()).toBe(actual!.first.toISOString());
+    expect(stored!.last.toISOString()).toBe(actual!.last.toISOString());
+    expect(actual!.n).toBe(40);
+  });
+
   it('merges two clusters into the smaller id when an article links them, and replays are no-ops', async () => {
     const clusters = new ClusterService(db);
     const a = await clusters.upsertFromObservation(obs('a2', 'u2', T0 + 1000, [['a1', 'u1', T0]], 'cl_b'));
