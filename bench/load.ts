@@ -12,23 +12,18 @@ import { benchStore, fmt, startChild, stop } from './lib.ts';
 
 const N = Number(process.env.LOAD_ARTICLES ?? 100_000);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 64);
-// Varied articles (random sentences, names and numbers), so near-duplicates are as rare as on a
-// real platform; a farm of identical templates is the account-signals benchmark's job.
-const ZH = ['今天下午三点,{c}的一家面馆里,老板{n}聊起了这{k}年的变化。', '社区卫生服务中心新增了{k}个床位,居民{n}说看病方便多了。', '{c}地铁{k}号线延长段预计年底通车,沿线居民期待已久。', '记者走访了{c}的{k}家菜市场,蔬菜价格总体平稳。', '{n}在{c}经营书店已经{k}年,最近开始尝试直播卖书。', '学校食堂每天供应{k}种菜品,家长委员会每月抽查一次。', '{c}今年第{k}批保障性住房开始摇号,{n}一家终于等到了。', '暴雨导致{c}部分路段积水,交警在{k}个路口疏导交通。', '{n}说,这{k}年最大的感受是办事不用再跑腿了。', '{c}博物馆推出夜场,首周接待观众{k}千人次。'];
-const EN = ['The council in {c} met on Tuesday to vote on {k} budget items.', '{n} has run the bakery on Main Street for {k} years.', 'Rain closed {k} roads near {c} on Friday morning.', 'The school board in {c} hired {k} new teachers this fall.', '{n} said the new bus line saves her {k} minutes a day.', 'Volunteers in {c} planted {k} trees along the river.', 'The clinic on Oak Avenue now opens at {k} am on weekdays.', '{n} won the {c} chess open after {k} rounds.'];
-const CITIES = ['杭州', '成都', '西安', 'Springfield', 'Riverside', '苏州', 'Madison', '长沙'];
-const NAMES = ['陈建国', '李秀英', 'Maria Lopez', 'Tom Baker', '王芳', 'Ahmed Khan', '赵磊', 'Emily Chen'];
-
+// Distinct articles (random Han characters or letter words, seeded by the request number), so
+// near-duplicates are as rare as on a real platform; content farms are the account-signals
+// benchmark's job.
 function article(n: number): string {
-  let seed = (n * 2654435761) >>> 0;
+  let seed = (n * 2654435761 + 12345) >>> 0;
   const next = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  const pool = n % 3 === 2 ? EN : ZH;
-  return Array.from({ length: 4 + Math.floor(next() * 5) }, () =>
-    pool[Math.floor(next() * pool.length)]!
-      .replace('{c}', CITIES[Math.floor(next() * CITIES.length)]!)
-      .replace('{n}', NAMES[Math.floor(next() * NAMES.length)]!)
-      .replace('{k}', String(2 + Math.floor(next() * 97))),
-  ).join(pool === EN ? ' ' : '');
+  if (n % 3 === 2) {
+    const word = () => Array.from({ length: 2 + Math.floor(next() * 7) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join('');
+    return Array.from({ length: 6 }, () => `${Array.from({ length: 12 }, word).join(' ')}.`).join(' ');
+  }
+  const han = () => String.fromCharCode(0x4e00 + Math.floor(next() * 0x5000));
+  return Array.from({ length: 6 }, () => `${Array.from({ length: 30 }, han).join('')}。`).join('');
 }
 
 async function main() {
