@@ -66,7 +66,7 @@ async function seed(ctx: AppContext, tenant = TENANT, count = ARTICLES): Promise
 async function rawRunner(ctx: AppContext) {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:rawsig:`);
-  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
+  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig });
   const articles = await ctx.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 ORDER BY id DESC LIMIT 5000`, [TENANT]);
   let next = 0;
   return {
@@ -101,7 +101,7 @@ async function waitIdle(ctx: AppContext): Promise<void> {
 async function directThroughput(ctx: AppContext, concurrency: number): Promise<number> {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:dirsig:`);
-  const scoring = new ScoringService(ctx.db, createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig }));
+  const scoring = new ScoringService(ctx.db, createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig }));
   // The same after-score work as the workers (clusters, webhooks): only the queue differs.
   attachScoreListeners(ctx, scoring);
   const ids = await ctx.db.query<{ id: string }>(`SELECT id FROM articles WHERE tenant_id = 'direct' ORDER BY id`);

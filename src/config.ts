@@ -42,6 +42,8 @@ export const envSchema = z.object({
   DETECTOR_MAX_BATCH: int(16),
   DETECTOR_BATCH_WAIT_MS: int(2),
   DETECTOR_THREADS: int(0),
+  ZEROSHOT_OBSERVER: optionalString,
+  ZEROSHOT_PERFORMER: optionalString,
   MAX_BODY_BYTES: int(1_048_576),
   MAX_BATCH_BODY_BYTES: int(33_554_432),
   MAX_TEXT_CHARS: int(200_000),
@@ -119,6 +121,8 @@ export interface Config {
     batchWaitMs: number;
     /** onnxruntime threads; 0 lets it choose. */
     threads: number;
+    /** Causal LM folders under `dir` for the zero-shot scorer; undefined: off. */
+    zeroShot: { observer: string; performer: string | undefined } | undefined;
   };
   limits: {
     maxBodyBytes: number;
@@ -197,6 +201,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       maxBatch: Math.max(1, e.DETECTOR_MAX_BATCH),
       batchWaitMs: e.DETECTOR_BATCH_WAIT_MS,
       threads: e.DETECTOR_THREADS,
+      zeroShot: e.ZEROSHOT_OBSERVER ? { observer: e.ZEROSHOT_OBSERVER, performer: e.ZEROSHOT_PERFORMER } : undefined,
     },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,

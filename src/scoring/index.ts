@@ -2,11 +2,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Scorer } from '../domain/types.ts';
 import { createDetectorScorer } from './detector.ts';
+import { createZeroShotScorer } from './model-zeroshot.ts';
 import { createTextSignalsScorer } from './text-signals.ts';
 
 export interface Scorers {
   text: Scorer;
   detector: Scorer | null;
+  /** Perplexity / Binoculars statistics from causal LMs; null unless configured. */
+  zeroShot: Scorer | null;
   close(): Promise<void>;
 }
 
@@ -29,12 +32,24 @@ export async function buildScorers(model: Config['model'], log: Logger): Promise
   } else {
     log.warn('DETECTOR_ENABLED=false: scoring with text and account signals only');
   }
+  let zeroShot: Scorer | null = null;
+  if (model.zeroShot) {
+    zeroShot = createZeroShotScorer({
+      modelDir: model.dir,
+      observer: model.zeroShot.observer,
+      ...(model.zeroShot.performer ? { performer: model.zeroShot.performer } : {}),
+    });
+    await zeroShot.load();
+    log.info({ model: zeroShot.version }, 'zero-shot scorer loaded');
+  }
   return {
     text,
     detector,
+    zeroShot,
     async close() {
       await text.close();
       await detector?.close();
+      await zeroShot?.close();
     },
   };
 }

@@ -11,6 +11,8 @@ export interface PipelineParts {
   text: Scorer;
   /** The transformer detector; null when not shipped or switched off. */
   detector: Scorer | null;
+  /** Zero-shot causal-LM statistics; null unless configured. Explained, not yet weighted. */
+  zeroShot: Scorer | null;
   /** Account behaviour over Redis; null in contexts that must not record timelines. */
   account: AccountSignals | null;
   fusion: FusionConfig;
@@ -26,7 +28,12 @@ function summary(output: ScorerOutput | null) {
  * scorer that took part, so a changed model means a new score row, never an overwrite.
  */
 export function createPipeline(parts: PipelineParts): ScoringPipeline {
-  const versions = [parts.detector?.version ?? 'detector:none', parts.text.version, parts.account ? 'account-signals@1' : 'account:none'];
+  const versions = [
+    parts.detector?.version ?? 'detector:none',
+    parts.text.version,
+    parts.account ? 'account-signals@1' : 'account:none',
+    ...(parts.zeroShot ? [parts.zeroShot.version] : []),
+  ];
   return {
     modelVersion: versions.join('+'),
     configVersion: parts.fusion.version,
@@ -36,6 +43,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
       const text = await parts.text.score(input);
       const t1 = performance.now();
       const detector = parts.detector ? await parts.detector.score(input) : null;
+      const zeroShot = parts.zeroShot ? await parts.zeroShot.score(input) : null;
       const t2 = performance.now();
       const account: AccountSignalsResult | null = parts.account
         ? await parts.account.observe({
@@ -56,9 +64,10 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
         score: fused.score,
         label: fused.label,
         verdict: fused.verdict,
-        reasons: fused.reasons,
+        // Zero-shot statistics explain (contribution 0); the fusion does not weigh them yet.
+        reasons: [...fused.reasons, ...(zeroShot?.reasons ?? [])],
         segments: detector?.segments ?? [],
-        signals: { text: summary(text), detector: summary(detector), account },
+        signals: { text: summary(text), detector: summary(detector), account, ...(zeroShot ? { zeroShot: summary(zeroShot) } : {}) },
         timings: { textMs: t1 - t0, modelMs: t2 - t1, accountMs: t3 - t2 },
       };
     },

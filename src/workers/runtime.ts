@@ -25,7 +25,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const { config } = ctx;
   const scorers = await buildScorers(config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
-  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, account, fusion: defaultFusionConfig });
+  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig });
   const scoring = new ScoringService(ctx.db, pipeline);
   attachScoreListeners(ctx, scoring);
   const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency, sweep: options.reconcile ?? true });

@@ -139,3 +139,25 @@ describe('end to end with the shipped transformer detector', () => {
     expect(segments.at(-1)!.end).toBe(text.length);
   }, 90_000);
 });
+
+describe('end to end with the zero-shot scorer switched on (tiny test GPT-2)', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv({ workers: true, env: { ZEROSHOT_OBSERVER: 'tiny-gpt2' } });
+  });
+  afterAll(() => env.close());
+
+  it('records perplexity statistics with the verdict and names the model in the version', async () => {
+    const key = await env.keyFor('submitter');
+    const { id } = (await (await env.request('POST', '/v1/articles', { key, body: { externalId: 'zs-1', accountId: 'a', text: SLOP_ZH } })).json()) as { id: string };
+    const article = await waitFor(async () => {
+      const a = (await (await env.request('GET', `/v1/articles/${id}`, { key })).json()) as ArticleBody & {
+        result: { signals: { zeroShot?: { features: Record<string, number> } } } | null;
+      };
+      return a.status === 'scored' ? a : undefined;
+    }, 60_000);
+    expect(article.result!.modelVersion).toContain('zeroshot:tiny-gpt2');
+    expect(article.result!.signals.zeroShot?.features.log_ppl).toBeGreaterThan(0);
+    expect(article.result!.reasons.map((r) => r.code)).toContain('zeroshot_binoculars');
+  }, 90_000);
+});

@@ -19,7 +19,7 @@ await text.load();
 
 /** A scoring pipeline under a given fusion config, optionally slowed down so tests can act mid-rescan. */
 function pipeline(fusion: FusionConfig, delayMs = 0): ScoringPipeline {
-  const inner = createPipeline({ text, detector: null, account: null, fusion });
+  const inner = createPipeline({ text, detector: null, zeroShot: null, account: null, fusion });
   return {
     modelVersion: inner.modelVersion,
     configVersion: inner.configVersion,
