@@ -26,6 +26,7 @@ import { createPipeline } from '../src/services/pipeline.ts';
 import { attachScoreListeners } from '../src/services/review-listeners.ts';
 import { ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
+import { dropRedisPrefix } from '../test/helpers/context.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -243,15 +244,7 @@ async function main() {
     await ctx.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.close();
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await dropRedisPrefix(REDIS_URL, prefix);
   }
 }
 

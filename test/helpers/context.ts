@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { buildConfig, type Config } from '../../src/config.ts';
@@ -106,7 +107,7 @@ export async function createTestEnv(
 }
 
 /** Environment for a real service process (`src/main.ts api|worker`) over this test's schema and key prefix. */
-export function childEnv(env: TestEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function childEnv(env: TestEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
     DATABASE_URL: env.config.databaseUrl,
@@ -116,6 +117,11 @@ export function childEnv(env: TestEnv, extra: Record<string, string> = {}): Node
     LOG_LEVEL: 'silent',
     ...extra,
   };
+}
+
+/** Starts a real service process (`src/main.ts api|worker`) over this test's schema and key prefix. */
+export function spawnService(env: TestEnv, mode: 'api' | 'worker', extra: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', mode], { env: childEnv(env, extra), stdio: 'ignore' });
 }
 
 /** Polls `check` until it returns a value (not a fixed sleep: returns as soon as it holds). */

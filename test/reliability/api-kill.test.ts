@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { createTestEnv, spawnService, type TestEnv, waitFor } from '../helpers/context.ts';
 import { freePort } from '../../src/infra/net.ts';
 
 /** A real API process (`src/main.ts api`) over the test's schema and key prefix. */
 async function spawnApi(env: TestEnv, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'api'], {
-    env: childEnv(env, { PORT: String(port) }),
-    stdio: 'ignore',
-  });
+  const child = spawnService(env, 'api', { PORT: String(port) });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, 30_000, 100);
   return child;
 }

@@ -1,18 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childEnv, createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { createTestEnv, spawnService, type TestEnv, waitFor } from '../helpers/context.ts';
 
 /** A real worker process (`src/main.ts worker`) over the test's schema and key prefix. */
 function spawnWorker(env: TestEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
-    env: childEnv(env, {
-      DETECTOR_ENABLED: 'false',
-      SCORE_CONCURRENCY: '2',
-      SCORE_LOCK_MS: '1500',
-      RECONCILE_INTERVAL_MS: '1000',
-      RECONCILE_AFTER_MS: '5000',
-    }),
-    stdio: 'ignore',
+  return spawnService(env, 'worker', {
+    DETECTOR_ENABLED: 'false',
+    SCORE_CONCURRENCY: '2',
+    SCORE_LOCK_MS: '1500',
+    RECONCILE_INTERVAL_MS: '1000',
+    RECONCILE_AFTER_MS: '5000',
   });
 }
 
