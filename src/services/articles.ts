@@ -180,7 +180,7 @@ export class ArticleService {
       return results;
     },
     // The same article twice in one statement would make the upsert touch a row twice.
-    { conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}`, maxInFlight: 2 },
+    { conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}`, maxInFlight: 1 },
   );
 
   constructor(
