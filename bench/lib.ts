@@ -45,7 +45,7 @@ export async function benchStore(name: string): Promise<BenchStore> {
 
 /** Starts `node --import tsx <script> ...args` and resolves once it accepts connections on `port`. */
 export async function startChild(script: string, args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

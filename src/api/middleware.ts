@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ServiceError } from '../domain/errors.ts';
 import type { Role } from '../domain/types.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { KeyService } from '../services/keys.ts';
 import type { AppEnv } from './env.ts';
@@ -16,10 +17,17 @@ export function requestContext(log: Logger, metrics: Metrics): MiddlewareHandler
     c.set('requestId', requestId);
     c.set('log', log.child({ requestId }));
     const started = performance.now();
-    await next();
+    // Set before the response exists, these ride on it for free; set after, Hono rebuilds the
+    // finished response (measured ~5% of a single submit's CPU). A handler that built its own
+    // Response object gets them afterwards.
     c.header('X-Request-Id', requestId);
     // Never let a browser sniff an API answer (or hostile article text in it) into HTML.
     c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+    if (c.res.headers.get('X-Request-Id') !== requestId) {
+      c.header('X-Request-Id', requestId);
+      c.header('X-Content-Type-Options', 'nosniff');
+    }
     const route = c.req.routePath || 'unmatched';
     const ms = performance.now() - started;
     metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, ms / 1000);
@@ -65,7 +73,11 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     if (declared > maxBytes) {
       throw new ServiceError('payload_too_large', `request body is larger than ${maxBytes} bytes`, { limit: maxBytes });
     }
-    const bytes = await readLimited(c.req.raw.body, maxBytes);
+    // A declared length is enforced by Node's HTTP parser, so that body is bounded and can
+    // take the adapter's direct read (no web stream, no full Request object: measured ~10% of
+    // a single submit's CPU). A chunked body is read as a stream and cut off at the limit.
+    const bounded = c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') === undefined;
+    const bytes = bounded ? new Uint8Array(await c.req.raw.arrayBuffer()) : await readLimited(c.req.raw.body, maxBytes);
     let text: string;
     try {
       text = utf8.decode(bytes);
@@ -104,17 +116,40 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
 }
 
 /**
+ * Counts hits per Redis key; concurrent hits share one INCRBY per key (one round trip and one
+ * write for a whole burst, not one MULTI per request). Each hit gets its own running count.
+ */
+function windowCounter(redis: Redis): Coalescer<string, number> {
+  return new Coalescer(
+    async (keys: string[]) => {
+      const hits = new Map<string, number>();
+      for (const key of keys) hits.set(key, (hits.get(key) ?? 0) + 1);
+      const pipeline = redis.pipeline();
+      for (const [key, n] of hits) pipeline.incrby(key, n).pexpire(key, 61_000);
+      const results = (await pipeline.exec()) ?? [];
+      const totals = new Map<string, number>();
+      [...hits.keys()].forEach((key, i) => totals.set(key, Number(results[i * 2]?.[1] ?? 0) - hits.get(key)!));
+      return keys.map((key) => {
+        const count = totals.get(key)! + 1;
+        totals.set(key, count);
+        return count;
+      });
+    },
+    { maxInFlight: 1 },
+  );
+}
+
+/**
  * Fixed one-minute window per key in Redis. When Redis is unreachable the limit is not
  * enforced (reads keep working; writes answer 503 on their own).
  */
 export function rateLimit(redis: Redis, prefix: string, perMinute: number): MiddlewareHandler<AppEnv> {
+  const counter = windowCounter(redis);
   return async (c, next) => {
     if (perMinute > 0 && redis.status === 'ready') {
       const { keyId } = c.get('principal');
       const window = Math.floor(Date.now() / 60_000);
-      const key = `${prefix}:rl:${keyId}:${window}`;
-      const result = await redis.multi().incr(key).pexpire(key, 61_000).exec().catch(() => null);
-      const count = Number(result?.[0]?.[1] ?? 0);
+      const count = await counter.run(`${prefix}:rl:${keyId}:${window}`).catch(() => 0);
       c.header('RateLimit-Limit', String(perMinute));
       c.header('RateLimit-Remaining', String(Math.max(0, perMinute - count)));
       if (count > perMinute) {

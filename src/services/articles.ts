@@ -173,11 +173,13 @@ export interface BatchSummary {
  * re-queues any accepted row whose job never reached Redis, so a 202 is a promise.
  */
 export class ArticleService {
-  private readonly singles = new Coalescer<{ who: Submitter; article: PreparedArticle }, SubmitResult>(
+  // A flush is released once its statement commits, and its addBulk overlaps the next
+  // flush's statement; each request still answers only after its job is queued.
+  private readonly singles = new Coalescer<{ who: Submitter; article: PreparedArticle }, { result: SubmitResult; queued: Promise<void> }>(
     async (items) => {
       const results = await this.store(items);
-      await this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
-      return results;
+      const queued = this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
+      return results.map((result) => ({ result, queued }));
     },
     // The same article twice in one statement would make the upsert touch a row twice.
     { conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}`, maxInFlight: 1 },
@@ -221,9 +223,11 @@ export class ArticleService {
    * One article, coalesced with the single submissions of concurrent requests: under load
    * many requests share one statement, one commit and one addBulk.
    */
-  submitOne(who: Submitter, article: PreparedArticle): Promise<SubmitResult> {
+  async submitOne(who: Submitter, article: PreparedArticle): Promise<SubmitResult> {
     this.assertQueueAvailable();
-    return this.singles.run({ who, article });
+    const { result, queued } = await this.singles.run({ who, article });
+    await queued;
+    return result;
   }
 
   private async store(

@@ -199,4 +199,16 @@ describe('rate limiting', () => {
     // Another key has its own budget.
     expect((await env.request('GET', '/v1/articles/by-external-id/none', { key: await env.keyFor('submitter') })).status).toBe(404);
   });
+
+  it('counts concurrent requests exactly: they share a Redis increment, each keeps its own count', async () => {
+    const keys = [await env.keyFor('submitter'), await env.keyFor('submitter')];
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => env.request('GET', '/v1/articles/by-external-id/none', { key: keys[i % 2]! })),
+    );
+    for (const key of keys) {
+      const mine = answers.filter((_, i) => keys[i % 2] === key);
+      expect(mine.map((r) => r.status).sort()).toEqual([404, 404, 404, 429, 429]);
+      expect(mine.map((r) => r.headers.get('ratelimit-remaining')).sort()).toEqual(['0', '0', '0', '1', '2']);
+    }
+  });
 });
