@@ -43,9 +43,13 @@ export async function benchStore(name: string): Promise<BenchStore> {
 
 /** Shared pieces of the bench scripts: child servers, cleanup, number formatting. */
 
-/** Starts `node --import tsx <script> ...args` and resolves once it accepts connections on `port`. */
+/**
+ * Starts `node --import tsx <script> ...args` and resolves once it accepts connections on `port`.
+ * With BENCH_PROFILE_DIR set, the child writes a V8 CPU profile there when it exits.
+ */
 export async function startChild(script: string, args: string[], port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []), '--import', 'tsx', script, ...args], {
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
