@@ -130,6 +130,12 @@ export class ClusterService {
    */
   async upsertFromObservation(obs: AccountSignalsResult): Promise<string | null> {
     const { tenantId } = obs;
+    // An article seen again (a retry, a rescan) usually brings nothing new: answer from one
+    // read instead of a locked transaction that would serialise a whole rescan per tenant.
+    if (!obs.firstObservation && obs.similar.length > 0) {
+      const recorded = await this.recordedCluster(obs);
+      if (recorded) return recorded;
+    }
     return this.db.transaction(async (tx) => {
       if (obs.similar.length === 0) {
         const rows = await tx.query<{ cluster_id: string }>(
@@ -238,6 +244,26 @@ export class ClusterService {
       }
       return target;
     });
+  }
+
+  /**
+   * The live cluster that already holds every article of the observation with at least the
+   * observed similarity, if there is one: then an upsert would change nothing.
+   */
+  private async recordedCluster(obs: AccountSignalsResult): Promise<string | null> {
+    const ids = [obs.articleId, ...obs.similar.map((s) => s.articleId)];
+    const similarities = [obs.similar[0]?.similarity ?? null, ...obs.similar.map((s) => s.similarity)];
+    const rows = await this.db.query<{ covered: number; clusters: number; cluster_id: string | null; live: boolean | null }>(
+      `SELECT count(*)::int AS covered, count(DISTINCT m.cluster_id)::int AS clusters, min(m.cluster_id) AS cluster_id,
+              bool_and(c.merged_into IS NULL) AS live
+         FROM unnest($2::text[], $3::real[]) AS u(article_id, similarity)
+         JOIN cluster_members m ON m.tenant_id = $1 AND m.article_id = u.article_id
+                                AND (u.similarity IS NULL OR m.similarity >= u.similarity)
+         JOIN clusters c ON c.id = m.cluster_id`,
+      [obs.tenantId, ids, similarities],
+    );
+    const r = rows[0];
+    return r && r.covered === ids.length && r.clusters === 1 && r.live ? r.cluster_id : null;
   }
 
   /** Live clusters of a tenant, most recently active first, by cursor. */

@@ -112,6 +112,22 @@ describe('ClusterService', () => {
     expect(await clusters.upsertFromObservation(obs('lonely', 'u1', T0, []))).toBeNull();
   });
 
+  it('answers a repeated observation from the record, and still records what a repeat adds', async () => {
+    const clusters = new ClusterService(db);
+    const first = obs('r2', 'u2', T0 + 1000, [['r1', 'u1', T0]]);
+    const id = await clusters.upsertFromObservation(first);
+    const before = await db.query('SELECT size, account_count, updated_at FROM clusters WHERE id = $1', [id]);
+    // A rescan sees the same near-duplicate: same cluster, nothing rewritten.
+    expect(await clusters.upsertFromObservation({ ...first, firstObservation: false })).toBe(id);
+    expect(await db.query('SELECT size, account_count, updated_at FROM clusters WHERE id = $1', [id])).toEqual(before);
+    // A rescan that finds a newer near-duplicate (or a higher similarity) grows the cluster.
+    const grown = { ...obs('r2', 'u2', T0 + 1000, [['r1', 'u1', T0], ['r3', 'u3', T0 + 2000]]), firstObservation: false };
+    expect(await clusters.upsertFromObservation(grown)).toBe(id);
+    const higher = { ...first, firstObservation: false, similar: first.similar.map((s) => ({ ...s, similarity: 0.95 })) };
+    expect(await clusters.upsertFromObservation(higher)).toBe(id);
+    expect(await clusters.get('t1', id!)).toMatchObject({ size: 3, accountCount: 3, maxSimilarity: expect.closeTo(0.95, 5) });
+  });
+
   it('pages through clusters by cursor, most recent first', async () => {
     const clusters = new ClusterService(db);
     for (let i = 0; i < 5; i++) {
