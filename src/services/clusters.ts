@@ -17,7 +17,8 @@
  *   //   nextCursor: 'WyIyMDI2...' }
  */
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/db.ts';
+import { type Db, isUnavailable } from '../db/db.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import type { AccountSignalsResult } from '../signals/types.ts';
 
 export interface ClusterSummary {
@@ -121,6 +122,8 @@ export function newClusterId(tenantId: string, articleIds: readonly string[]): s
 }
 
 export class ClusterService {
+  private readonly upserts = new Coalescer<AccountSignalsResult, string | Error>((batch) => this.upsertBatch(batch), { maxInFlight: 1, maxBatch: 100 });
+
   constructor(private readonly db: Db) {}
 
   /**
@@ -129,121 +132,142 @@ export class ClusterService {
    * found no near-duplicate and the article is in no cluster.
    */
   async upsertFromObservation(obs: AccountSignalsResult): Promise<string | null> {
-    const { tenantId } = obs;
+    if (obs.similar.length === 0) return this.clusterOf(obs.tenantId, obs.articleId);
     // An article seen again (a retry, a rescan) usually brings nothing new: answer from one
     // read instead of a locked transaction that would serialise a whole rescan per tenant.
-    if (!obs.firstObservation && obs.similar.length > 0) {
+    if (!obs.firstObservation) {
       const recorded = await this.recordedCluster(obs);
       if (recorded) return recorded;
     }
-    return this.db.transaction(async (tx) => {
-      if (obs.similar.length === 0) {
-        const rows = await tx.query<{ cluster_id: string }>(
-          'SELECT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = $2',
-          [tenantId, obs.articleId],
-        );
-        return rows[0]?.cluster_id ?? null;
-      }
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
-      const members = [
-        { articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null },
-        ...obs.similar,
-      ];
-      const ids = members.map((m) => m.articleId);
-      const existing = await tx.query<{ cluster_id: string }>(
-        'SELECT DISTINCT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = ANY($2::text[])',
-        [tenantId, ids],
-      );
-      const proposed = obs.clusterId ?? newClusterId(tenantId, ids);
-      const candidates = new Set<string>(existing.map((r) => r.cluster_id));
-      // The id Redis proposed is used when none of the articles has a cluster yet, or when it
-      // names a live cluster (possibly through earlier merges) that must then be joined too.
-      let resolved: string | null = proposed;
-      let live = false;
-      for (let hop = 0; hop < 32 && resolved; hop++) {
-        const rows: { merged_into: string | null; tenant_id: string }[] = await tx.query(
-          'SELECT merged_into, tenant_id FROM clusters WHERE id = $1',
-          [resolved],
-        );
-        const next = rows[0];
-        if (!next || next.tenant_id !== tenantId) break;
-        if (!next.merged_into) {
-          live = true;
-          break;
-        }
-        resolved = next.merged_into;
-      }
-      if (live || candidates.size === 0) candidates.add(live ? (resolved as string) : proposed);
-      const sorted = [...candidates].sort();
-      const target = sorted[0] as string;
-      const absorbed = sorted.slice(1);
+    const id = await this.upserts.run(obs);
+    if (id instanceof Error) throw id;
+    return id;
+  }
 
+  /**
+   * Concurrent observations share one transaction: the per-tenant locks (taken in tenant
+   * order, so two processes never deadlock) and the commit are paid once per batch, and
+   * waiting happens here rather than on a lock holding a database connection.
+   */
+  private async upsertBatch(batch: AccountSignalsResult[]): Promise<(string | Error)[]> {
+    const apply = (observations: AccountSignalsResult[]) =>
+      this.db.transaction(async (tx) => {
+        for (const tenantId of [...new Set(observations.map((o) => o.tenantId))].sort()) {
+          await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
+        }
+        const ids: string[] = [];
+        for (const obs of observations) ids.push(await this.applyObservation(tx, obs));
+        return ids;
+      });
+    try {
+      return await apply(batch);
+    } catch (error) {
+      // One observation the database refuses fails only itself.
+      if (batch.length === 1 || isUnavailable(error)) throw error;
+      return Promise.all(batch.map((obs) => apply([obs]).then((ids) => ids[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    }
+  }
+
+  /** One observation with near-duplicates, inside a transaction holding its tenant's lock. */
+  private async applyObservation(tx: Db, obs: AccountSignalsResult): Promise<string> {
+    const { tenantId } = obs;
+    const members = [
+      { articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null },
+      ...obs.similar,
+    ];
+    const ids = members.map((m) => m.articleId);
+    const proposed = obs.clusterId ?? newClusterId(tenantId, ids);
+    // The clusters the articles are already in, and the live cluster the id Redis proposed
+    // leads to through earlier merges (at most 32 hops, never into another tenant): one read.
+    // The proposed id is used when none of the articles has a cluster yet, or when it names a
+    // live cluster that must then be joined too.
+    const [found] = await tx.query<{ existing: string[] | null; live: string | null }>(
+      `WITH RECURSIVE chain AS (
+         SELECT id, merged_into, tenant_id, 0 AS hop FROM clusters WHERE id = $3
+         UNION ALL
+         SELECT c.id, c.merged_into, c.tenant_id, chain.hop + 1 FROM clusters c JOIN chain ON c.id = chain.merged_into
+          WHERE chain.hop < 31 AND chain.tenant_id = $1
+       )
+       SELECT (SELECT array_agg(DISTINCT cluster_id) FROM cluster_members WHERE tenant_id = $1 AND article_id = ANY($2::text[])) AS existing,
+              (SELECT id FROM chain WHERE merged_into IS NULL AND tenant_id = $1 ORDER BY hop LIMIT 1) AS live`,
+      [tenantId, ids, proposed],
+    );
+    const existing = found?.existing ?? [];
+    const live = found?.live ?? null;
+    const candidates = new Set<string>(existing);
+    if (live || candidates.size === 0) candidates.add(live ?? proposed);
+    const sorted = [...candidates].sort();
+    const target = sorted[0] as string;
+    const absorbed = sorted.slice(1);
+
+    // Only a brand-new cluster needs its row; every other candidate already has one.
+    if (!live && existing.length === 0) {
       await tx.query('INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [target, tenantId]);
-      if (absorbed.length > 0) {
-        await tx.query('UPDATE cluster_members SET cluster_id = $1 WHERE tenant_id = $2 AND cluster_id = ANY($3::text[])', [
-          target,
-          tenantId,
-          absorbed,
-        ]);
-        await tx.query(
-          `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, updated_at = now()
-            WHERE tenant_id = $2 AND (id = ANY($3::text[]) OR merged_into = ANY($3::text[]))`,
-          [target, tenantId, absorbed],
-        );
-      }
-      const memberParams = [ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)];
-      if (absorbed.length > 0) {
-        // A merge: insert, then recount the merged cluster from its members.
-        await tx.query(
-          `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
-           SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
-             FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+    }
+    if (absorbed.length > 0) {
+      await tx.query('UPDATE cluster_members SET cluster_id = $1 WHERE tenant_id = $2 AND cluster_id = ANY($3::text[])', [
+        target,
+        tenantId,
+        absorbed,
+      ]);
+      await tx.query(
+        `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, updated_at = now()
+          WHERE tenant_id = $2 AND (id = ANY($3::text[]) OR merged_into = ANY($3::text[]))`,
+        [target, tenantId, absorbed],
+      );
+    }
+    const memberParams = [ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)];
+    if (absorbed.length > 0) {
+      // A merge: insert, then recount the merged cluster from its members.
+      await tx.query(
+        `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
+         SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
+           FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+         ON CONFLICT (tenant_id, article_id) DO UPDATE
+           SET cluster_id = EXCLUDED.cluster_id,
+               similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
+        [tenantId, target, ...memberParams],
+      );
+      await tx.query(
+        `UPDATE clusters c
+            SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
+                max_similarity = s.sim, updated_at = now()
+           FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
+                        max(posted_at) AS last, max(similarity) AS sim
+                   FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
+          WHERE c.id = $1`,
+        [target, tenantId],
+      );
+    } else {
+      // The common case, a farm growing by one article: update the counts from the rows
+      // this observation adds, not from every member (farms reach thousands of articles,
+      // and these upserts are serialised per tenant).
+      await tx.query(
+        `WITH input AS (
+           SELECT * FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
+         ), known_accounts AS (
+           SELECT DISTINCT account_id FROM cluster_members
+            WHERE tenant_id = $1 AND cluster_id = $2 AND account_id IN (SELECT account_id FROM input)
+         ), upserted AS (
+           INSERT INTO cluster_members AS m (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
+           SELECT $1, article_id, $2, account_id, posted_at, similarity FROM input
            ON CONFLICT (tenant_id, article_id) DO UPDATE
-             SET cluster_id = EXCLUDED.cluster_id,
-                 similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
-          [tenantId, target, ...memberParams],
-        );
-        await tx.query(
-          `UPDATE clusters c
-              SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
-                  max_similarity = s.sim, updated_at = now()
-             FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
-                          max(posted_at) AS last, max(similarity) AS sim
-                     FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
-            WHERE c.id = $1`,
-          [target, tenantId],
-        );
-      } else {
-        // The common case, a farm growing by one article: update the counts from the rows
-        // this observation adds, not from every member (farms reach thousands of articles,
-        // and these upserts are serialised per tenant).
-        await tx.query(
-          `WITH input AS (
-             SELECT * FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
-           ), known_accounts AS (
-             SELECT DISTINCT account_id FROM cluster_members
-              WHERE tenant_id = $1 AND cluster_id = $2 AND account_id IN (SELECT account_id FROM input)
-           ), upserted AS (
-             INSERT INTO cluster_members AS m (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
-             SELECT $1, article_id, $2, account_id, posted_at, similarity FROM input
-             ON CONFLICT (tenant_id, article_id) DO UPDATE
-               SET cluster_id = EXCLUDED.cluster_id, similarity = GREATEST(m.similarity, EXCLUDED.similarity)
-             RETURNING m.account_id, m.posted_at, m.similarity, (xmax = 0) AS inserted
-           )
-           UPDATE clusters c
-              SET size = c.size + (SELECT count(*) FROM upserted WHERE inserted),
-                  account_count = c.account_count + (SELECT count(DISTINCT account_id) FROM upserted
-                                                      WHERE inserted AND account_id NOT IN (SELECT account_id FROM known_accounts)),
-                  first_posted_at = LEAST(c.first_posted_at, (SELECT min(posted_at) FROM upserted)),
-                  last_posted_at = GREATEST(c.last_posted_at, (SELECT max(posted_at) FROM upserted)),
-                  max_similarity = GREATEST(c.max_similarity, (SELECT max(similarity) FROM upserted)),
-                  updated_at = now()
-            WHERE c.id = $2`,
-          [tenantId, target, ...memberParams],
-        );
-      }
-      return target;
-    });
+             SET cluster_id = EXCLUDED.cluster_id, similarity = GREATEST(m.similarity, EXCLUDED.similarity)
+           RETURNING m.account_id, m.posted_at, m.similarity, (xmax = 0) AS inserted
+         )
+         UPDATE clusters c
+            SET size = c.size + (SELECT count(*) FROM upserted WHERE inserted),
+                account_count = c.account_count + (SELECT count(DISTINCT account_id) FROM upserted
+                                                    WHERE inserted AND account_id NOT IN (SELECT account_id FROM known_accounts)),
+                first_posted_at = LEAST(c.first_posted_at, (SELECT min(posted_at) FROM upserted)),
+                last_posted_at = GREATEST(c.last_posted_at, (SELECT max(posted_at) FROM upserted)),
+                max_similarity = GREATEST(c.max_similarity, (SELECT max(similarity) FROM upserted)),
+                updated_at = now()
+          WHERE c.id = $2`,
+        [tenantId, target, ...memberParams],
+      );
+    }
+    return target;
   }
 
   /**

@@ -1,5 +1,6 @@
-import type { Db } from '../db/db.ts';
+import { type Db, isUnavailable } from '../db/db.ts';
 import { newId } from '../domain/ids.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ScoreJob } from '../jobs/catalog.ts';
 import { ARTICLE_COLUMNS, type StoredArticle } from './articles.ts';
@@ -36,13 +37,43 @@ export type ScoredListener = (article: StoredArticle, result: PipelineResult & {
 
 export class ArticleMissingError extends Error {}
 
+type MarkedArticle = StoredArticle & { existingScoreId: string | null };
+
+/** One score as the write statement reads it (jsonb_to_recordset column names). */
+interface ScoreRow {
+  score_id: string;
+  article_id: string;
+  tenant_id: string;
+  revision: number;
+  content_hash: string;
+  score: number;
+  label: Label;
+  verdict: Verdict;
+  reasons: Reason[];
+  segments: Segment[];
+  signals: Record<string, unknown>;
+  timings: Record<string, number>;
+  trigger: ScoreJob['trigger'];
+  payload: Record<string, unknown>;
+}
+
 /**
  * Scores one article revision exactly once per (content, model version, config version):
  * re-reads the row, returns early when the work is done, and writes the score, the article's
- * derived fields and the event in one transaction.
+ * derived fields and the event in one statement, shared with concurrent jobs.
  */
 export class ScoringService {
   private readonly listeners: ScoredListener[] = [];
+  // Concurrent jobs (live and historical) share their reads and their writes: under load many
+  // scores cost one round trip and one commit; alone, a job runs at once.
+  private readonly reads = new Coalescer<ScoreJob, MarkedArticle | undefined>((jobs) => this.readForScoring(jobs), {
+    maxInFlight: 2,
+    conflictKey: (job) => job.articleId,
+  });
+  private readonly writes = new Coalescer<ScoreRow, boolean | Error>((rows) => this.writeScores(rows), {
+    maxInFlight: 2,
+    conflictKey: (row) => row.article_id,
+  });
 
   constructor(
     private readonly db: Db,
@@ -54,21 +85,7 @@ export class ScoringService {
   }
 
   async score(job: ScoreJob): Promise<ScoreOutcome> {
-    const { modelVersion, configVersion } = this.pipeline;
-    // Marks the row `scoring` and reads it back, with the score this content already has
-    // under this model and config, if any: one round trip.
-    const rows = await this.db.query<StoredArticle & { existingScoreId: string | null }>(
-      `WITH marked AS (
-         UPDATE articles SET status = 'scoring', status_at = now(), attempts = attempts + 1
-         WHERE id = $1 AND tenant_id = $2 AND revision = $3 AND status <> 'scored'
-       )
-       SELECT ${ARTICLE_COLUMNS},
-              (SELECT s.id FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
-                 AND s.model_version = $4 AND s.config_version = $5) AS "existingScoreId"
-       FROM articles a WHERE id = $1 AND tenant_id = $2`,
-      [job.articleId, job.tenantId, job.revision, modelVersion, configVersion],
-    );
-    const article = rows[0];
+    const article = await this.reads.run(job);
     if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
     if (article.existingScoreId) {
@@ -90,45 +107,91 @@ export class ScoringService {
       totalMs: Date.now() - started,
     };
     const scoreId = newId('scr');
-    // Score, the article's derived fields and the event in one statement (one commit). A
-    // concurrent duplicate's row stands; a newer revision is left alone.
-    const written = await this.db.query<{ applied: boolean }>(
-      `WITH inserted AS (
-         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
-                             verdict, reasons, segments, signals, timings, trigger)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14::jsonb, $15)
-         ON CONFLICT (article_id, content_hash, model_version, config_version) DO NOTHING RETURNING id
-       ), applied AS (
-         UPDATE articles SET status = 'scored', status_at = now(), last_error = NULL, score = $8, label = $9, verdict = $10,
-                model_version = $6, config_version = $7, scored_at = now()
-         WHERE id = $2 AND revision = $4 AND EXISTS (SELECT 1 FROM inserted) RETURNING id
-       ), logged AS (
-         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-         SELECT $3, 'article', $2, 'article.scored', 'system:scorer', $16::jsonb, $6, $7 FROM applied
-       )
-       SELECT EXISTS (SELECT 1 FROM applied) AS applied`,
-      [
-        scoreId,
-        article.id,
-        article.tenantId,
-        article.revision,
-        article.contentHash,
-        modelVersion,
-        configVersion,
-        result.score,
-        result.label,
-        result.verdict,
-        JSON.stringify(result.reasons),
-        JSON.stringify(result.segments),
-        JSON.stringify(result.signals),
-        JSON.stringify(timings),
-        job.trigger,
-        JSON.stringify({ scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger }),
-      ],
-    );
-    if (!written[0]?.applied) return { kind: 'superseded' };
+    const written = await this.writes.run({
+      score_id: scoreId,
+      article_id: article.id,
+      tenant_id: article.tenantId,
+      revision: article.revision,
+      content_hash: article.contentHash,
+      score: result.score,
+      label: result.label,
+      verdict: result.verdict,
+      reasons: result.reasons,
+      segments: result.segments,
+      signals: result.signals,
+      timings,
+      trigger: job.trigger,
+      payload: { scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger },
+    });
+    if (written instanceof Error) throw written;
+    if (!written) return { kind: 'superseded' };
     for (const listener of this.listeners) await listener(article, { ...result, timings, scoreId });
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
+  }
+
+  /**
+   * Marks the rows `scoring` and reads them back, each with the score its content already has
+   * under this model and config, if any: one round trip for every concurrent job.
+   */
+  private async readForScoring(jobs: ScoreJob[]): Promise<(MarkedArticle | undefined)[]> {
+    const rows = await this.db.query<MarkedArticle>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS x(id, tenant_id, revision)
+       ), marked AS (
+         UPDATE articles a SET status = 'scoring', status_at = now(), attempts = a.attempts + 1
+         FROM input x WHERE a.id = x.id AND a.tenant_id = x.tenant_id AND a.revision = x.revision AND a.status <> 'scored'
+       )
+       SELECT ${ARTICLE_COLUMNS},
+              (SELECT s.id FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
+                 AND s.model_version = $4 AND s.config_version = $5) AS "existingScoreId"
+       FROM articles a WHERE a.id = ANY($1::text[])`,
+      [jobs.map((j) => j.articleId), jobs.map((j) => j.tenantId), jobs.map((j) => j.revision), this.pipeline.modelVersion, this.pipeline.configVersion],
+    );
+    return jobs.map((job) => rows.find((r) => r.id === job.articleId && r.tenantId === job.tenantId));
+  }
+
+  /**
+   * Scores, the articles' derived fields and the events of concurrent jobs in one statement
+   * (one commit). A concurrent duplicate's row stands; a newer revision is left alone. When the
+   * statement fails for a reason other than the database being away, each row is written on
+   * its own, so one bad row fails only its own job.
+   */
+  private async writeScores(rows: ScoreRow[]): Promise<(boolean | Error)[]> {
+    try {
+      return await this.writeScoreRows(rows);
+    } catch (error) {
+      if (rows.length === 1 || isUnavailable(error)) throw error;
+      return Promise.all(rows.map((row) => this.writeScoreRows([row]).then((r) => r[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    }
+  }
+
+  private async writeScoreRows(rows: ScoreRow[]): Promise<boolean[]> {
+    const written = await this.db.query<{ applied: boolean }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+           score_id text, article_id text, tenant_id text, revision int, content_hash text, score real, label text,
+           verdict text, reasons jsonb, segments jsonb, signals jsonb, timings jsonb, trigger text, payload jsonb, idx int)
+       ), inserted AS (
+         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
+                             verdict, reasons, segments, signals, timings, trigger)
+         SELECT score_id, article_id, tenant_id, revision, content_hash, $2, $3, score, label, verdict, reasons, segments,
+                signals, timings, trigger
+         FROM input ORDER BY idx
+         ON CONFLICT (article_id, content_hash, model_version, config_version) DO NOTHING RETURNING id
+       ), applied AS (
+         UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = x.score, label = x.label,
+                verdict = x.verdict, model_version = $2, config_version = $3, scored_at = now()
+         FROM input x JOIN inserted i ON i.id = x.score_id
+         WHERE a.id = x.article_id AND a.revision = x.revision RETURNING a.id
+       ), logged AS (
+         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
+         SELECT x.tenant_id, 'article', x.article_id, 'article.scored', 'system:scorer', x.payload, $2, $3
+         FROM input x JOIN applied p ON p.id = x.article_id ORDER BY x.idx
+       )
+       SELECT EXISTS (SELECT 1 FROM applied p WHERE p.id = x.article_id) AS applied FROM input x ORDER BY x.idx`,
+      [JSON.stringify(rows.map((row, idx) => ({ ...row, idx }))), this.pipeline.modelVersion, this.pipeline.configVersion],
+    );
+    return written.map((w) => w.applied);
   }
 
   /** Marks the revision failed after the last attempt; a newer revision is left alone. */

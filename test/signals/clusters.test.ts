@@ -112,6 +112,20 @@ describe('ClusterService', () => {
     expect(await clusters.upsertFromObservation(obs('lonely', 'u1', T0, []))).toBeNull();
   });
 
+  it('keeps exact counts when concurrent observations share transactions, across tenants and merges', async () => {
+    const clusters = new ClusterService(db);
+    const observations = [
+      ...Array.from({ length: 30 }, (_, i) => obs(`c${i + 1}`, `acct${(i + 1) % 7}`, T0 + i * 1000, [[`c${i}`, `acct${i % 7}`, T0 + (i - 1) * 1000]])),
+      // a second tenant's farm in the same batches
+      ...Array.from({ length: 10 }, (_, i) => ({ ...obs(`d${i + 1}`, `u${i + 1}`, T0 + i, [[`d${i}`, `u${i}`, T0]]), tenantId: 't2' })),
+    ];
+    const ids = await Promise.all(observations.map((o) => clusters.upsertFromObservation(o)));
+    expect(new Set(ids.slice(0, 30)).size).toBe(1);
+    expect(new Set(ids.slice(30)).size).toBe(1);
+    expect(await clusters.get('t1', ids[0]!)).toMatchObject({ size: 31, accountCount: 7 });
+    expect(await clusters.get('t2', ids[30]!)).toMatchObject({ size: 11, accountCount: 11 });
+  });
+
   it('answers a repeated observation from the record, and still records what a repeat adds', async () => {
     const clusters = new ClusterService(db);
     const first = obs('r2', 'u2', T0 + 1000, [['r1', 'u1', T0]]);
