@@ -10,10 +10,15 @@
  * queue is paused between), so a shared machine's changing load weighs on each side alike.
  * Goals: rescan >= 80% of raw; live p99 with a rescan <= 1.5x without.
  *
- *   npx tsx bench/rescan.ts   (BENCH_ARTICLES=100000 BENCH_SECONDS=20 BENCH_ROUNDS=4 LIVE_SAMPLES=160;
+ *   npx tsx bench/rescan.ts   (BENCH_ARTICLES=100000 BENCH_SECONDS=20 BENCH_ROUNDS=4 LIVE_SAMPLES=160 BENCH_CORPUS=articles|short;
  *                              RESCORE_CONCURRENCY, MODEL_DIR, DETECTOR_ENABLED as for the service)
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { z } from 'zod';
 import { buildConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
 import { createPgDb } from '../src/db/pg.ts';
@@ -27,6 +32,7 @@ import { attachScoreListeners } from '../src/services/review-listeners.ts';
 import { ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
 import { dropRedisPrefix } from '../test/helpers/context.ts';
+import { sharedPath } from '../test/helpers/shared.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -35,8 +41,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LIVE_SAMPLES = Number(process.env.LIVE_SAMPLES ?? 160);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const TENANT = 'bench';
+const CORPUS = process.env.BENCH_CORPUS ?? 'articles';
+const corpusRecordSchema = z.object({ text: z.string(), lang: z.enum(['zh', 'en']) });
 
-const TEXTS = [
+const SHORT_TEXTS = [
   '随着科技的不断发展,人工智能已经深刻地改变了我们的生活。首先,它提高了效率。其次,它带来了便利。最后,它创造了价值。值得注意的是,我们应该理性看待。',
   '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。他说最早的时候一碗面只要三块钱。',
   '综上所述,数字化转型在当今社会中扮演着至关重要的角色。让我们一起迎接美好的未来,只要我们不断努力,就一定能够取得更大的成就。',
@@ -50,15 +58,56 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function seed(ctx: AppContext, tenant = TENANT, count = ARTICLES): Promise<void> {
+/**
+ * The stored articles. `articles` (default): article-length texts from ../shared/datasets
+ * (Chinese 600-3,000 characters, English 1,500-5,000), each text always posted by the same
+ * account, so the corpus has no cross-account farm everywhere; `short`: four ~70-character
+ * template texts, where every article is a near-duplicate of thousands (the cluster path on
+ * every score, the model at its cheapest: the worst case for the write path).
+ */
+interface Corpus {
+  name: 'articles' | 'short';
+  texts: string[];
+  langs: ('zh' | 'en')[];
+}
+
+async function loadCorpus(): Promise<Corpus> {
+  const dir = sharedPath('datasets');
+  if (CORPUS === 'short' || !dir) {
+    if (CORPUS !== 'short') process.stderr.write('../shared/datasets not found: using the short template corpus\n');
+    return { name: 'short', texts: SHORT_TEXTS, langs: ['zh', 'zh', 'zh', 'en'] };
+  }
+  const corpus: Corpus = { name: 'articles', texts: [], langs: [] };
+  const seen = new Set<string>();
+  for (const name of ['nlpcc2026-task6', 'hc3zh-cudrt', 'm4', 'agt2025']) {
+    for (const split of ['dev', 'train']) {
+      const file = join(dir, name, `${split}.jsonl.gz`);
+      if (!existsSync(file)) continue;
+      for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
+        const record = corpusRecordSchema.safeParse(JSON.parse(line));
+        if (!record.success) continue;
+        const { text, lang } = record.data;
+        const [min, max] = lang === 'zh' ? [600, 3000] : [1500, 5000];
+        const prepared = prepareArticle({ externalId: 'c', accountId: 'c', text, declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
+        if (prepared.text.length < min || prepared.text.length > max || seen.has(prepared.contentHash)) continue;
+        seen.add(prepared.contentHash);
+        corpus.texts.push(prepared.text);
+        corpus.langs.push(lang);
+      }
+    }
+  }
+  return corpus;
+}
+
+async function seed(ctx: AppContext, corpus: Corpus, tenant = TENANT, count = ARTICLES): Promise<void> {
   for (let from = 1; from <= count; from += 20_000) {
     await ctx.db.query(
       `INSERT INTO articles (id, tenant_id, external_id, account_id, text, lang, content_hash, published_at)
-       SELECT 'art_' || $1 || lpad(g::text, 8, '0'), $1, 'x-' || g, 'acct-' || (g % 997),
-              (ARRAY[$4, $5, $6, $7])[1 + g % 4] || ' #' || g, CASE WHEN g % 4 = 3 THEN 'en' ELSE 'zh' END,
+       SELECT 'art_' || $1 || lpad(g::text, 8, '0'), $1, 'x-' || g, 'acct-' || (g % $6),
+              ($4::text[])[1 + g % $6] || ' #' || g, ($5::text[])[1 + g % $6],
               md5('b' || g), timestamptz '2021-01-01' + g * interval '5 minutes'
        FROM generate_series($2::int, $3::int) AS g`,
-      [tenant, from, Math.min(count, from + 19_999), ...TEXTS],
+      [tenant, from, Math.min(count, from + 19_999), corpus.texts, corpus.langs, corpus.texts.length],
     );
   }
 }
@@ -124,12 +173,12 @@ async function directThroughput(ctx: AppContext, concurrency: number): Promise<n
 }
 
 /** Submits one live article at a time (a few per second) and times submit -> score committed. */
-async function liveLatency(ctx: AppContext, onScored: Map<string, (at: number) => void>, label: string, samples: number): Promise<number[]> {
+async function liveLatency(ctx: AppContext, corpus: Corpus, onScored: Map<string, (at: number) => void>, label: string, samples: number): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const externalId = `live-${label}-${i}-${randomBytes(3).toString('hex')}`;
     const prepared = prepareArticle(
-      { externalId, accountId: `live-${i % 13}`, text: `${TEXTS[i % TEXTS.length]} ${externalId}`, declaredAi: false, labels: [], metadata: {} },
+      { externalId, accountId: `live-${i % 13}`, text: `${corpus.texts[(i * 7919) % corpus.texts.length]} ${externalId}`, declaredAi: false, labels: [], metadata: {} },
       { maxTextChars: 200_000 },
     );
     const started = performance.now();
@@ -159,12 +208,13 @@ async function main() {
   const ctx = await createContext(config, { logger: createLogger(config.logLevel) });
   try {
     const concurrency = config.historical.rescoreConcurrency;
-    process.stderr.write(`seeding ${ARTICLES} articles...\n`);
+    const corpus = await loadCorpus();
+    process.stderr.write(`seeding ${ARTICLES} articles from ${corpus.texts.length} texts...\n`);
     let t = performance.now();
-    await seed(ctx);
+    await seed(ctx, corpus);
     process.stderr.write(`seeded in ${fmt((performance.now() - t) / 1000)} s\n`);
 
-    await seed(ctx, 'direct', 20_000);
+    await seed(ctx, corpus, 'direct', 20_000);
     process.stderr.write(`direct ScoringService throughput (${SECONDS} s, concurrency ${concurrency})...\n`);
     const direct = await directThroughput(ctx, concurrency);
 
@@ -178,7 +228,7 @@ async function main() {
     const raw = await rawRunner(ctx);
     // The model at its best: the detector batches across concurrent calls, so try two levels.
     const levels = [...new Set([Math.max(1, concurrency / 2), concurrency])];
-    await liveLatency(ctx, onScored, 'warm', 20);
+    await liveLatency(ctx, corpus, onScored, 'warm', 20);
     await raw.run(concurrency, 2);
 
     // The rescan is created with its queue paused; then raw, rescan, and live latency with and
@@ -216,11 +266,11 @@ async function main() {
       rescanS += (performance.now() - started) / 1000;
       idle.push(...(await (async () => {
         await settle();
-        return liveLatency(ctx, onScored, `idle${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS));
+        return liveLatency(ctx, corpus, onScored, `idle${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS));
       })()));
       await ctx.queues.rescore.resume();
       await sleep(500);
-      during.push(...(await liveLatency(ctx, onScored, `busy${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS))));
+      during.push(...(await liveLatency(ctx, corpus, onScored, `busy${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS))));
     }
     const end = (await ctx.rescans.get(TENANT, rescan.id))!;
     await ctx.rescans.cancel(TENANT, rescan.id);
@@ -232,7 +282,7 @@ async function main() {
 
     const p = (v: number[], q: number) => fmt(percentile(v, q), 1);
     const lines = [
-      `machine: ${(await import('node:os')).cpus().length} cores; detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
+      `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
       `raw pipeline throughput:       ${fmt(rawRate)} articles/s  (best of concurrency ${[...rawRates].map(([c, r]) => `${c}: ${fmt(r.n / r.s)}`).join(', ')}; ${ROUNDS} rounds)`,
       `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency})`,
       `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / rawRate) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,

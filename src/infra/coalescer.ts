@@ -13,6 +13,12 @@ export interface CoalescerOptions<I> {
   maxBatch?: number;
   /** Items with the same conflict key never share a batch (the later waits for the next). */
   conflictKey?: (item: I) => string;
+  /**
+   * When a batch of several fails with an error this accepts, each item runs again alone, so
+   * one bad item fails only its own caller. Errors that would fail any batch (an outage)
+   * should be refused here: they reject the whole batch at once.
+   */
+  retryAlone?: (error: unknown) => boolean;
 }
 
 interface Pending<I, O> {
@@ -71,6 +77,10 @@ export class Coalescer<I, O> {
       const out = await this.runBatch(batch.map((p) => p.item));
       batch.forEach((p, i) => p.resolve(out[i] as O));
     } catch (error) {
+      if (batch.length > 1 && this.options.retryAlone?.(error)) {
+        await Promise.all(batch.map((p) => this.flush([p])));
+        return;
+      }
       for (const p of batch) p.reject(error);
     }
   }

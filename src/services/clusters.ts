@@ -122,7 +122,12 @@ export function newClusterId(tenantId: string, articleIds: readonly string[]): s
 }
 
 export class ClusterService {
-  private readonly upserts = new Coalescer<AccountSignalsResult, string | Error>((batch) => this.upsertBatch(batch), { maxInFlight: 1, maxBatch: 100 });
+  // One observation the database refuses fails only itself.
+  private readonly upserts = new Coalescer<AccountSignalsResult, string>((batch) => this.upsertBatch(batch), {
+    maxInFlight: 1,
+    maxBatch: 100,
+    retryAlone: (error) => !isUnavailable(error),
+  });
 
   constructor(private readonly db: Db) {}
 
@@ -139,9 +144,7 @@ export class ClusterService {
       const recorded = await this.recordedCluster(obs);
       if (recorded) return recorded;
     }
-    const id = await this.upserts.run(obs);
-    if (id instanceof Error) throw id;
-    return id;
+    return this.upserts.run(obs);
   }
 
   /**
@@ -149,23 +152,15 @@ export class ClusterService {
    * order, so two processes never deadlock) and the commit are paid once per batch, and
    * waiting happens here rather than on a lock holding a database connection.
    */
-  private async upsertBatch(batch: AccountSignalsResult[]): Promise<(string | Error)[]> {
-    const apply = (observations: AccountSignalsResult[]) =>
-      this.db.transaction(async (tx) => {
-        for (const tenantId of [...new Set(observations.map((o) => o.tenantId))].sort()) {
-          await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
-        }
-        const ids: string[] = [];
-        for (const obs of observations) ids.push(await this.applyObservation(tx, obs));
-        return ids;
-      });
-    try {
-      return await apply(batch);
-    } catch (error) {
-      // One observation the database refuses fails only itself.
-      if (batch.length === 1 || isUnavailable(error)) throw error;
-      return Promise.all(batch.map((obs) => apply([obs]).then((ids) => ids[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
-    }
+  private upsertBatch(batch: AccountSignalsResult[]): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      for (const tenantId of [...new Set(batch.map((o) => o.tenantId))].sort()) {
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
+      }
+      const ids: string[] = [];
+      for (const obs of batch) ids.push(await this.applyObservation(tx, obs));
+      return ids;
+    });
   }
 
   /** One observation with near-duplicates, inside a transaction holding its tenant's lock. */

@@ -70,9 +70,10 @@ export class ScoringService {
     maxInFlight: 2,
     conflictKey: (job) => job.articleId,
   });
-  private readonly writes = new Coalescer<ScoreRow, boolean | Error>((rows) => this.writeScores(rows), {
+  private readonly writes = new Coalescer<ScoreRow, boolean>((rows) => this.writeScoreRows(rows), {
     maxInFlight: 2,
     conflictKey: (row) => row.article_id,
+    retryAlone: (error) => !isUnavailable(error),
   });
 
   constructor(
@@ -123,7 +124,6 @@ export class ScoringService {
       trigger: job.trigger,
       payload: { scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger },
     });
-    if (written instanceof Error) throw written;
     if (!written) return { kind: 'superseded' };
     for (const listener of this.listeners) await listener(article, { ...result, timings, scoreId });
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
@@ -152,19 +152,8 @@ export class ScoringService {
 
   /**
    * Scores, the articles' derived fields and the events of concurrent jobs in one statement
-   * (one commit). A concurrent duplicate's row stands; a newer revision is left alone. When the
-   * statement fails for a reason other than the database being away, each row is written on
-   * its own, so one bad row fails only its own job.
+   * (one commit). A concurrent duplicate's row stands; a newer revision is left alone.
    */
-  private async writeScores(rows: ScoreRow[]): Promise<(boolean | Error)[]> {
-    try {
-      return await this.writeScoreRows(rows);
-    } catch (error) {
-      if (rows.length === 1 || isUnavailable(error)) throw error;
-      return Promise.all(rows.map((row) => this.writeScoreRows([row]).then((r) => r[0]!, (e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
-    }
-  }
-
   private async writeScoreRows(rows: ScoreRow[]): Promise<boolean[]> {
     const written = await this.db.query<{ applied: boolean }>(
       `WITH input AS (

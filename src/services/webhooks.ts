@@ -4,9 +4,10 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Db } from '../db/db.ts';
+import { type Db, isUnavailable } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
+import { Coalescer } from '../infra/coalescer.ts';
 import { deliverJobId, type DeliverJob, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../webhooks/signature.ts';
 import type { AddressPolicy } from '../webhooks/url-guard.ts';
@@ -97,7 +98,23 @@ function toDelivery(r: DeliveryRow): DeliveryView {
 /** The outcome of one HTTP attempt. */
 export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
 
+/** One event waiting for its delivery rows (jsonb_to_recordset column names). */
+interface PendingEvent {
+  delivery: string;
+  tenant_id: string;
+  event_type: WebhookEvent;
+  event_id: string;
+  payload: Record<string, unknown>;
+}
+
 export class WebhookService {
+  private readonly emits = new Coalescer<PendingEvent, { id: string; redrives: number }[]>((events) => this.insertDeliveries(events), {
+    maxInFlight: 2,
+    // The same event twice in one statement would hit its unique key twice.
+    conflictKey: (event) => event.event_id,
+    retryAlone: (error) => !isUnavailable(error),
+  });
+
   constructor(
     private readonly db: Db,
     private readonly queue: Queue,
@@ -220,15 +237,25 @@ export class WebhookService {
    */
   async emit(tenantId: string, type: WebhookEvent, eventId: string, data: Record<string, unknown>): Promise<number> {
     const payload = { id: eventId, type, createdAt: new Date().toISOString(), tenantId, data };
-    const rows = await this.db.query<{ id: string; redrives: number }>(
-      `INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_type, event_id, payload)
-       SELECT $1 || '_' || w.id, w.tenant_id, w.id, $3, $4, $5::jsonb FROM webhooks w
-       WHERE w.tenant_id = $2 AND w.active AND w.deleted_at IS NULL AND $3 = ANY(w.events)
-       ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id, redrives`,
-      [newId('dlv'), tenantId, type, eventId, JSON.stringify(payload)],
-    );
+    const rows = await this.emits.run({ delivery: newId('dlv'), tenant_id: tenantId, event_type: type, event_id: eventId, payload });
     await this.enqueue(tenantId, rows);
     return rows.length;
+  }
+
+  /**
+   * The delivery rows of concurrent events in one statement: every score emits, and most
+   * tenants subscribe to nothing, so this is mostly one cheap read for many scores.
+   */
+  private async insertDeliveries(events: PendingEvent[]): Promise<{ id: string; redrives: number }[][]> {
+    const rows = await this.db.query<{ id: string; redrives: number }>(
+      `INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_type, event_id, payload)
+       SELECT x.delivery || '_' || w.id, w.tenant_id, w.id, x.event_type, x.event_id, x.payload
+         FROM jsonb_to_recordset($1::jsonb) AS x(delivery text, tenant_id text, event_type text, event_id text, payload jsonb)
+         JOIN webhooks w ON w.tenant_id = x.tenant_id AND w.active AND w.deleted_at IS NULL AND x.event_type = ANY(w.events)
+       ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id, redrives`,
+      [JSON.stringify(events)],
+    );
+    return events.map((event) => rows.filter((row) => row.id.startsWith(`${event.delivery}_`)));
   }
 
   /** After a committed score: `article.scored`, and `article.flagged` for a flag verdict. */

@@ -46,4 +46,25 @@ describe('Coalescer', () => {
     fail = false;
     expect(await c.run(2)).toBe(2);
   });
+
+  it('retries the items of a failed batch alone when asked, so one bad item fails only itself', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new Coalescer<number, number>(
+      async (items) => {
+        batches.push(items);
+        if (batches.length === 1) await gate;
+        if (items.includes(13)) throw new Error(items.length > 1 ? 'batch refused' : 'bad item');
+        return items;
+      },
+      { maxInFlight: 1, retryAlone: (e) => (e as Error).message !== 'outage' },
+    );
+    const first = c.run(1);
+    const rest = [12, 13, 14].map((i) => c.run(i).catch((e: Error) => e.message));
+    release();
+    await first;
+    expect(await Promise.all(rest)).toEqual([12, 'bad item', 14]);
+    expect(batches).toEqual([[1], [12, 13, 14], [12], [13], [14]]);
+  });
 });
