@@ -40,6 +40,8 @@ export interface ScoreInput {
   text: string;
   title: string | null;
   lang: Lang;
+  /** Imports and rescans: their model work waits behind live articles' (shared batches). */
+  background?: boolean;
 }
 
 /**

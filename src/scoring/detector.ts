@@ -122,14 +122,14 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     ready = true;
   }
 
-  async function components(text: string, lang: Lang): Promise<DetectorComponents> {
+  async function components(text: string, lang: Lang, background = false): Promise<DetectorComponents> {
     if (!ready) await scorer.load();
     const m = manifest!;
     let windows = planWindows(text, lang, m.windows[lang]);
     if (opts.maxWindows && opts.maxWindows > 0) windows = capWindows(windows, opts.maxWindows);
     const texts = windows.map((w) => modelText(text.slice(w.start, w.end)));
     const keep = windows.map((_, i) => texts[i]!.length > 0);
-    const logits = await batcher.scoreAll(texts.filter((_, i) => keep[i]));
+    const logits = await batcher.scoreAll(texts.filter((_, i) => keep[i]), background);
     const scored: (Window & { logit: number })[] = [];
     let k = 0;
     windows.forEach((w, i) => {
@@ -171,7 +171,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     },
     async score(input: ScoreInput): Promise<ScorerOutput> {
       const { lang } = input;
-      const c = await components(input.text, lang);
+      const c = await components(input.text, lang, input.background);
       const m = manifest!;
       const cal = m.calibration[lang];
       const segments: Segment[] = c.windows.map((w) => ({

@@ -2,6 +2,8 @@
  * Micro-batching of model windows across concurrent `score()` calls: windows queue up and
  * run together, up to `maxBatch` per forward pass, waiting at most `batchWaitMs` for a batch
  * to fill. One forward pass runs at a time per process (onnxruntime already uses the cores).
+ * Background windows (imports, rescans) fill a batch only after every live window queued, so
+ * a live article never waits behind a rescan's backlog, only behind the pass in progress.
  */
 export type BatchRunner = (texts: string[]) => Promise<number[]>;
 
@@ -19,6 +21,7 @@ export interface BatcherStats {
 
 export class WindowBatcher {
   private queue: Pending[] = [];
+  private background: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   readonly stats: BatcherStats = { batches: 0, windows: 0, maxBatchSeen: 0 };
@@ -30,21 +33,31 @@ export class WindowBatcher {
   ) {}
 
   /** Model score (logit) of one window's model text. */
-  score(text: string): Promise<number> {
+  score(text: string, background = false): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ text, resolve, reject });
+      (background ? this.background : this.queue).push({ text, resolve, reject });
       this.schedule();
     });
   }
 
   /** Scores many windows; they may share batches with other callers' windows. */
-  scoreAll(texts: string[]): Promise<number[]> {
-    return Promise.all(texts.map((t) => this.score(t)));
+  scoreAll(texts: string[], background = false): Promise<number[]> {
+    return Promise.all(texts.map((t) => this.score(t, background)));
+  }
+
+  private get waiting(): number {
+    return this.queue.length + this.background.length;
+  }
+
+  /** The next batch: live windows first, background ones fill what is left. */
+  private take(): Pending[] {
+    const batch = this.queue.splice(0, this.maxBatch);
+    return batch.length < this.maxBatch ? batch.concat(this.background.splice(0, this.maxBatch - batch.length)) : batch;
   }
 
   private schedule(): void {
     if (this.running) return;
-    if (this.queue.length >= this.maxBatch) {
+    if (this.waiting >= this.maxBatch) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       void this.drain();
@@ -60,8 +73,8 @@ export class WindowBatcher {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
+      while (this.waiting > 0) {
+        const batch = this.take();
         this.stats.batches++;
         this.stats.windows += batch.length;
         this.stats.maxBatchSeen = Math.max(this.stats.maxBatchSeen, batch.length);
@@ -72,7 +85,7 @@ export class WindowBatcher {
           for (const p of batch) p.reject(e);
         }
         // let callers that are mid-way through queueing their windows join the next batch
-        if (this.queue.length > 0 && this.queue.length < this.maxBatch && this.batchWaitMs > 0) {
+        if (this.waiting > 0 && this.waiting < this.maxBatch && this.batchWaitMs > 0) {
           await new Promise((r) => setTimeout(r, this.batchWaitMs));
         }
       }

@@ -37,8 +37,8 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
   return {
     modelVersion: versions.join('+'),
     configVersion: parts.fusion.version,
-    async run(article: StoredArticle): Promise<PipelineResult> {
-      const input = { text: article.text, title: article.title, lang: article.lang };
+    async run(article: StoredArticle, options: { background?: boolean } = {}): Promise<PipelineResult> {
+      const input = { text: article.text, title: article.title, lang: article.lang, background: options.background ?? false };
       const t0 = performance.now();
       const text = await parts.text.score(input);
       const t1 = performance.now();

@@ -24,7 +24,7 @@ export interface PipelineResult {
 export interface ScoringPipeline {
   readonly modelVersion: string;
   readonly configVersion: string;
-  run(article: StoredArticle): Promise<PipelineResult>;
+  run(article: StoredArticle, options?: { background?: boolean }): Promise<PipelineResult>;
 }
 
 export type ScoreOutcome =
@@ -85,7 +85,8 @@ export class ScoringService {
     this.listeners.push(listener);
   }
 
-  async score(job: ScoreJob): Promise<ScoreOutcome> {
+  /** `background`: an import or rescan job, whose model work yields to live articles'. */
+  async score(job: ScoreJob, options: { background?: boolean } = {}): Promise<ScoreOutcome> {
     const article = await this.reads.run(job);
     if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
@@ -101,7 +102,7 @@ export class ScoringService {
     }
 
     const started = Date.now();
-    const result = await this.pipeline.run(article);
+    const result = await this.pipeline.run(article, options);
     const timings = {
       ...result.timings,
       queuedMs: Math.max(0, started - article.receivedAt.getTime()),

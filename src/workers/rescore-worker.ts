@@ -114,14 +114,14 @@ export async function startHistoricalWorkers(
           if (!parsed.success) throw new UnrecoverableError(`invalid rescan payload: ${parsed.error.message}`);
           const status = await rescans.statusOf(parsed.data.rescanId);
           if (status === 'cancelled' || status === null) return { kind: 'cancelled' };
-          const outcome = await scoring.score(parsed.data);
+          const outcome = await scoring.score(parsed.data, { background: true });
           recorder.add(parsed.data, outcome);
           metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: outcome.kind }, (performance.now() - started) / 1000);
           return outcome;
         }
         const parsed = scoreJobSchema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid score payload: ${parsed.error.message}`);
-        const outcome = await scoring.score(parsed.data);
+        const outcome = await scoring.score(parsed.data, { background: true });
         metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: outcome.kind }, (performance.now() - started) / 1000);
         if (outcome.kind === 'scored') metrics.verdicts.inc({ verdict: outcome.verdict, label: outcome.label });
         return outcome;
