@@ -52,6 +52,7 @@ def main():
         ref = model(ids, att, typ)
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump({"input_ids": ids.tolist(), "attention_mask": att.tolist(), "logits": ref.tolist()}, f)
+    prior = ck.get("prior", {"steps": 0, "minutes": 0.0})
     config = {
         "model_type": "bert",
         "architectures": ["BertForSequenceClassification"],
@@ -69,7 +70,9 @@ def main():
         "label2id": {"human": 0, "ai": 1},
         "problem_type": "single_label_classification",
         "slopguard": {"prenorm": True, "pooling": "mean", "train_seq_len": ck["args"]["seq"], "batch": ck["args"]["batch"],
-                      "steps": ck["step"], "train_minutes": round(ck["elapsed"] / 60, 1)},
+                      # a warm-started run adds the training of the model it started from
+                      "steps": prior["steps"] + ck["step"],
+                      "train_minutes": round(prior["minutes"] + ck["elapsed"] / 60, 1)},
     }
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=1)

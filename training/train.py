@@ -115,11 +115,14 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.98), eps=1e-6)
     step, elapsed, history = 0, 0.0, []
+    prior = {"steps": 0, "minutes": 0.0}
     if os.path.exists(a.ckpt):
         ck = torch.load(a.ckpt)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if "opt" in ck:  # a warm start (training/warm_start.py) has weights only
+            opt.load_state_dict(ck["opt"])
         step, elapsed, history = ck["step"], ck["elapsed"], ck.get("history", [])
+        prior = ck.get("prior", prior)
         rng.setstate(ck["rng"]) if "rng" in ck else None
         print(f"resumed at step {step}, {elapsed / 60:.1f} min trained", flush=True)
     budget = a.minutes * 60.0
@@ -150,7 +153,8 @@ def main():
     def save():
         tmp = a.ckpt + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                    "history": history, "config": cfg.to_dict(), "args": vars(a), "rng": rng.getstate()}, tmp)
+                    "history": history, "config": cfg.to_dict(), "args": vars(a), "rng": rng.getstate(),
+                    "prior": prior}, tmp)
         os.replace(tmp, a.ckpt)
 
     model.train()
