@@ -40,22 +40,15 @@ export class ArticleMissingError extends Error {}
 type MarkedArticle = StoredArticle & { existingScoreId: string | null };
 
 /** One score as the write statement reads it (jsonb_to_recordset column names). */
-interface ScoreRow {
+type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' | 'segments' | 'signals' | 'timings'> & {
   score_id: string;
   article_id: string;
   tenant_id: string;
   revision: number;
   content_hash: string;
-  score: number;
-  label: Label;
-  verdict: Verdict;
-  reasons: Reason[];
-  segments: Segment[];
-  signals: Record<string, unknown>;
-  timings: Record<string, number>;
   trigger: ScoreJob['trigger'];
   payload: Record<string, unknown>;
-}
+};
 
 /**
  * Scores one article revision exactly once per (content, model version, config version):

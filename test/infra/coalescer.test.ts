@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer } from '../../src/infra/coalescer.ts';
+import { Coalescer, type CoalescerOptions } from '../../src/infra/coalescer.ts';
 
 describe('Coalescer', () => {
-  it('runs at once when idle and batches what arrives while batches are in flight', async () => {
+  /** A coalescer whose first batch waits for `release`, so later items pile up behind it. */
+  function heldFirstBatch(work: (items: number[]) => number[], options: CoalescerOptions<number> = {}) {
     const batches: number[][] = [];
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
@@ -10,10 +11,15 @@ describe('Coalescer', () => {
       async (items) => {
         batches.push(items);
         if (batches.length === 1) await gate;
-        return items.map((i) => i * 10);
+        return work(items);
       },
-      { maxInFlight: 1 },
+      { maxInFlight: 1, ...options },
     );
+    return { c, batches, release: () => release() };
+  }
+
+  it('runs at once when idle and batches what arrives while batches are in flight', async () => {
+    const { c, batches, release } = heldFirstBatch((items) => items.map((i) => i * 10));
     const first = c.run(1);
     const rest = [2, 3, 4].map((i) => c.run(i));
     release();
@@ -48,17 +54,12 @@ describe('Coalescer', () => {
   });
 
   it('retries the items of a failed batch alone when asked, so one bad item fails only itself', async () => {
-    const batches: number[][] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    const c = new Coalescer<number, number>(
-      async (items) => {
-        batches.push(items);
-        if (batches.length === 1) await gate;
+    const { c, batches, release } = heldFirstBatch(
+      (items) => {
         if (items.includes(13)) throw new Error(items.length > 1 ? 'batch refused' : 'bad item');
         return items;
       },
-      { maxInFlight: 1, retryAlone: (e) => (e as Error).message !== 'outage' },
+      { retryAlone: (e) => (e as Error).message !== 'outage' },
     );
     const first = c.run(1);
     const rest = [12, 13, 14].map((i) => c.run(i).catch((e: Error) => e.message));
