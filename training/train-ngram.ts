@@ -5,6 +5,7 @@
  * `training/work/ngram-{train,dev}-scores.jsonl` (per-text logits) for the fusion step.
  *
  * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--epochs 6] [--lr 0.5] [--weighting natural|sqrt]
+ *        [--optimizers adagrad,sgd] [--sgd-lr 2] [--sgd-l2 3e-6] [--sgd-epochs 10]
  * (natural: every train text weighs 1; sqrt: each (dataset, lang, label) group weighs ~ sqrt(size))
  */
 import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,10 @@ const MAX_CHARS = 3000;
 const WEIGHTING = process.argv.includes('--weighting') ? process.argv[process.argv.indexOf('--weighting') + 1]! : 'natural';
 const LR = argOf('--lr', 0.5);
 const L2 = argOf('--l2', 1e-6);
+const SGD_LR = argOf('--sgd-lr', 2);
+const SGD_L2 = argOf('--sgd-l2', 3e-6);
+const SGD_EPOCHS = argOf('--sgd-epochs', 10);
+const OPTIMIZERS = process.argv.includes('--optimizers') ? process.argv[process.argv.indexOf('--optimizers') + 1]!.split(',') : ['adagrad', 'sgd'];
 const ONLY = process.argv.includes('--langs') ? process.argv[process.argv.indexOf('--langs') + 1]!.split(',') : ['zh', 'en'];
 const SIZE = 1 << BITS;
 
@@ -88,48 +93,76 @@ function dot(w: Float32Array, d: Doc): number {
   return z;
 }
 
-/** AdaGrad logistic regression with L2, shuffled epochs; returns weights and bias. */
-function fit(docs: Doc[], seed: number): { w: Float32Array; b: number } {
+type Optimizer = 'adagrad' | 'sgd';
+
+/**
+ * Logistic regression with L2 over shuffled epochs; returns weights and bias.
+ * - adagrad: per-feature rates (best for English here);
+ * - sgd: one rate decaying per epoch, L2 applied lazily through a global scale. AdaGrad's large
+ *   steps on rare n-grams overfit the Chinese sets (dev AUROC 0.848 against 0.892 with sgd).
+ */
+function fit(docs: Doc[], seed: number, optimizer: Optimizer): { w: Float32Array; b: number } {
   const w = new Float32Array(SIZE);
   const g2 = new Float32Array(SIZE).fill(1e-6);
   let b = 0;
   let gb = 1e-6;
-  const lr = LR;
-  const l2 = L2;
+  let scale = 1;
   let s = seed;
   const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const order = docs.map((_, i) => i);
-  for (let ep = 0; ep < EPOCHS; ep++) {
+  const epochs = optimizer === 'sgd' ? SGD_EPOCHS : EPOCHS;
+  for (let ep = 0; ep < epochs; ep++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
+    const eta = SGD_LR / (1 + ep);
     for (const k of order) {
       const d = docs[k]!;
-      const p = 1 / (1 + Math.exp(-(dot(w, d) + b)));
+      const p = 1 / (1 + Math.exp(-(dot(w, d) * scale + b)));
       const g = (p - d.label) * d.w;
+      if (optimizer === 'sgd') {
+        scale *= 1 - eta * SGD_L2;
+        for (let i = 0; i < d.idx.length; i++) w[d.idx[i]!]! -= (eta * g * d.val[i]!) / scale;
+        b -= eta * g * 0.1;
+        continue;
+      }
       for (let i = 0; i < d.idx.length; i++) {
         const f = d.idx[i]!;
-        const gi = g * d.val[i]! + l2 * w[f]!;
+        const gi = g * d.val[i]! + L2 * w[f]!;
         g2[f]! += gi * gi;
-        w[f]! -= (lr * gi) / Math.sqrt(g2[f]!);
+        w[f]! -= (LR * gi) / Math.sqrt(g2[f]!);
       }
       gb += g * g;
-      b -= (lr * g) / Math.sqrt(gb);
+      b -= (LR * g) / Math.sqrt(gb);
     }
   }
+  for (let i = 0; i < SIZE; i++) w[i]! *= scale;
   return { w, b };
 }
 
 mkdirSync(outDir, { recursive: true });
 const langs = {} as NgramMeta['langs'];
+const chosen: Record<string, Optimizer> = {};
 const parts: Uint8Array[] = [idfQ];
 let offset = SIZE;
 const report: Record<string, unknown> = {};
 const devScores: { id: string; logit: number }[] = [];
 const trainScores: { id: string; logit: number }[] = [];
 for (const lang of (['zh', 'en'] as const).filter((l) => ONLY.includes(l))) {
-  const { w, b } = fit(trainDocs.filter((d) => d.lang === lang), 42);
+  // Both optimisers, and per language the one with the higher dev AUROC (selection on dev,
+  // like every other choice the pipeline makes).
+  const langDocs = trainDocs.filter((d) => d.lang === lang);
+  const langDev = devDocs.filter((d) => d.lang === lang);
+  const candidates = (OPTIMIZERS as Optimizer[]).map((optimizer) => {
+    const fitted = fit(langDocs, 42, optimizer);
+    const dev = auroc(langDev.map((d) => d.label), langDev.map((d) => dot(fitted.w, d) + fitted.b));
+    log(`${lang}: ${optimizer} dev AUROC ${dev.toFixed(4)}`);
+    return { optimizer, ...fitted, dev };
+  });
+  const best = candidates.reduce((a, c) => (c.dev > a.dev ? c : a));
+  chosen[lang] = best.optimizer;
+  const { w, b } = best;
   let maxAbs = 0;
   for (let i = 0; i < SIZE; i++) maxAbs = Math.max(maxAbs, Math.abs(w[i]!));
   const scale = maxAbs / 127;
@@ -161,7 +194,7 @@ const meta: NgramMeta = {
   idfScale,
   idfOffset: 0,
   langs,
-  training: { data: 'training/work/train.jsonl (../shared/datasets/*/train, modelText)', ngram: '1-4 chars, lower-cased', tf: '1+ln(count)', idf: 'ln((N+1)/(df+1))+1', maxCharsTrain: MAX_CHARS, epochs: EPOCHS, optimizer: `AdaGrad lr ${LR}, L2 ${L2}`, weights: WEIGHTING, devAuroc: report },
+  training: { data: 'training/work/train.jsonl (../shared/datasets/*/train, modelText)', ngram: '1-4 chars, lower-cased', tf: '1+ln(count)', idf: 'ln((N+1)/(df+1))+1', maxCharsTrain: MAX_CHARS, epochs: EPOCHS, optimizer: { chosen, adagrad: `lr ${LR}, L2 ${L2}, ${EPOCHS} epochs`, sgd: `lr ${SGD_LR}/(1+epoch), L2 ${SGD_L2}, ${SGD_EPOCHS} epochs` }, weights: WEIGHTING, devAuroc: report },
 };
 const bin = Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 writeFileSync(join(outDir, 'ngram.bin'), bin);
