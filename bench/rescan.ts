@@ -11,7 +11,7 @@
  * Goals: rescan >= 80% of raw; live p99 with a rescan <= 1.5x without.
  *
  *   npx tsx bench/rescan.ts   (BENCH_ARTICLES=100000 BENCH_SECONDS=20 BENCH_ROUNDS=4 LIVE_SAMPLES=160 BENCH_CORPUS=articles|short;
- *                              RESCORE_CONCURRENCY, MODEL_DIR, DETECTOR_ENABLED as for the service)
+ *                              RESCORE_CONCURRENCY, RESCAN_CHUNK, MODEL_DIR, DETECTOR_ENABLED as for the service)
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
@@ -226,8 +226,9 @@ async function main() {
       onScored.delete(article.id);
     });
     const raw = await rawRunner(ctx);
-    // The model at its best: the detector batches across concurrent calls, so try two levels.
-    const levels = [...new Set([Math.max(1, concurrency / 2), concurrency])];
+    // The model at its best: the detector batches across concurrent calls, so try two levels of
+    // articles in flight, one of them the rescan's (jobs x articles per job).
+    const levels = [...new Set([8, concurrency * config.historical.rescanChunk])];
     await liveLatency(ctx, corpus, onScored, 'warm', 20);
     await raw.run(concurrency, 2);
 
@@ -282,7 +283,7 @@ async function main() {
 
     const p = (v: number[], q: number) => fmt(percentile(v, q), 1);
     const lines = [
-      `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
+      `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} RESCAN_CHUNK=${config.historical.rescanChunk} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
       `raw pipeline throughput:       ${fmt(rawRate)} articles/s  (best of concurrency ${[...rawRates].map(([c, r]) => `${c}: ${fmt(r.n / r.s)}`).join(', ')}; ${ROUNDS} rounds)`,
       `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency})`,
       `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / rawRate) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,

@@ -67,8 +67,9 @@ export const envSchema = z.object({
   IMPORT_MAX_LINE_BYTES: int(1_048_576),
   IMPORT_CHUNK_LINES: int(500),
   IMPORT_MAX_STORED_ERRORS: int(1000),
-  RESCORE_CONCURRENCY: int(8),
+  RESCORE_CONCURRENCY: int(2),
   RESCAN_WINDOW: int(2000),
+  RESCAN_CHUNK: int(4),
   RESCAN_STEP_MS: int(200),
   REVIEW_LEASE_SECONDS: int(900),
   REVIEW_MAX_LEASE_SECONDS: int(3600),
@@ -157,8 +158,10 @@ export interface Config {
     importMaxStoredErrors: number;
     /** Concurrency of the `rescore` worker (imports and rescans), separate from SCORE_CONCURRENCY. */
     rescoreConcurrency: number;
-    /** Most rescan jobs one tenant has in the rescore queue at a time: tenants' rescans interleave. */
+    /** Most rescan articles one tenant has in the rescore queue at a time: tenants' rescans interleave. */
     rescanWindow: number;
+    /** Articles per rescan job: queue and bookkeeping costs are paid once per chunk. */
+    rescanChunk: number;
     /** How often a rescan driver tops its window up. */
     rescanStepMs: number;
   };
@@ -234,6 +237,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       importMaxStoredErrors: e.IMPORT_MAX_STORED_ERRORS,
       rescoreConcurrency: Math.max(1, e.RESCORE_CONCURRENCY),
       rescanWindow: Math.max(10, e.RESCAN_WINDOW),
+      rescanChunk: Math.min(100, Math.max(1, e.RESCAN_CHUNK)),
       rescanStepMs: Math.max(10, e.RESCAN_STEP_MS),
     },
     review: {

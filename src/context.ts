@@ -121,7 +121,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       },
       log,
     ),
-    rescans: new RescanService(db, rescan, rescore, { window: config.historical.rescanWindow, stepMs: config.historical.rescanStepMs, retry }, log),
+    rescans: new RescanService(db, rescan, rescore, { window: config.historical.rescanWindow, chunk: config.historical.rescanChunk, stepMs: config.historical.rescanStepMs, retry }, log),
     clusters,
     review,
     webhooks,

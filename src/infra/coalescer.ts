@@ -43,10 +43,14 @@ export class Coalescer<I, O> {
   }
 
   run(item: I): Promise<O> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      this.pump();
-    });
+    return this.runAll([item])[0]!;
+  }
+
+  /** Several items at once: they start together in one batch (as far as limits allow). */
+  runAll(items: readonly I[]): Promise<O>[] {
+    const outputs = items.map((item) => new Promise<O>((resolve, reject) => this.pending.push({ item, resolve, reject })));
+    this.pump();
+    return outputs;
   }
 
   private pump(): void {

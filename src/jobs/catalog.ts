@@ -58,13 +58,22 @@ export function jobOptions(policy: RetryPolicy, jobId: string) {
   };
 }
 
-/** A rescan's scoring job on the `rescore` queue: a score job that also names its rescan. */
-export const rescanScoreJobSchema = scoreJobSchema.extend({ trigger: z.literal('rescan'), rescanId: z.string().min(1) });
+/**
+ * A rescan's scoring job on the `rescore` queue: a chunk of the rescan's articles, so queue
+ * and bookkeeping costs are paid once per chunk, not per article. `chunk` is the first
+ * article's id; every item records it, which is how a lost job is found again.
+ */
+export const rescanScoreJobSchema = z.object({
+  tenantId: z.string().min(1),
+  rescanId: z.string().min(1),
+  chunk: z.string().min(1),
+  items: z.array(z.object({ articleId: z.string().min(1), revision: z.number().int().positive() })).min(1).max(1000),
+});
 export type RescanScoreJob = z.infer<typeof rescanScoreJobSchema>;
 
-/** One per rescan and rescan run: a rescan of the same article again is a new job. */
-export function rescanScoreJobId(job: Pick<RescanScoreJob, 'rescanId' | 'articleId'>): string {
-  return `rescan-${job.rescanId}-${job.articleId}`;
+/** One per rescan and chunk: a rescan of the same articles again is a new job. */
+export function rescanScoreJobId(job: Pick<RescanScoreJob, 'rescanId' | 'chunk'>): string {
+  return `rescan-${job.rescanId}-${job.chunk}`;
 }
 
 /** The driver of one rescan; `generation` changes on resume so an older driver stops. */

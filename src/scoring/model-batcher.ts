@@ -2,8 +2,11 @@
  * Micro-batching of model windows across concurrent `score()` calls: windows queue up and
  * run together, up to `maxBatch` per forward pass, waiting at most `batchWaitMs` for a batch
  * to fill. One forward pass runs at a time per process (onnxruntime already uses the cores).
- * Background windows (imports, rescans) fill a batch only after every live window queued, so
- * a live article never waits behind a rescan's backlog, only behind the pass in progress.
+ * Background windows (imports, rescans) run only when no live window waits, and never share a
+ * pass with live ones (which would lengthen it): a live article never waits behind a rescan's
+ * backlog, only behind the pass in progress. A pass holds the event loop, so every step of a
+ * live article (its reads, writes, queue calls) can wait for one: while live traffic was seen
+ * in the last `liveQuietMs`, background passes are short.
  */
 export type BatchRunner = (texts: string[]) => Promise<number[]>;
 
@@ -24,17 +27,20 @@ export class WindowBatcher {
   private background: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private lastLiveAt = -Infinity;
   readonly stats: BatcherStats = { batches: 0, windows: 0, maxBatchSeen: 0 };
 
   constructor(
     private readonly run: BatchRunner,
     private readonly maxBatch: number,
     private readonly batchWaitMs: number,
+    private readonly liveQuietMs = 1000,
   ) {}
 
   /** Model score (logit) of one window's model text. */
   score(text: string, background = false): Promise<number> {
     return new Promise<number>((resolve, reject) => {
+      if (!background) this.lastLiveAt = performance.now();
       (background ? this.background : this.queue).push({ text, resolve, reject });
       this.schedule();
     });
@@ -49,10 +55,11 @@ export class WindowBatcher {
     return this.queue.length + this.background.length;
   }
 
-  /** The next batch: live windows first, background ones fill what is left. */
+  /** The next batch: live windows while any wait, else background ones (few while live traffic is about). */
   private take(): Pending[] {
-    const batch = this.queue.splice(0, this.maxBatch);
-    return batch.length < this.maxBatch ? batch.concat(this.background.splice(0, this.maxBatch - batch.length)) : batch;
+    if (this.queue.length > 0) return this.queue.splice(0, this.maxBatch);
+    const liveAbout = performance.now() - this.lastLiveAt < this.liveQuietMs;
+    return this.background.splice(0, liveAbout ? Math.max(1, Math.ceil(this.maxBatch / 8)) : this.maxBatch);
   }
 
   private schedule(): void {

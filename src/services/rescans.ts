@@ -18,11 +18,11 @@ import type { ScoreOutcome } from './scoring.ts';
  * Rescans: score a tenant's stored articles again (after a model or fusion-config change) and
  * report what changed. State lives in Postgres (`rescans`, `rescan_items`), so a rescan
  * survives API and worker restarts. One driver job per rescan pages through `articles` by id
- * cursor and keeps at most `window` of the tenant's rescan jobs in the low-priority `rescore`
- * queue: every tenant's rescans advance a bounded window at a time and so interleave in the
- * FIFO queue (open-source BullMQ has no fair groups), `addBulk` calls stay small, and Redis
- * holds a window, not the whole rescan (jobs are removed on completion; results are in
- * Postgres).
+ * cursor and keeps at most `window` of the tenant's articles in the low-priority `rescore`
+ * queue, in jobs of `chunk` articles: every tenant's rescans advance a bounded window at a time
+ * and so interleave in the FIFO queue (open-source BullMQ has no fair groups), `addBulk` calls
+ * stay small, and Redis holds a window, not the whole rescan (jobs are removed on completion;
+ * results are in Postgres).
  *
  *   POST /v1/rescans {"filter": {"verdicts": ["pass"], "configVersionNot": "fusion-2026-11-26.1"}}
  *   -> {"id": "rsc_...", "status": "running", "total": 1234, "done": 0, ...}
@@ -114,6 +114,8 @@ export interface ChangedArticle {
 
 export interface RescanSettings {
   window: number;
+  /** Articles per rescore job. */
+  chunk: number;
   stepMs: number;
   retry: RetryPolicy;
   /** Pending items older than this are checked against the queue and queued again if lost. */
@@ -166,6 +168,13 @@ export function filterSql(filter: RescanFilter, first: number): { sql: string; p
   if (filter.configVersionNot) clauses.push(`config_version IS DISTINCT FROM ${p(filter.configVersionNot)}`);
   if (filter.scoredBefore) clauses.push(`(scored_at IS NULL OR scored_at < ${p(filter.scoredBefore)}::timestamptz)`);
   return { sql: clauses.length > 0 ? clauses.map((c) => `AND ${c}`).join(' ') : '', params };
+}
+
+/** A selected article still to rescore, and the chunk (job) that carries it. */
+interface PendingItem {
+  articleId: string;
+  revision: number;
+  chunk: string;
 }
 
 const TERMINAL: readonly RescanStatus[] = ['completed', 'cancelled', 'failed'];
@@ -393,19 +402,23 @@ export class RescanService {
       const stepChunk = Math.max(10, Math.floor(window / 10));
       if (tenantInFlight > window - stepChunk) return { row, items: [], done: false };
       const room = Math.min(stepChunk, window - tenantInFlight);
-      const where = filterSql(row.filter, 5);
-      const [result] = await tx.query<{ n: number; last: string | null; items: { id: string; revision: number }[] | null }>(
+      const where = filterSql(row.filter, 6);
+      const [result] = await tx.query<{ n: number; last: string | null; items: PendingItem[] | null }>(
         `WITH picked AS (
            SELECT id, revision, score, label, verdict, model_version, config_version FROM articles
            WHERE tenant_id = $2 AND id > $3 ${where.sql} ORDER BY id LIMIT $4
+         ), numbered AS (
+           SELECT picked.*, (row_number() OVER (ORDER BY id) - 1) / $5 AS part FROM picked
+         ), chunked AS (
+           SELECT numbered.*, min(id) OVER (PARTITION BY part) AS chunk FROM numbered
          ), inserted AS (
-           INSERT INTO rescan_items (rescan_id, article_id, revision, old_score, old_label, old_verdict, old_model_version, old_config_version)
-           SELECT $1, id, revision, score, label, verdict, model_version, config_version FROM picked
-           ON CONFLICT DO NOTHING RETURNING article_id, revision
+           INSERT INTO rescan_items (rescan_id, article_id, revision, chunk, old_score, old_label, old_verdict, old_model_version, old_config_version)
+           SELECT $1, id, revision, chunk, score, label, verdict, model_version, config_version FROM chunked
+           ON CONFLICT DO NOTHING RETURNING article_id, revision, chunk
          )
          SELECT (SELECT count(*) FROM picked)::int AS n, (SELECT max(id) FROM picked) AS last,
-                (SELECT json_agg(json_build_object('id', article_id, 'revision', revision)) FROM inserted) AS items`,
-        [row.id, row.tenantId, row.cursor ?? '', room, ...where.params],
+                (SELECT json_agg(json_build_object('articleId', article_id, 'revision', revision, 'chunk', chunk)) FROM inserted) AS items`,
+        [row.id, row.tenantId, row.cursor ?? '', room, this.settings.chunk, ...where.params],
       );
       const n = result?.n ?? 0;
       await tx.query(
@@ -424,25 +437,29 @@ export class RescanService {
     return 'continue';
   }
 
-  private async enqueue(tenantId: string, rescanId: string, items: readonly { id: string; revision: number }[]): Promise<void> {
+  private async enqueue(tenantId: string, rescanId: string, items: readonly PendingItem[]): Promise<void> {
     const { retry } = this.settings;
+    const chunks = new Map<string, RescanScoreJob>();
+    for (const { chunk, articleId, revision } of items) {
+      const job = chunks.get(chunk) ?? { tenantId, rescanId, chunk, items: [] };
+      job.items.push({ articleId, revision });
+      chunks.set(chunk, job);
+    }
+    const jobs = [...chunks.values()];
     // Bounded addBulk calls: large ones slow BullMQ down and hold Redis longer.
-    for (let i = 0; i < items.length; i += 100) {
+    for (let i = 0; i < jobs.length; i += 100) {
       await this.rescoreQueue.addBulk(
-        items.slice(i, i + 100).map((item) => {
-          const data: RescanScoreJob = { tenantId, articleId: item.id, revision: item.revision, trigger: 'rescan', rescanId };
-          return {
-            name: 'rescan',
-            data,
-            opts: {
-              jobId: rescanScoreJobId(data),
-              attempts: retry.attempts,
-              backoff: { type: 'exponential' as const, delay: retry.backoffMs },
-              removeOnComplete: true,
-              removeOnFail: { count: retry.keepFailed },
-            },
-          };
-        }),
+        jobs.slice(i, i + 100).map((data) => ({
+          name: 'rescan',
+          data,
+          opts: {
+            jobId: rescanScoreJobId(data),
+            attempts: retry.attempts,
+            backoff: { type: 'exponential' as const, delay: retry.backoffMs },
+            removeOnComplete: true,
+            removeOnFail: { count: retry.keepFailed },
+          },
+        })),
       );
     }
   }
@@ -450,32 +467,30 @@ export class RescanService {
   /** Items queued long ago whose job is gone (Redis lost it, or the enqueue failed): queue again. */
   private async requeueLost(tenantId: string, rescanId: string): Promise<void> {
     const lostAfterMs = this.settings.lostAfterMs ?? 30_000;
-    // A check per item costs a Redis call: at most one pass per interval per rescan.
+    // A check per job costs a Redis call: at most one pass per interval per rescan.
     const last = this.lostCheckedAt.get(rescanId) ?? 0;
     if (Date.now() - last < lostAfterMs) return;
     this.lostCheckedAt.set(rescanId, Date.now());
     if (this.lostCheckedAt.size > 10_000) this.lostCheckedAt.clear();
-    const stale = await this.db.query<{ id: string; revision: number }>(
+    // Items written before chunks existed were queued one article per job, under the article's id.
+    const stale = await this.db.query<PendingItem>(
       `UPDATE rescan_items SET enqueued_at = now() WHERE (rescan_id, article_id) IN (
          SELECT rescan_id, article_id FROM rescan_items
          WHERE rescan_id = $1 AND status = 'pending' AND enqueued_at < now() - ($2::int * interval '1 millisecond') LIMIT 200)
-       RETURNING article_id AS id, revision`,
+       RETURNING article_id AS "articleId", revision, COALESCE(chunk, article_id) AS chunk`,
       [rescanId, lostAfterMs],
     );
-    const lost: { id: string; revision: number }[] = [];
-    for (const item of stale) {
-      const jobId = rescanScoreJobId({ rescanId, articleId: item.id });
-      if (!(await this.rescoreQueue.getJob(jobId))) lost.push(item);
+    const lostChunks: string[] = [];
+    for (const chunk of new Set(stale.map((item) => item.chunk))) {
+      if (!(await this.rescoreQueue.getJob(rescanScoreJobId({ rescanId, chunk })))) lostChunks.push(chunk);
     }
-    if (lost.length > 0) {
-      // A job that just completed is gone too, but its item is no longer pending.
-      const still = await this.db.query<{ id: string; revision: number }>(
-        `SELECT article_id AS id, revision FROM rescan_items WHERE rescan_id = $1 AND article_id = ANY($2::text[]) AND status = 'pending'`,
-        [rescanId, lost.map((l) => l.id)],
-      );
-      lost.length = 0;
-      lost.push(...still);
-    }
+    if (lostChunks.length === 0) return;
+    // A job that just completed is gone too, but its items are no longer pending.
+    const lost = await this.db.query<PendingItem>(
+      `SELECT article_id AS "articleId", revision, COALESCE(chunk, article_id) AS chunk FROM rescan_items
+       WHERE rescan_id = $1 AND COALESCE(chunk, article_id) = ANY($2::text[]) AND status = 'pending'`,
+      [rescanId, lostChunks],
+    );
     if (lost.length > 0) {
       this.log.warn({ rescanId, count: lost.length }, 'rescan jobs were lost; queueing them again');
       await this.enqueue(tenantId, rescanId, lost);
@@ -500,11 +515,11 @@ export class RescanService {
    * on its own, one round trip). Idempotent: only pending items are recorded; an item whose
    * record was lost (crash before the write) stays pending and is queued again, then recorded.
    */
-  async recordResults(results: readonly { job: RescanScoreJob; outcome: ScoreOutcome }[]): Promise<void> {
+  async recordResults(job: Pick<RescanScoreJob, 'rescanId' | 'tenantId'>, results: readonly { articleId: string; outcome: ScoreOutcome }[]): Promise<void> {
     if (results.length === 0) return;
-    const input = results.map(({ job, outcome }) => ({
+    const input = results.map(({ articleId, outcome }) => ({
       rescan_id: job.rescanId,
-      article_id: job.articleId,
+      article_id: articleId,
       tenant_id: job.tenantId,
       status: outcome.kind === 'superseded' ? 'skipped' : 'done',
       outcome: outcome.kind,
@@ -537,15 +552,13 @@ export class RescanService {
     );
   }
 
-  async recordResult(job: RescanScoreJob, outcome: ScoreOutcome): Promise<void> {
-    await this.recordResults([{ job, outcome }]);
-  }
-
   /** After the last attempt (or a permanent failure). */
-  async recordFailure(job: RescanScoreJob, reason: string): Promise<void> {
+  async recordFailure(job: Pick<RescanScoreJob, 'rescanId'>, articleIds: readonly string[], reason: string): Promise<void> {
+    if (articleIds.length === 0) return;
     await this.db.query(
-      `UPDATE rescan_items SET status = 'failed', error = $3, finished_at = now() WHERE rescan_id = $1 AND article_id = $2 AND status = 'pending'`,
-      [job.rescanId, job.articleId, reason.slice(0, 1000)],
+      `UPDATE rescan_items SET status = 'failed', error = $3, finished_at = now()
+       WHERE rescan_id = $1 AND article_id = ANY($2::text[]) AND status = 'pending'`,
+      [job.rescanId, articleIds, reason.slice(0, 1000)],
     );
   }
 

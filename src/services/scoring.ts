@@ -37,6 +37,13 @@ export type ScoredListener = (article: StoredArticle, result: PipelineResult & {
 
 export class ArticleMissingError extends Error {}
 
+export interface ScoreOptions {
+  /** An import or rescan job: its model work yields to live articles'. */
+  background?: boolean;
+  /** Waits until this article may run the pipeline; answers the call that ends its turn. */
+  admit?: () => Promise<() => void>;
+}
+
 type MarkedArticle = StoredArticle & { existingScoreId: string | null };
 
 /** One score as the write statement reads it (jsonb_to_recordset column names). */
@@ -78,9 +85,40 @@ export class ScoringService {
     this.listeners.push(listener);
   }
 
-  /** `background`: an import or rescan job, whose model work yields to live articles'. */
-  async score(job: ScoreJob, options: { background?: boolean } = {}): Promise<ScoreOutcome> {
-    const article = await this.reads.run(job);
+  async score(job: ScoreJob, options: ScoreOptions = {}): Promise<ScoreOutcome> {
+    const [outcome] = await this.scoreMany([job], options);
+    if (outcome!.status === 'rejected') throw outcome!.reason;
+    return outcome!.value;
+  }
+
+  /**
+   * Several articles as one unit (a rescan job's chunk): one read and one write statement for
+   * all of them, each article's outcome or error on its own, in order.
+   */
+  async scoreMany(jobs: readonly ScoreJob[], options: ScoreOptions = {}): Promise<PromiseSettledResult<ScoreOutcome>[]> {
+    const reads = this.reads.runAll(jobs);
+    const prepared = await Promise.allSettled(jobs.map((job, i) => this.prepare(job, reads[i]!, options)));
+    const rows = prepared.flatMap((p) => (p.status === 'fulfilled' && 'row' in p.value ? [p.value.row] : []));
+    const writes = this.writes.runAll(rows);
+    return Promise.allSettled(
+      prepared.map(async (p) => {
+        if (p.status === 'rejected') throw p.reason;
+        if (!('row' in p.value)) return p.value;
+        const { row, article, result } = p.value;
+        if (!(await writes[rows.indexOf(row)]!)) return { kind: 'superseded' as const };
+        for (const listener of this.listeners) await listener(article, { ...result, timings: row.timings, scoreId: row.score_id });
+        return { kind: 'scored' as const, scoreId: row.score_id, verdict: result.verdict, label: result.label, score: result.score };
+      }),
+    );
+  }
+
+  /** Read back, then either an outcome without scoring or the pipeline's result as a row to write. */
+  private async prepare(
+    job: ScoreJob,
+    read: Promise<MarkedArticle | undefined>,
+    options: ScoreOptions,
+  ): Promise<ScoreOutcome | { row: ScoreRow; article: StoredArticle; result: PipelineResult }> {
+    const article = await read;
     if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
     if (article.existingScoreId) {
@@ -94,15 +132,21 @@ export class ScoringService {
       return { kind: 'already_scored', scoreId: article.existingScoreId };
     }
 
+    const release = await options.admit?.();
     const started = Date.now();
-    const result = await this.pipeline.run(article, options);
+    let result: PipelineResult;
+    try {
+      result = await this.pipeline.run(article, { background: options.background ?? false });
+    } finally {
+      release?.();
+    }
     const timings = {
       ...result.timings,
       queuedMs: Math.max(0, started - article.receivedAt.getTime()),
       totalMs: Date.now() - started,
     };
     const scoreId = newId('scr');
-    const written = await this.writes.run({
+    const row: ScoreRow = {
       score_id: scoreId,
       article_id: article.id,
       tenant_id: article.tenantId,
@@ -117,10 +161,8 @@ export class ScoringService {
       timings,
       trigger: job.trigger,
       payload: { scoreId, revision: article.revision, score: result.score, label: result.label, verdict: result.verdict, trigger: job.trigger },
-    });
-    if (!written) return { kind: 'superseded' };
-    for (const listener of this.listeners) await listener(article, { ...result, timings, scoreId });
-    return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
+    };
+    return { row, article, result };
   }
 
   /**

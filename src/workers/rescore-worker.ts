@@ -1,7 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { AppContext } from '../context.ts';
 import { ServiceError } from '../domain/errors.ts';
-import { QUEUES, rescanDriverJobSchema, type RescanScoreJob, rescanScoreJobSchema, scoreJobSchema } from '../jobs/catalog.ts';
+import { QUEUES, rescanDriverJobSchema, type RescanScoreJob, rescanScoreJobSchema, type ScoreJob, scoreJobSchema } from '../jobs/catalog.ts';
 import type { RescanService } from '../services/rescans.ts';
 import { ArticleMissingError, type ScoreOutcome, type ScoringService } from '../services/scoring.ts';
 
@@ -23,10 +23,11 @@ async function closeBounded(worker: Worker, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Rescoring competes with live jobs of this process for the same CPU (and detector batches).
- * A rescore job does not start while a live job is in flight, and while live traffic was seen
- * in the last `quietMs` at most one rescore job runs at a time: live latency stays close to
- * what it is without a rescan, and the rescan takes what the live traffic leaves.
+ * Rescoring competes with live jobs of this process for the same CPU (and detector batches; a
+ * forward pass holds the event loop). A rescored article does not enter the pipeline while a
+ * live job is in flight, and while live traffic was seen in the last `quietMs` at most one
+ * rescored article is in the pipeline at a time: live latency stays close to what it is
+ * without a rescan, and the rescan takes what the live traffic leaves.
  */
 function liveGate(live: Worker | undefined, quietMs = 1000) {
   let liveInFlight = 0;
@@ -45,50 +46,22 @@ function liveGate(live: Worker | undefined, quietMs = 1000) {
     live.on('failed', settled);
   }
   return {
-    async enter(maxWaitMs: number): Promise<void> {
+    /** Waits for a turn (at most `maxWaitMs`, so a rescan never stops); answers the turn's end. */
+    async admit(maxWaitMs: number): Promise<() => void> {
       const deadline = Date.now() + maxWaitMs;
       const busy = () => liveInFlight > 0 || (Date.now() - lastLiveAt < quietMs && rescoring >= 1);
       while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
       rescoring++;
-    },
-    leave(): void {
-      rescoring--;
+      return () => {
+        rescoring--;
+      };
     },
   };
 }
 
-/**
- * Rescan items are recorded in batches (one statement per ~20 ms or 100 items) instead of one
- * round trip per article. Safe to defer: an item whose record is lost in a crash stays pending,
- * its job is gone, and the driver's lost-job check queues it again (rescoring is a no-op then).
- */
-class ResultRecorder {
-  private buffer: { job: RescanScoreJob; outcome: ScoreOutcome }[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private chain: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly rescans: RescanService,
-    private readonly log: AppContext['log'],
-  ) {}
-
-  add(job: RescanScoreJob, outcome: ScoreOutcome): void {
-    this.buffer.push({ job, outcome });
-    if (this.buffer.length >= 100) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), 20);
-  }
-
-  flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return this.chain;
-    this.chain = this.chain.then(() =>
-      this.rescans.recordResults(batch).catch((error: unknown) => this.log.warn({ err: error, count: batch.length }, 'could not record rescan items; they will be rescored')),
-    );
-    return this.chain;
-  }
+/** An error no retry can fix: the article is gone, or the service refused it. */
+function isPermanent(error: unknown): boolean {
+  return error instanceof ArticleMissingError || error instanceof ServiceError;
 }
 
 export async function startHistoricalWorkers(
@@ -101,38 +74,63 @@ export async function startHistoricalWorkers(
   const { log, metrics, config } = ctx;
   const settings = config.historical;
   const gate = liveGate(live);
-  const recorder = new ResultRecorder(rescans, log);
+
+  /**
+   * A rescan chunk: its articles scored together, the finished ones recorded in one statement,
+   * a permanent failure recorded at once; the rest (transient failures) stay in the job's data
+   * and the job is retried for them alone.
+   */
+  async function rescoreChunk(job: Job, chunk: RescanScoreJob): Promise<{ kind: 'cancelled' } | { scored: number; failed: number }> {
+    const status = await rescans.statusOf(chunk.rescanId);
+    if (status === 'cancelled' || status === null) return { kind: 'cancelled' };
+    const settled = await scoring.scoreMany(
+      chunk.items.map((item) => ({ tenantId: chunk.tenantId, articleId: item.articleId, revision: item.revision, trigger: 'rescan' as const })),
+      { background: true, admit: () => gate.admit(2000) },
+    );
+    const finished: { articleId: string; outcome: ScoreOutcome }[] = [];
+    const retry: RescanScoreJob['items'] = [];
+    let firstError: unknown;
+    for (const [i, result] of settled.entries()) {
+      const item = chunk.items[i]!;
+      if (result.status === 'fulfilled') finished.push({ articleId: item.articleId, outcome: result.value });
+      else if (isPermanent(result.reason)) await rescans.recordFailure(chunk, [item.articleId], (result.reason as Error).message);
+      else {
+        retry.push(item);
+        firstError ??= result.reason;
+      }
+    }
+    await rescans.recordResults(chunk, finished);
+    if (retry.length > 0) {
+      await job.updateData({ ...chunk, items: retry });
+      throw firstError;
+    }
+    return { scored: finished.length, failed: settled.length - finished.length };
+  }
 
   const rescore = new Worker(
     QUEUES.rescore,
     async (job: Job) => {
-      await gate.enter(2000);
       const started = performance.now();
       try {
         if (job.name === 'rescan') {
           const parsed = rescanScoreJobSchema.safeParse(job.data);
           if (!parsed.success) throw new UnrecoverableError(`invalid rescan payload: ${parsed.error.message}`);
-          const status = await rescans.statusOf(parsed.data.rescanId);
-          if (status === 'cancelled' || status === null) return { kind: 'cancelled' };
-          const outcome = await scoring.score(parsed.data, { background: true });
-          recorder.add(parsed.data, outcome);
-          metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: outcome.kind }, (performance.now() - started) / 1000);
-          return outcome;
+          const result = await rescoreChunk(job, parsed.data);
+          metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: 'kind' in result ? result.kind : 'chunk' }, (performance.now() - started) / 1000);
+          return result;
         }
         const parsed = scoreJobSchema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid score payload: ${parsed.error.message}`);
-        const outcome = await scoring.score(parsed.data, { background: true });
+        const outcome = await scoring.score(parsed.data, { background: true, admit: () => gate.admit(2000) });
         metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: outcome.kind }, (performance.now() - started) / 1000);
         if (outcome.kind === 'scored') metrics.verdicts.inc({ verdict: outcome.verdict, label: outcome.label });
         return outcome;
       } catch (error) {
         if (error instanceof UnrecoverableError) throw error;
         metrics.jobDuration.observe({ queue: QUEUES.rescore, outcome: 'error' }, (performance.now() - started) / 1000);
-        if (error instanceof ArticleMissingError || error instanceof ServiceError) throw new UnrecoverableError((error as Error).message);
+        if (isPermanent(error)) throw new UnrecoverableError((error as Error).message);
         log.warn({ err: error, jobId: job.id }, 'rescoring failed; will retry');
         throw error;
-      } finally {
-        gate.leave();
       }
     },
     {
@@ -150,12 +148,15 @@ export async function startHistoricalWorkers(
     const finalAttempt = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (!finalAttempt) return;
     const asRescan = rescanScoreJobSchema.safeParse(job.data);
-    if (job.name === 'rescan' && asRescan.success) {
-      rescans.recordFailure(asRescan.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not record a failed rescan item'));
-    }
     const asScore = scoreJobSchema.safeParse(job.data);
-    if (asScore.success) {
-      scoring.markFailed(asScore.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark article failed'));
+    const failedJobs: ScoreJob[] = asScore.success ? [asScore.data] : [];
+    if (job.name === 'rescan' && asRescan.success) {
+      const { tenantId, items } = asRescan.data;
+      rescans.recordFailure(asRescan.data, items.map((item) => item.articleId), error.message).catch((e: unknown) => log.error({ err: e }, 'could not record a failed rescan item'));
+      failedJobs.push(...items.map((item) => ({ tenantId, articleId: item.articleId, revision: item.revision, trigger: 'rescan' as const })));
+    }
+    for (const failed of failedJobs) {
+      scoring.markFailed(failed, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark article failed'));
     }
   });
 
@@ -195,7 +196,6 @@ export async function startHistoricalWorkers(
   return {
     async close(timeoutMs: number) {
       await Promise.all([closeBounded(driver, timeoutMs), closeBounded(rescore, timeoutMs)]);
-      await recorder.flush();
     },
   };
 }

@@ -225,16 +225,16 @@ describe('a rescan whose jobs Redis lost', () => {
     try {
       await seed(env.ctx, 'tenant-l', 50);
       const { RescanService } = await import('../../src/services/rescans.ts');
-      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
+      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
       const created = await rescans.create({ tenantId: 'tenant-l', actor: 'test' }, {});
       const driver = { rescanId: created.id, generation: 1 };
       expect(await rescans.step(driver)).toBe('continue');
-      expect(await env.ctx.queues.rescore.count()).toBe(50);
+      expect(await env.ctx.queues.rescore.count()).toBe(13); // chunks of 4
       await env.ctx.queues.rescore.drain(); // Redis lost them (restart without persistence)
       expect(await env.ctx.queues.rescore.count()).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
       expect(await rescans.step(driver)).toBe('continue');
-      expect(await env.ctx.queues.rescore.count()).toBe(50);
+      expect(await env.ctx.queues.rescore.count()).toBe(13);
       const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), rescans);
       try {
         const done = await waitFor(async () => {
@@ -242,6 +242,52 @@ describe('a rescan whose jobs Redis lost', () => {
           return v.status === 'completed' ? v : undefined;
         });
         expect(done).toMatchObject({ done: 50, failed: 0 });
+      } finally {
+        await workers.close(5000);
+      }
+    } finally {
+      await env.close();
+    }
+  });
+});
+
+describe('a rescan chunk with failing articles', () => {
+  it('records the rest at once, a missing article as failed at once, and retries only the failing one', async () => {
+    const env = await createTestEnv({ env: { SCORE_ATTEMPTS: '2', SCORE_BACKOFF_MS: '20' } });
+    try {
+      await seed(env.ctx, 'tenant-f', 8);
+      const { RescanService } = await import('../../src/services/rescans.ts');
+      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry }, env.ctx.log);
+      const created = await rescans.create({ tenantId: 'tenant-f', actor: 'test' }, {});
+      expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
+      const [first, , flaky, missing] = ['art_tenant-f_000001', 'art_tenant-f_000002', 'art_tenant-f_000003', 'art_tenant-f_000004'];
+      await env.ctx.db.query('DELETE FROM articles WHERE id = $1', [missing]);
+      const runs = new Map<string, number>();
+      const inner = pipeline(V1);
+      const counting: ScoringPipeline = {
+        modelVersion: inner.modelVersion,
+        configVersion: inner.configVersion,
+        async run(article, options) {
+          runs.set(article.id, (runs.get(article.id) ?? 0) + 1);
+          if (article.id === flaky) throw new Error('model backend hiccup');
+          return inner.run(article, options);
+        },
+      };
+      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, counting), rescans);
+      try {
+        await waitFor(async () => ((await env.ctx.queues.rescore.getFailedCount()) === 1 ? true : undefined));
+        const items = await env.ctx.db.query<{ article_id: string; status: string; error: string | null }>(
+          'SELECT article_id, status, error FROM rescan_items WHERE rescan_id = $1 ORDER BY article_id',
+          [created.id],
+        );
+        expect(items.filter((i) => i.status === 'done').map((i) => i.article_id)).toHaveLength(6);
+        expect(items.find((i) => i.article_id === missing)).toMatchObject({ status: 'failed', error: expect.stringContaining('does not exist') });
+        expect(items.find((i) => i.article_id === flaky)).toMatchObject({ status: 'failed', error: 'model backend hiccup' });
+        // The retry carried the failing article alone: its chunk-mates ran once.
+        const [failedJob] = await env.ctx.queues.rescore.getFailed();
+        expect(failedJob!.data.items).toEqual([{ articleId: flaky, revision: 1 }]);
+        expect(runs.get(flaky)).toBe(2);
+        expect(runs.get(first)).toBe(1);
       } finally {
         await workers.close(5000);
       }

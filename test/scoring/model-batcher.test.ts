@@ -11,7 +11,7 @@ describe('WindowBatcher', () => {
     expect(passes.map((p) => p.length)).toEqual([4, 1]);
   });
 
-  it('puts live windows ahead of a background backlog: a live article waits for one pass at most', async () => {
+  it('puts live windows ahead of a background backlog, in passes of their own: a live article waits for one pass at most', async () => {
     const passes: string[][] = [];
     let release: () => void = () => undefined;
     const first = new Promise<void>((r) => (release = r));
@@ -29,6 +29,18 @@ describe('WindowBatcher', () => {
     const live = batcher.scoreAll(['l1', 'l2', 'l3']);
     release();
     await Promise.all([backlog, live]);
-    expect(passes).toEqual([['b1', 'b2'], ['l1', 'l2'], ['l3', 'b3'], ['b4', 'b5'], ['b6']]);
+    // then the backlog in short passes: live traffic was just seen
+    expect(passes).toEqual([['b1', 'b2'], ['l1', 'l2'], ['l3'], ['b3'], ['b4'], ['b5'], ['b6']]);
+  });
+
+  it('keeps background passes short while live traffic is about, and full again once it is quiet', async () => {
+    const passes: number[] = [];
+    const batcher = new WindowBatcher(async (texts) => (passes.push(texts.length), texts.map(() => 0)), 16, 0, 50);
+    await batcher.scoreAll(['l1']);
+    await batcher.scoreAll(Array.from({ length: 8 }, (_, i) => `b${i}`), true);
+    expect(passes).toEqual([1, 2, 2, 2, 2]);
+    await new Promise((r) => setTimeout(r, 60));
+    await batcher.scoreAll(Array.from({ length: 20 }, (_, i) => `b${i}`), true);
+    expect(passes.slice(5)).toEqual([16, 4]);
   });
 });
