@@ -2,8 +2,8 @@
  * Rescan benchmark (issue 6), measured side by side in one run on this machine, with the
  * default model (the shipped detector unless DETECTOR_ENABLED=false):
  *  - raw scoring throughput: the pipeline the workers run (detector + text + account signals),
- *    called in-process, no queue, no database writes; best of two concurrencies;
- *  - direct scoring: ScoringService.score in-process (pipeline + score/article/event writes);
+ *    called in-process, no queue, no database writes; best of 8, 16 and 32 articles in flight;
+ *  - direct scoring: ScoringService.scoreMany in-process on chunks (pipeline + score/article/event writes);
  *  - rescan throughput over BENCH_ARTICLES stored articles (driver, rescore queue, writes, items);
  *  - live single-article latency (submit -> score committed), p50/p99, with and without the rescan.
  * Raw, rescan and the two latency runs alternate in BENCH_ROUNDS short rounds (the rescore
@@ -145,10 +145,11 @@ async function waitIdle(ctx: AppContext): Promise<void> {
 }
 
 /**
- * Direct: ScoringService.score (pipeline + the score, article and event writes + the score
- * listeners) called in-process at `concurrency`, no queue: a rescan without its queue and driver.
+ * Direct: ScoringService.scoreMany (pipeline + the score, article and event writes + the score
+ * listeners) called in-process on chunks of `chunk` at `concurrency`, no queue: a rescan
+ * without its queue, driver and item records.
  */
-async function directThroughput(ctx: AppContext, concurrency: number): Promise<number> {
+async function directThroughput(ctx: AppContext, concurrency: number, chunk: number): Promise<number> {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:dirsig:`);
   const scoring = new ScoringService(ctx.db, createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig }));
@@ -162,8 +163,10 @@ async function directThroughput(ctx: AppContext, concurrency: number): Promise<n
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline && next < ids.length) {
-        await scoring.score({ tenantId: 'direct', articleId: ids[next++]!.id, revision: 1, trigger: 'rescan' });
-        done++;
+        const jobs = ids.slice(next, next + chunk).map(({ id }) => ({ tenantId: 'direct', articleId: id, revision: 1, trigger: 'rescan' as const }));
+        next += jobs.length;
+        await scoring.scoreMany(jobs, { background: true });
+        done += jobs.length;
       }
     }),
   );
@@ -216,7 +219,7 @@ async function main() {
 
     await seed(ctx, corpus, 'direct', 20_000);
     process.stderr.write(`direct ScoringService throughput (${SECONDS} s, concurrency ${concurrency})...\n`);
-    const direct = await directThroughput(ctx, concurrency);
+    const direct = await directThroughput(ctx, concurrency, config.historical.rescanChunk);
 
     const workers = await startWorkers(ctx, { reconcile: false });
     const onScored = new Map<string, (at: number) => void>();
@@ -226,9 +229,9 @@ async function main() {
       onScored.delete(article.id);
     });
     const raw = await rawRunner(ctx);
-    // The model at its best: the detector batches across concurrent calls, so try two levels of
-    // articles in flight, one of them the rescan's (jobs x articles per job).
-    const levels = [...new Set([8, concurrency * config.historical.rescanChunk])];
+    // The model at its best: the detector batches across concurrent calls, so try several levels
+    // of articles in flight, the rescan's among them (jobs x articles per job).
+    const levels = [...new Set([8, 16, 32, concurrency * config.historical.rescanChunk])].sort((a, b) => a - b);
     await liveLatency(ctx, corpus, onScored, 'warm', 20);
     await raw.run(concurrency, 2);
 
@@ -285,7 +288,7 @@ async function main() {
     const lines = [
       `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} RESCAN_CHUNK=${config.historical.rescanChunk} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
       `raw pipeline throughput:       ${fmt(rawRate)} articles/s  (best of concurrency ${[...rawRates].map(([c, r]) => `${c}: ${fmt(r.n / r.s)}`).join(', ')}; ${ROUNDS} rounds)`,
-      `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency})`,
+      `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency} x ${config.historical.rescanChunk} articles)`,
       `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / rawRate) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,
       `live latency, no rescan:       p50 ${p(idle, 50)} ms  p99 ${p(idle, 99)} ms  (${idle.length} articles)`,
       `live latency, rescan running:  p50 ${p(during, 50)} ms  p99 ${p(during, 99)} ms  (${fmt(percentile(during, 99) / percentile(idle, 99), 2)}x p99; goal <= 1.5x)`,

@@ -23,6 +23,7 @@ import type { Reason, ScoreInput, Scorer, ScorerOutput, Segment } from '../domai
 import { WindowBatcher } from './model-batcher.ts';
 import { fusionFeatures, loadManifest, sigmoid, type DetectorManifest } from './model-manifest.ts';
 import { capWindows, planWindows, type Window } from './model-windows.ts';
+import { type ModelThread, startModelThread } from './model-thread.ts';
 import { loadNgramModel, type NgramModel } from './ngram.ts';
 
 export const DETECTOR_NAME = 'detector';
@@ -72,10 +73,6 @@ export interface DetectorScorer extends Scorer {
   readonly batchStats: { batches: number; windows: number; maxBatchSeen: number };
 }
 
-type Tokenizer = (texts: string[], opts: Record<string, unknown>) => Record<string, unknown>;
-type Model = ((inputs: Record<string, unknown>) => Promise<{ logits: { data: ArrayLike<number>; dims: number[] } }>) & {
-  dispose?: () => Promise<unknown>;
-};
 
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 1 : 0)}%`;
 
@@ -86,39 +83,24 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   const batchWaitMs = Math.max(0, opts.batchWaitMs ?? 2);
   let manifest: DetectorManifest | null = opts.manifest ?? null;
   let ngram: NgramModel | null = null;
-  let tokenizer: Tokenizer | null = null;
-  let model: Model | null = null;
+  let thread: ModelThread | null = null;
   let loading: Promise<void> | null = null;
   let ready = false;
 
-  const runBatch = async (texts: string[]): Promise<number[]> => {
-    const inputs = tokenizer!(texts, { padding: true, truncation: true, max_length: manifest!.maxTokens });
-    const { logits } = await model!(inputs);
-    const out: number[] = [];
-    const c = logits.dims[1] ?? 2;
-    for (let i = 0; i < texts.length; i++) out.push(logits.data[i * c + 1]! - logits.data[i * c]!);
-    return out;
-  };
+  const runBatch = (texts: string[]): Promise<number[]> => thread!.forward(texts);
   const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs);
 
   async function doLoad(): Promise<void> {
     manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
     ngram = loadNgramModel(dir);
-    const tf = await import('@huggingface/transformers');
-    tf.env.allowRemoteModels = false;
-    tf.env.allowLocalModels = true;
-    tf.env.localModelPath = opts.modelDir;
-    tokenizer = (await tf.AutoTokenizer.from_pretrained(modelId)) as unknown as Tokenizer;
-    model = (await tf.AutoModelForSequenceClassification.from_pretrained(modelId, {
+    thread = await startModelThread({
+      modelDir: opts.modelDir,
+      modelId,
       dtype: opts.dtype ?? 'q8',
-      device: 'cpu',
-      session_options: {
-        ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-        ...(opts.spin !== true ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
-      },
-    })) as unknown as Model;
-    // warm-up: one full-length window per language
-    await runBatch(['这是一段用于预热模型的中文文本。'.repeat(8), 'This is a warm-up sentence for the model. '.repeat(12)]);
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      spin: opts.spin === true,
+      maxTokens: manifest.maxTokens,
+    });
     ready = true;
   }
 
@@ -247,8 +229,8 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     async close() {
       ready = false;
       loading = null;
-      await model?.dispose?.();
-      model = null;
+      await thread?.close();
+      thread = null;
     },
   };
   return scorer;

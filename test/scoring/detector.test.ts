@@ -10,6 +10,7 @@ import { canonicalText, contentLength } from '../../src/domain/normalize.ts';
 import { createDetectorScorer, type DetectorScorer } from '../../src/scoring/detector.ts';
 import { loadManifest } from '../../src/scoring/model-manifest.ts';
 import { capWindows, planWindows } from '../../src/scoring/model-windows.ts';
+import { startModelThread } from '../../src/scoring/model-thread.ts';
 import { splitSeedPage } from '../../training/seed.ts';
 import { sharedPath } from '../helpers/shared.ts';
 
@@ -55,6 +56,14 @@ describe('windows', () => {
   });
 });
 
+/** transformers.js in this process (the detector runs it on its model thread), offline over models/. */
+async function offlineTransformers() {
+  const tf = await import('@huggingface/transformers');
+  tf.env.allowRemoteModels = false;
+  tf.env.localModelPath = MODEL_DIR;
+  return tf;
+}
+
 describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json')))('detector (shipped int8 model)', () => {
   let detector: DetectorScorer;
   beforeAll(async () => {
@@ -71,13 +80,15 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
     const m = loadManifest(join(MODEL_DIR, 'slopguard-detector'));
     expect(m.files['onnx/model_quantized.onnx']).toMatch(/^[0-9a-f]{64}$/);
     expect(m.calibration.zh.thresholds.flag).toBeGreaterThanOrEqual(m.calibration.zh.thresholds.review);
-    const { env } = await import('@huggingface/transformers');
-    expect(env.allowRemoteModels).toBe(false);
+    // The model thread never reaches for a hub: a model missing on disk fails at once, locally.
+    const missing = startModelThread({ modelDir: MODEL_DIR, modelId: 'not-on-disk', dtype: 'q8', spin: false, maxTokens: 128 });
+    await expect(missing).rejects.toThrow(/could not load the model/);
+    await expect(missing).rejects.not.toThrow(/fetch|huggingface\.co/);
   });
 
   it('int8 ONNX through transformers.js matches the PyTorch reference logits', async () => {
     const ref = JSON.parse(readFileSync(join(MODEL_DIR, 'slopguard-detector', 'reference.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][]; logits: number[][] };
-    const { AutoModelForSequenceClassification, Tensor } = await import('@huggingface/transformers');
+    const { AutoModelForSequenceClassification, Tensor } = await offlineTransformers();
     const model = (await AutoModelForSequenceClassification.from_pretrained('slopguard-detector', { dtype: 'q8' })) as unknown as (
       i: Record<string, unknown>,
     ) => Promise<{ logits: { data: Float32Array } }>;
@@ -87,7 +98,7 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
   });
 
   it('tokenises Chinese one token per character and English into WordPiece', async () => {
-    const { AutoTokenizer } = await import('@huggingface/transformers');
+    const { AutoTokenizer } = await offlineTransformers();
     const tok = await AutoTokenizer.from_pretrained('slopguard-detector');
     const zh = tok.encode('办不成事窗口');
     expect(zh).toHaveLength(6 + 2);
