@@ -87,7 +87,22 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   let loading: Promise<void> | null = null;
   let ready = false;
 
-  const runBatch = (texts: string[]): Promise<number[]> => thread!.forward(texts);
+  const runBatch = async (texts: string[]): Promise<number[]> => {
+    if (!thread) await scorer.load();
+    const current = thread!;
+    try {
+      return await current.forward(texts);
+    } catch (error) {
+      // A thread that died (out of memory, a native fault) is replaced on the next call; until
+      // then /readyz reports the model as not ready and these windows' jobs retry.
+      if (current.stopped && thread === current) {
+        ready = false;
+        loading = null;
+        thread = null;
+      }
+      throw error;
+    }
+  };
   const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs);
 
   async function doLoad(): Promise<void> {

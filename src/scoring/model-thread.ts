@@ -40,6 +40,8 @@ const tsxManifestSchema = z.object({ exports: z.object({ './esm/api': z.object({
 export interface ModelThread {
   /** The logit margin (AI minus human) of each window text, in order. */
   forward(texts: string[]): Promise<number[]>;
+  /** The thread has exited (closed or crashed): every forward pass fails; start a new one. */
+  readonly stopped: boolean;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,9 @@ export function startModelThread(settings: ModelThreadSettings): Promise<ModelTh
     pending.clear();
   };
   const thread: ModelThread = {
+    get stopped() {
+      return stopped !== null;
+    },
     forward(texts) {
       if (stopped) return Promise.reject(stopped);
       const id = nextId++;

@@ -86,6 +86,17 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
     await expect(missing).rejects.not.toThrow(/fetch|huggingface\.co/);
   });
 
+  it('runs forward passes on a model thread that fails clearly once stopped', async () => {
+    const thread = await startModelThread({ modelDir: MODEL_DIR, modelId: 'slopguard-detector', dtype: 'q8', spin: false, maxTokens: 128 });
+    const texts = ['今天下午三点，老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。', 'The council voted 7-2 on Tuesday.'];
+    const logits = await thread.forward(texts);
+    expect(logits).toEqual(await detector.forward(texts));
+    expect(thread.stopped).toBe(false);
+    await thread.close();
+    expect(thread.stopped).toBe(true);
+    await expect(thread.forward(texts)).rejects.toThrow(/closed/);
+  });
+
   it('int8 ONNX through transformers.js matches the PyTorch reference logits', async () => {
     const ref = JSON.parse(readFileSync(join(MODEL_DIR, 'slopguard-detector', 'reference.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][]; logits: number[][] };
     const { AutoModelForSequenceClassification, Tensor } = await offlineTransformers();
