@@ -63,13 +63,18 @@ export function jobOptions(policy: RetryPolicy, jobId: string) {
  * and bookkeeping costs are paid once per chunk, not per article. `chunk` is the first
  * article's id; every item records it, which is how a lost job is found again.
  */
-export const rescanScoreJobSchema = z.object({
+const rescanChunkJobSchema = z.object({
   tenantId: z.string().min(1),
   rescanId: z.string().min(1),
   chunk: z.string().min(1),
   items: z.array(z.object({ articleId: z.string().min(1), revision: z.number().int().positive() })).min(1).max(1000),
 });
-export type RescanScoreJob = z.infer<typeof rescanScoreJobSchema>;
+/** Queued before chunks existed (one article per job, id by article): read as a chunk of one. */
+const rescanArticleJobSchema = scoreJobSchema
+  .extend({ trigger: z.literal('rescan'), rescanId: z.string().min(1) })
+  .transform(({ tenantId, rescanId, articleId, revision }) => ({ tenantId, rescanId, chunk: articleId, items: [{ articleId, revision }] }));
+export const rescanScoreJobSchema = z.union([rescanChunkJobSchema, rescanArticleJobSchema]);
+export type RescanScoreJob = z.infer<typeof rescanChunkJobSchema>;
 
 /** One per rescan and chunk: a rescan of the same articles again is a new job. */
 export function rescanScoreJobId(job: Pick<RescanScoreJob, 'rescanId' | 'chunk'>): string {

@@ -149,7 +149,7 @@ export async function startHistoricalWorkers(
     if (!finalAttempt) return;
     const asRescan = rescanScoreJobSchema.safeParse(job.data);
     const asScore = scoreJobSchema.safeParse(job.data);
-    const failedJobs: ScoreJob[] = asScore.success ? [asScore.data] : [];
+    const failedJobs: ScoreJob[] = job.name !== 'rescan' && asScore.success ? [asScore.data] : [];
     if (job.name === 'rescan' && asRescan.success) {
       const { tenantId, items } = asRescan.data;
       rescans.recordFailure(asRescan.data, items.map((item) => item.articleId), error.message).catch((e: unknown) => log.error({ err: e }, 'could not record a failed rescan item'));

@@ -297,6 +297,41 @@ describe('a rescan chunk with failing articles', () => {
   });
 });
 
+describe('a rescan queued by a version without chunks', () => {
+  it('scores its one-article jobs and completes', async () => {
+    const env = await createTestEnv();
+    try {
+      await seed(env.ctx, 'tenant-o', 3);
+      const { RescanService } = await import('../../src/services/rescans.ts');
+      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry }, env.ctx.log);
+      const created = await rescans.create({ tenantId: 'tenant-o', actor: 'test' }, {});
+      expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
+      // What the older version left: items without a chunk, one job per article under the article's id.
+      await env.ctx.queues.rescore.drain();
+      const items = await env.ctx.db.query<{ article_id: string }>('UPDATE rescan_items SET chunk = NULL WHERE rescan_id = $1 RETURNING article_id', [created.id]);
+      await env.ctx.queues.rescore.addBulk(
+        items.map(({ article_id: articleId }) => ({
+          name: 'rescan',
+          data: { tenantId: 'tenant-o', articleId, revision: 1, trigger: 'rescan', rescanId: created.id },
+          opts: { jobId: `rescan-${created.id}-${articleId}` },
+        })),
+      );
+      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), rescans);
+      try {
+        const done = await waitFor(async () => {
+          const v = (await rescans.get('tenant-o', created.id))!;
+          return v.done === 3 ? v : undefined;
+        });
+        expect(done).toMatchObject({ done: 3, failed: 0 });
+      } finally {
+        await workers.close(5000);
+      }
+    } finally {
+      await env.close();
+    }
+  });
+});
+
 describe('a rescan across a worker and API restart', () => {
   it('continues where it stopped and scores every article once', async () => {
     const env = await createTestEnv({ env: { RESCAN_WINDOW: '30', RESCAN_STEP_MS: '20', RESCORE_CONCURRENCY: '2' } });
