@@ -42,6 +42,7 @@ export const envSchema = z.object({
   DETECTOR_MAX_BATCH: int(16),
   DETECTOR_BATCH_WAIT_MS: int(2),
   DETECTOR_THREADS: int(0),
+  DETECTOR_MODEL_THREADS: int(1),
   ZEROSHOT_OBSERVER: optionalString,
   ZEROSHOT_PERFORMER: optionalString,
   MAX_BODY_BYTES: int(1_048_576),
@@ -120,8 +121,10 @@ export interface Config {
     maxBatch: number;
     /** How long a partly filled batch waits for windows of other jobs. */
     batchWaitMs: number;
-    /** onnxruntime threads; 0 lets it choose. */
+    /** onnxruntime threads per model thread; 0: onnxruntime's choice (one model thread) or the cores divided among them. */
     threads: number;
+    /** Model threads per process, each running forward passes of its own. */
+    modelThreads: number;
     /** Causal LM folders under `dir` for the zero-shot scorer; undefined: off. */
     zeroShot: { observer: string; performer: string | undefined } | undefined;
   };
@@ -204,6 +207,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       maxBatch: Math.max(1, e.DETECTOR_MAX_BATCH),
       batchWaitMs: e.DETECTOR_BATCH_WAIT_MS,
       threads: e.DETECTOR_THREADS,
+      modelThreads: e.DETECTOR_MODEL_THREADS,
       zeroShot: e.ZEROSHOT_OBSERVER ? { observer: e.ZEROSHOT_OBSERVER, performer: e.ZEROSHOT_PERFORMER } : undefined,
     },
     limits: {

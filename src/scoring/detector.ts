@@ -17,13 +17,14 @@
  * // { name: 'detector', probability: 0.93, thresholds: { review: 0.71, flag: 0.9 },
  * //   segments: [{ start: 0, end: 120, probability: 0.88 }, …], reasons: [{ code: 'model_probability', … }] }
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { contentLength, modelText, type Lang } from '../domain/normalize.ts';
 import type { Reason, ScoreInput, Scorer, ScorerOutput, Segment } from '../domain/types.ts';
 import { WindowBatcher } from './model-batcher.ts';
 import { fusionFeatures, loadManifest, sigmoid, type DetectorManifest } from './model-manifest.ts';
 import { capWindows, planWindows, type Window } from './model-windows.ts';
-import { type ModelThread, startModelThread } from './model-thread.ts';
+import { type ModelThread, startModelThreadPool } from './model-thread.ts';
 import { loadNgramModel, type NgramModel } from './ngram.ts';
 
 export const DETECTOR_NAME = 'detector';
@@ -42,8 +43,14 @@ export interface DetectorOptions {
   batchWaitMs?: number;
   /** Score at most this many windows per text, evenly spaced (0: all). Only for bulk evaluation. */
   maxWindows?: number;
-  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  /** onnxruntime intra-op threads per model thread (default: onnxruntime's choice with one model thread, else the cores divided among them). */
   threads?: number;
+  /**
+   * Model threads, each running its own passes (default 1). Several (a pass per core) score
+   * more windows per second under a backlog (bench/model.ts: +10-20% on 2 cores), but a live
+   * pass then gets one core while a background pass holds the other: slower live articles.
+   */
+  modelThreads?: number;
   /**
    * Let onnxruntime's idle threads spin (its default). On a shared, busy CPU spinning threads
    * wait for each other and throughput drops (measured here: 2 threads 33 windows/s spinning,
@@ -69,6 +76,8 @@ export interface DetectorScorer extends Scorer {
   components(text: string, lang: Lang): Promise<DetectorComponents>;
   /** One forward pass over these window texts (already model-normalised), no batcher; for benchmarks. */
   forward(texts: string[]): Promise<number[]>;
+  /** Forward passes that can run at once (model threads). */
+  readonly modelThreads: number;
   readonly manifest: DetectorManifest;
   readonly batchStats: { batches: number; windows: number; maxBatchSeen: number };
 }
@@ -81,6 +90,8 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   const dir = join(opts.modelDir, modelId);
   const maxBatch = Math.max(1, opts.maxBatch ?? 16);
   const batchWaitMs = Math.max(0, opts.batchWaitMs ?? 2);
+  const modelThreads = Math.max(1, opts.modelThreads ?? 1);
+  const threads = opts.threads ?? (modelThreads > 1 ? Math.max(1, Math.floor(availableParallelism() / modelThreads)) : undefined);
   let manifest: DetectorManifest | null = opts.manifest ?? null;
   let ngram: NgramModel | null = null;
   let thread: ModelThread | null = null;
@@ -103,19 +114,19 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
       throw error;
     }
   };
-  const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs);
+  const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs, modelThreads);
 
   async function doLoad(): Promise<void> {
     manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
     ngram = loadNgramModel(dir);
-    thread = await startModelThread({
+    thread = await startModelThreadPool({
       modelDir: opts.modelDir,
       modelId,
       dtype: opts.dtype ?? 'q8',
-      ...(opts.threads ? { threads: opts.threads } : {}),
+      ...(threads ? { threads } : {}),
       spin: opts.spin === true,
       maxTokens: manifest.maxTokens,
-    });
+    }, modelThreads);
     ready = true;
   }
 
@@ -161,6 +172,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
       return loading;
     },
     isReady: () => ready,
+    modelThreads,
     components,
     async forward(texts) {
       if (!ready) await scorer.load();

@@ -25,6 +25,7 @@ export async function buildScorers(model: Config['model'], log: Logger): Promise
       maxBatch: model.maxBatch,
       batchWaitMs: model.batchWaitMs,
       ...(model.threads > 0 ? { threads: model.threads } : {}),
+      modelThreads: Math.max(1, model.modelThreads),
     });
     const started = performance.now();
     await detector.load();

@@ -1,7 +1,7 @@
 /**
  * Micro-batching of model windows across concurrent `score()` calls: windows queue up and
  * run together, up to `maxBatch` per forward pass, waiting at most `batchWaitMs` for a batch
- * to fill. One forward pass runs at a time per process (onnxruntime already uses the cores).
+ * to fill. At most `passes` forward passes run at a time (one per model thread).
  * Background windows (imports, rescans) run only when no live window waits, and never share a
  * pass with live ones (which would lengthen it): a live article never waits behind a rescan's
  * backlog, only behind the pass in progress. A pass holds the event loop, so every step of a
@@ -26,7 +26,7 @@ export class WindowBatcher {
   private queue: Pending[] = [];
   private background: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  private running = 0;
   private lastLiveAt = -Infinity;
   readonly stats: BatcherStats = { batches: 0, windows: 0, maxBatchSeen: 0 };
 
@@ -34,6 +34,7 @@ export class WindowBatcher {
     private readonly run: BatchRunner,
     private readonly maxBatch: number,
     private readonly batchWaitMs: number,
+    private readonly passes = 1,
     private readonly liveQuietMs = 1000,
   ) {}
 
@@ -55,15 +56,22 @@ export class WindowBatcher {
     return this.queue.length + this.background.length;
   }
 
-  /** The next batch: live windows while any wait, else background ones (few while live traffic is about). */
+  /**
+   * The next batch: live windows while any wait, else background ones (few while live traffic
+   * is about). A partial batch is shared with idle passes: a lone article's windows run on
+   * every model thread at once.
+   */
   private take(): Pending[] {
-    if (this.queue.length > 0) return this.queue.splice(0, this.maxBatch);
+    const live = this.queue.length > 0;
+    const source = live ? this.queue : this.background;
     const liveAbout = performance.now() - this.lastLiveAt < this.liveQuietMs;
-    return this.background.splice(0, liveAbout ? Math.max(1, Math.ceil(this.maxBatch / 8)) : this.maxBatch);
+    const size = live || !liveAbout ? this.maxBatch : Math.max(1, Math.ceil(this.maxBatch / 8));
+    const idle = this.passes - this.running;
+    return source.splice(0, Math.min(size, Math.ceil(source.length / (1 + idle))));
   }
 
   private schedule(): void {
-    if (this.running) return;
+    if (this.running >= this.passes) return;
     if (this.waiting >= this.maxBatch) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
@@ -76,12 +84,14 @@ export class WindowBatcher {
     }
   }
 
+  /** One pass loop; up to `passes` of them run at once, each taking the next batch. */
   private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+    if (this.running >= this.passes) return;
+    this.running++;
     try {
       while (this.waiting > 0) {
         const batch = this.take();
+        if (this.waiting > 0) void this.drain(); // the rest on an idle pass, if any
         this.stats.batches++;
         this.stats.windows += batch.length;
         this.stats.maxBatchSeen = Math.max(this.stats.maxBatchSeen, batch.length);
@@ -97,7 +107,7 @@ export class WindowBatcher {
         }
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
   }
 }

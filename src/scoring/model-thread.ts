@@ -111,3 +111,41 @@ export function startModelThread(settings: ModelThreadSettings): Promise<ModelTh
     });
   });
 }
+
+/**
+ * Several model threads, a pass on whichever is idle. On small matrices one pass per core beats
+ * one pass over every core (measured here, 2 cores, batch 16: 455 windows/s with two threads of
+ * one onnxruntime thread each, 343 with one thread using both cores).
+ */
+export async function startModelThreadPool(settings: ModelThreadSettings, size: number): Promise<ModelThread> {
+  const started = await Promise.allSettled(Array.from({ length: Math.max(1, size) }, () => startModelThread(settings)));
+  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failure = started.find((s) => s.status === 'rejected');
+  if (failure) {
+    await Promise.all(threads.map((t) => t.close()));
+    throw failure.reason;
+  }
+  const idle = [...threads];
+  const waiting: ((thread: ModelThread) => void)[] = [];
+  const release = (thread: ModelThread) => {
+    const next = waiting.shift();
+    if (next) next(thread);
+    else idle.push(thread);
+  };
+  return {
+    get stopped() {
+      return threads.some((t) => t.stopped);
+    },
+    async forward(texts) {
+      const thread = idle.pop() ?? (await new Promise<ModelThread>((resolve) => waiting.push(resolve)));
+      try {
+        return await thread.forward(texts);
+      } finally {
+        release(thread);
+      }
+    },
+    async close() {
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
+}

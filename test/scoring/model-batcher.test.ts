@@ -35,12 +35,34 @@ describe('WindowBatcher', () => {
 
   it('keeps background passes short while live traffic is about, and full again once it is quiet', async () => {
     const passes: number[] = [];
-    const batcher = new WindowBatcher(async (texts) => (passes.push(texts.length), texts.map(() => 0)), 16, 0, 50);
+    const batcher = new WindowBatcher(async (texts) => (passes.push(texts.length), texts.map(() => 0)), 16, 0, 1, 50);
     await batcher.scoreAll(['l1']);
     await batcher.scoreAll(Array.from({ length: 8 }, (_, i) => `b${i}`), true);
     expect(passes).toEqual([1, 2, 2, 2, 2]);
     await new Promise((r) => setTimeout(r, 60));
     await batcher.scoreAll(Array.from({ length: 20 }, (_, i) => `b${i}`), true);
     expect(passes.slice(5)).toEqual([16, 4]);
+  });
+
+  it('runs up to `passes` forward passes at once and spreads a partial batch over them', async () => {
+    const passes: number[] = [];
+    let running = 0;
+    let most = 0;
+    const batcher = new WindowBatcher(
+      async (texts) => {
+        passes.push(texts.length);
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 10));
+        running--;
+        return texts.map((t) => t.length);
+      },
+      16,
+      0,
+      2,
+    );
+    const texts = Array.from({ length: 10 }, (_, i) => 'x'.repeat(i + 1));
+    expect(await batcher.scoreAll(texts)).toEqual(texts.map((t) => t.length));
+    expect(passes).toEqual([5, 5]);
+    expect(most).toBe(2);
   });
 });
