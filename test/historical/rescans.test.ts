@@ -4,7 +4,7 @@ import { createPgDb } from '../../src/db/pg.ts';
 import { defaultFusionConfig, type FusionConfig } from '../../src/scoring/fusion-config.ts';
 import { createTextSignalsScorer } from '../../src/scoring/text-signals.ts';
 import { createPipeline } from '../../src/services/pipeline.ts';
-import type { RescanView } from '../../src/services/rescans.ts';
+import { RescanService, type RescanView } from '../../src/services/rescans.ts';
 import { ScoringService, type ScoringPipeline } from '../../src/services/scoring.ts';
 import { type HistoricalWorkers, startHistoricalWorkers } from '../../src/workers/rescore-worker.ts';
 import { createTestEnv, dropRedisPrefix, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnv, waitFor } from '../helpers/context.ts';
@@ -219,52 +219,64 @@ describe('rescans', () => {
   });
 });
 
+/**
+ * A test env with `n` seeded articles and a rescan of them, driven by hand: its first driver
+ * step has run (jobs queued). `startWorkers` starts the rescore workers, closed at the end.
+ */
+async function withSteppedRescan(
+  tenant: string,
+  n: number,
+  options: { env?: Record<string, string>; lostAfterMs?: number },
+  test: (t: { env: TestEnv; rescans: RescanService; rescanId: string; startWorkers: (p: ScoringPipeline) => Promise<void> }) => Promise<void>,
+): Promise<void> {
+  const env = await createTestEnv(options.env ? { env: options.env } : {});
+  let workers: HistoricalWorkers | undefined;
+  try {
+    await seed(env.ctx, tenant, n);
+    const settings = { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry, ...(options.lostAfterMs ? { lostAfterMs: options.lostAfterMs } : {}) };
+    const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, settings, env.ctx.log);
+    const created = await rescans.create({ tenantId: tenant, actor: 'test' }, {});
+    expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
+    await test({
+      env,
+      rescans,
+      rescanId: created.id,
+      startWorkers: async (p) => {
+        workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, p), rescans);
+      },
+    });
+  } finally {
+    await workers?.close(5000);
+    await env.close();
+  }
+}
+
 describe('a rescan whose jobs Redis lost', () => {
-  it('queues the pending items again and then completes', async () => {
-    const env = await createTestEnv();
-    try {
-      await seed(env.ctx, 'tenant-l', 50);
-      const { RescanService } = await import('../../src/services/rescans.ts');
-      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry, lostAfterMs: 150 }, env.ctx.log);
-      const created = await rescans.create({ tenantId: 'tenant-l', actor: 'test' }, {});
-      const driver = { rescanId: created.id, generation: 1 };
-      expect(await rescans.step(driver)).toBe('continue');
+  it('queues the pending items again and then completes', () =>
+    withSteppedRescan('tenant-l', 50, { lostAfterMs: 150 }, async ({ env, rescans, rescanId, startWorkers }) => {
       expect(await env.ctx.queues.rescore.count()).toBe(13); // chunks of 4
       await env.ctx.queues.rescore.drain(); // Redis lost them (restart without persistence)
       expect(await env.ctx.queues.rescore.count()).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
-      expect(await rescans.step(driver)).toBe('continue');
+      expect(await rescans.step({ rescanId, generation: 1 })).toBe('continue');
       expect(await env.ctx.queues.rescore.count()).toBe(13);
-      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), rescans);
-      try {
-        const done = await waitFor(async () => {
-          const v = (await rescans.get('tenant-l', created.id))!;
-          return v.status === 'completed' ? v : undefined;
-        });
-        expect(done).toMatchObject({ done: 50, failed: 0 });
-      } finally {
-        await workers.close(5000);
-      }
-    } finally {
-      await env.close();
-    }
-  });
+      await startWorkers(pipeline(V1));
+      const done = await waitFor(async () => {
+        const v = (await rescans.get('tenant-l', rescanId))!;
+        return v.status === 'completed' ? v : undefined;
+      });
+      expect(done).toMatchObject({ done: 50, failed: 0 });
+    }));
 });
 
 describe('a rescan chunk with failing articles', () => {
-  it('records the rest at once, a missing article as failed at once, and retries only the failing one', async () => {
-    const env = await createTestEnv({ env: { SCORE_ATTEMPTS: '2', SCORE_BACKOFF_MS: '20' } });
-    try {
-      await seed(env.ctx, 'tenant-f', 8);
-      const { RescanService } = await import('../../src/services/rescans.ts');
-      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry }, env.ctx.log);
-      const created = await rescans.create({ tenantId: 'tenant-f', actor: 'test' }, {});
-      expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
+  it('records the rest at once, a missing article as failed at once, and retries only the failing one', () =>
+    withSteppedRescan('tenant-f', 8, { env: { SCORE_ATTEMPTS: '2', SCORE_BACKOFF_MS: '20' } }, async ({ env, rescanId, startWorkers }) => {
       const [first, , flaky, missing] = ['art_tenant-f_000001', 'art_tenant-f_000002', 'art_tenant-f_000003', 'art_tenant-f_000004'];
       await env.ctx.db.query('DELETE FROM articles WHERE id = $1', [missing]);
       const runs = new Map<string, number>();
       const inner = pipeline(V1);
-      const counting: ScoringPipeline = {
+      await startWorkers({
         modelVersion: inner.modelVersion,
         configVersion: inner.configVersion,
         async run(article, options) {
@@ -272,64 +284,43 @@ describe('a rescan chunk with failing articles', () => {
           if (article.id === flaky) throw new Error('model backend hiccup');
           return inner.run(article, options);
         },
-      };
-      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, counting), rescans);
-      try {
-        await waitFor(async () => ((await env.ctx.queues.rescore.getFailedCount()) === 1 ? true : undefined));
-        const items = await env.ctx.db.query<{ article_id: string; status: string; error: string | null }>(
-          'SELECT article_id, status, error FROM rescan_items WHERE rescan_id = $1 ORDER BY article_id',
-          [created.id],
-        );
-        expect(items.filter((i) => i.status === 'done').map((i) => i.article_id)).toHaveLength(6);
-        expect(items.find((i) => i.article_id === missing)).toMatchObject({ status: 'failed', error: expect.stringContaining('does not exist') });
-        expect(items.find((i) => i.article_id === flaky)).toMatchObject({ status: 'failed', error: 'model backend hiccup' });
-        // The retry carried the failing article alone: its chunk-mates ran once.
-        const [failedJob] = await env.ctx.queues.rescore.getFailed();
-        expect(failedJob!.data.items).toEqual([{ articleId: flaky, revision: 1 }]);
-        expect(runs.get(flaky)).toBe(2);
-        expect(runs.get(first)).toBe(1);
-      } finally {
-        await workers.close(5000);
-      }
-    } finally {
-      await env.close();
-    }
-  });
+      });
+      await waitFor(async () => ((await env.ctx.queues.rescore.getFailedCount()) === 1 ? true : undefined));
+      const items = await env.ctx.db.query<{ article_id: string; status: string; error: string | null }>(
+        'SELECT article_id, status, error FROM rescan_items WHERE rescan_id = $1 ORDER BY article_id',
+        [rescanId],
+      );
+      expect(items.filter((i) => i.status === 'done').map((i) => i.article_id)).toHaveLength(6);
+      expect(items.find((i) => i.article_id === missing)).toMatchObject({ status: 'failed', error: expect.stringContaining('does not exist') });
+      expect(items.find((i) => i.article_id === flaky)).toMatchObject({ status: 'failed', error: 'model backend hiccup' });
+      // The retry carried the failing article alone: its chunk-mates ran once.
+      const [failedJob] = await env.ctx.queues.rescore.getFailed();
+      expect(failedJob!.data.items).toEqual([{ articleId: flaky, revision: 1 }]);
+      expect(runs.get(flaky)).toBe(2);
+      expect(runs.get(first)).toBe(1);
+    }));
 });
 
 describe('a rescan queued by a version without chunks', () => {
-  it('scores its one-article jobs and completes', async () => {
-    const env = await createTestEnv();
-    try {
-      await seed(env.ctx, 'tenant-o', 3);
-      const { RescanService } = await import('../../src/services/rescans.ts');
-      const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry }, env.ctx.log);
-      const created = await rescans.create({ tenantId: 'tenant-o', actor: 'test' }, {});
-      expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
+  it('scores its one-article jobs and completes', () =>
+    withSteppedRescan('tenant-o', 3, {}, async ({ env, rescans, rescanId, startWorkers }) => {
       // What the older version left: items without a chunk, one job per article under the article's id.
       await env.ctx.queues.rescore.drain();
-      const items = await env.ctx.db.query<{ article_id: string }>('UPDATE rescan_items SET chunk = NULL WHERE rescan_id = $1 RETURNING article_id', [created.id]);
+      const items = await env.ctx.db.query<{ article_id: string }>('UPDATE rescan_items SET chunk = NULL WHERE rescan_id = $1 RETURNING article_id', [rescanId]);
       await env.ctx.queues.rescore.addBulk(
         items.map(({ article_id: articleId }) => ({
           name: 'rescan',
-          data: { tenantId: 'tenant-o', articleId, revision: 1, trigger: 'rescan', rescanId: created.id },
-          opts: { jobId: `rescan-${created.id}-${articleId}` },
+          data: { tenantId: 'tenant-o', articleId, revision: 1, trigger: 'rescan', rescanId },
+          opts: { jobId: `rescan-${rescanId}-${articleId}` },
         })),
       );
-      const workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), rescans);
-      try {
-        const done = await waitFor(async () => {
-          const v = (await rescans.get('tenant-o', created.id))!;
-          return v.done === 3 ? v : undefined;
-        });
-        expect(done).toMatchObject({ done: 3, failed: 0 });
-      } finally {
-        await workers.close(5000);
-      }
-    } finally {
-      await env.close();
-    }
-  });
+      await startWorkers(pipeline(V1));
+      const done = await waitFor(async () => {
+        const v = (await rescans.get('tenant-o', rescanId))!;
+        return v.done === 3 ? v : undefined;
+      });
+      expect(done).toMatchObject({ done: 3, failed: 0 });
+    }));
 });
 
 describe('a rescan across a worker and API restart', () => {
