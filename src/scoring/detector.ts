@@ -6,7 +6,8 @@
  *
  * - Windows over the canonical text by character offsets (model-windows.ts), each passed
  *   through `modelText` before tokenising; per-window probabilities become `segments`.
- * - Windows of concurrent `score()` calls share forward passes (model-batcher.ts).
+ * - Windows of concurrent `score()` calls share forward passes (model-batcher.ts), which run
+ *   on model threads (model-thread.ts), off the event loop.
  * - Texts under `manifest.minUnits` (content units: Han characters + Latin words) get
  *   `probability: null`; their raw model score is still reported in `features`.
  *
@@ -82,7 +83,6 @@ export interface DetectorScorer extends Scorer {
   readonly batchStats: { batches: number; windows: number; maxBatchSeen: number };
 }
 
-
 const pct = (p: number): string => `${(p * 100).toFixed(p >= 0.995 || p < 0.005 ? 1 : 0)}%`;
 
 export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
@@ -94,22 +94,22 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   const threads = opts.threads ?? (modelThreads > 1 ? Math.max(1, Math.floor(availableParallelism() / modelThreads)) : undefined);
   let manifest: DetectorManifest | null = opts.manifest ?? null;
   let ngram: NgramModel | null = null;
-  let thread: ModelThread | null = null;
+  let model: ModelThread | null = null;
   let loading: Promise<void> | null = null;
   let ready = false;
 
   const runBatch = async (texts: string[]): Promise<number[]> => {
-    if (!thread) await scorer.load();
-    const current = thread!;
+    if (!model) await scorer.load();
+    const current = model!;
     try {
       return await current.forward(texts);
     } catch (error) {
       // A thread that died (out of memory, a native fault) is replaced on the next call; until
       // then /readyz reports the model as not ready and these windows' jobs retry.
-      if (current.stopped && thread === current) {
+      if (current.stopped && model === current) {
         ready = false;
         loading = null;
-        thread = null;
+        model = null;
       }
       throw error;
     }
@@ -119,7 +119,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   async function doLoad(): Promise<void> {
     manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
     ngram = loadNgramModel(dir);
-    thread = await startModelThreadPool({
+    model = await startModelThreadPool({
       modelDir: opts.modelDir,
       modelId,
       dtype: opts.dtype ?? 'q8',
@@ -256,8 +256,8 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     async close() {
       ready = false;
       loading = null;
-      await thread?.close();
-      thread = null;
+      await model?.close();
+      model = null;
     },
   };
   return scorer;
