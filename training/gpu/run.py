@@ -207,15 +207,16 @@ def score(model, split, seq, pad_ids, device, batch, windows=1, limit=None):
     return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
-def train_loop(log, tag, model, batches, device, seconds, lr, warmup, teacher=None, dev_check=None, smoothing=0.05):
+def train_loop(log, tag, model, batches, device, seconds, lr, warmup, teacher=None, dev_check=None, smoothing=0.05, periodic=True):
     """Wall-clock-budgeted training: warmup then cosine decay to 5% over `seconds`. With a
     teacher: half cross-entropy, half KL to the teacher's probabilities. `dev_check` (a function
-    returning a number) is called about every 10% of the budget; the best state is kept."""
+    returning a number) is called about every 10% of the budget (only at the end unless
+    `periodic`); the best state is kept."""
     opt = adamw(model, lr, device)
     lossf = nn.CrossEntropyLoss(label_smoothing=smoothing)
     t0 = time.time()
     step, tokens, run = 0, 0, None
-    best, best_state, next_check = -1.0, None, seconds / 10
+    best, best_state, next_check = -1.0, None, (seconds / 10 if periodic else math.inf)
     model.train()
     while True:
         el = time.time() - t0
@@ -280,12 +281,31 @@ def export_onnx(model, path, pad_ids, vocab):
     att = (torch.arange(6)[None, :] <= torch.tensor([[4], [5]])).long()
     kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     w = Wrapper(model).eval()
-    torch.onnx.export(w, (ids, att, torch.zeros_like(ids)), path, opset_version=14,
-                      input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
-                      dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                    "token_type_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}},
-                      do_constant_folding=True, **kw)
+    common = dict(input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["logits"],
+                  dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                                "token_type_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}})
+    try:
+        torch.onnx.export(w, (ids, att, torch.zeros_like(ids)), path, opset_version=14, do_constant_folding=True, **common, **kw)
+        exporter = "torchscript"
+    except Exception as e:  # a torch without the TorchScript exporter: the dynamo one needs opset 18
+        if not kw:
+            raise
+        print(f"TorchScript ONNX export failed ({e}); using the dynamo exporter, opset 18", flush=True)
+        torch.onnx.export(w, (ids, att, torch.zeros_like(ids)), path, opset_version=18, dynamo=True, **common)
+        exporter = "dynamo"
     model.eval()  # exporting flips a wrapped module back to training mode (MODEL.md)
+    return exporter
+
+
+def quantize(fp32, int8, exporter):
+    """training/quantize.py (the shipped pattern) on TorchScript graphs; onnxruntime's own
+    quantize_dynamic on a dynamo graph, whose weights that script does not recognise."""
+    if exporter == "dynamo":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        quantize_dynamic(fp32, int8, weight_type=QuantType.QInt8, per_channel=True)
+        return
+    if os.system(f"{sys.executable} {os.path.join(HERE, '..', 'quantize.py')} {fp32} {int8}") != 0:
+        raise SystemExit("quantize.py failed")
 
 
 def reference_logits(model, onnx_path, ref, pad):
@@ -360,6 +380,8 @@ def main():
     names = meta["datasets"]
     sample = np.random.default_rng(1).choice(len(dev), size=min(2000, len(dev)), replace=False)
     eval_batch = 256 if device.type == "cuda" else 16
+    # the served model is scored like the service does, over several windows per text (fewer in --tiny)
+    eval_windows = 2 if a.tiny else 8
 
     def dev_check(model, seq, windows):
         def check():
@@ -383,7 +405,7 @@ def main():
         log(f"base {a.base}: {base_cfg['model_type']} {base_cfg['num_hidden_layers']} layers, {base_cfg['hidden_size']} hidden, "
             f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters; fine-tune seq {seq} batch {batch} lr {lr}")
         st = train_loop(log, "finetune", model, Batches(train, seq, batch, tm, 2), device, a.seconds, lr,
-                        warmup=10 if a.tiny else 200, dev_check=dev_check(model, seq, 8))
+                        warmup=10 if a.tiny else 200, dev_check=dev_check(model, seq, eval_windows), periodic=not a.tiny)
         result["stages"]["finetune"] = st
         train_steps = st["steps"]
         shipped, ship_seq, ship_batch = model, seq, batch
@@ -400,7 +422,7 @@ def main():
         log(f"teacher: {layers} layers, {hidden} hidden, seq {seq}, batch {batch}, lr {lr}, "
             f"{sum(p.numel() for p in teacher.parameters()) / 1e6:.1f}M parameters, {t_sec:.0f}s")
         st = train_loop(log, "teacher", teacher, Batches(train, seq, batch, tm, 2), device, t_sec, lr,
-                        warmup=20 if tiny else 300, dev_check=dev_check(teacher, seq, 1))
+                        warmup=20 if tiny else 300, dev_check=dev_check(teacher, seq, 1), periodic=not tiny)
         result["stages"]["teacher"] = {**st, "layers": layers, "hidden": hidden, "seq": seq, "batch": batch}
         t0 = time.time()
         result["metrics"]["teacher"] = metrics(dev, score(teacher, dev, seq, pad_ids, device, eval_batch, 1), names)
@@ -409,35 +431,37 @@ def main():
         save_result()
         teacher.eval()
 
-        # the student: the shipped architecture on the served window length
-        s_layers, s_hidden = (1, 32) if tiny else (2, 256)
+        # the student: the shipped architecture on the served window length, or the one it starts from
         ship_seq, ship_batch = (32 if tiny else served), (8 if tiny else 512)
-        scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=s_layers, heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
+        init = torch.load(a.student_init, map_location="cpu") if a.student_init else None
+        if init is not None:
+            scfg = Config(**init["config"])
+            if scfg.vocab_size != tm["vocabSize"]:
+                raise SystemExit(f"--student-init {a.student_init} has {scfg.vocab_size} ids; the pack's tokenizer {tm['vocabSize']}")
+        else:
+            s_hidden = 32 if tiny else 256
+            scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=1 if tiny else 2, heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
         shipped = FastDetector(scfg)
         prior = {"steps": 0, "minutes": 0.0}
-        if a.student_init:
-            ck = torch.load(a.student_init, map_location="cpu")
-            c = ck["config"]
-            if (c["vocab_size"], c["hidden"], c["layers"]) != (scfg.vocab_size, scfg.hidden, scfg.layers):
-                raise SystemExit(f"--student-init {a.student_init} is {c['layers']}L/{c['hidden']}H over {c['vocab_size']} ids; the student is {scfg.layers}L/{scfg.hidden}H over {scfg.vocab_size}")
-            shipped.load_state_dict(ck["model"])
-            prior = {"steps": ck.get("prior", {}).get("steps", 0) + ck.get("step", 0),
-                     "minutes": ck.get("prior", {}).get("minutes", 0.0) + ck.get("elapsed", 0.0) / 60}
+        if init is not None:
+            shipped.load_state_dict({k: v.float() for k, v in init["model"].items()})
+            prior = {"steps": init.get("prior", {}).get("steps", 0) + init.get("step", 0),
+                     "minutes": init.get("prior", {}).get("minutes", 0.0) + init.get("elapsed", 0.0) / 60}
             log(f"student starts from {a.student_init} ({prior['steps']} steps, {prior['minutes']:.0f} min before)")
         shipped.to(device)
         s_sec = max(1.0, a.seconds * a.student_share - result["stages"]["teacher_eval"]["seconds"])
-        log(f"student: {s_layers} layers, {s_hidden} hidden, seq {ship_seq}, batch {ship_batch}, distilled for {s_sec:.0f}s")
+        log(f"student: {scfg.layers} layers, {scfg.hidden} hidden, seq {ship_seq}, batch {ship_batch}, distilled for {s_sec:.0f}s")
         st = train_loop(log, "student", shipped, Batches(train, ship_seq, ship_batch, tm, 3), device, s_sec,
                         lr * (0.5 if a.student_init else 1.0), warmup=20 if tiny else 200, teacher=teacher,
-                        dev_check=dev_check(shipped, ship_seq, 8))
+                        dev_check=dev_check(shipped, ship_seq, eval_windows), periodic=not tiny)
         result["stages"]["student"] = st
         train_steps = st["steps"]
         del teacher
 
     t0 = time.time()
-    result["metrics"]["shipped"] = metrics(dev, score(shipped, dev, ship_seq, pad_ids, device, eval_batch, 8), names)
+    result["metrics"]["shipped"] = metrics(dev, score(shipped, dev, ship_seq, pad_ids, device, eval_batch, eval_windows), names)
     result["stages"]["shipped_eval"] = {"seconds": round(time.time() - t0, 1)}
-    log("shipped model dev (mean over up to 8 windows of", ship_seq, "tokens):",
+    log(f"shipped model dev (mean over up to {eval_windows} windows of {ship_seq} tokens):",
         json.dumps({k: {x: v[x] for x in ("auroc", "tpr_at_1pct_fpr")} for k, v in result["metrics"]["shipped"].items()}))
     save_result()
 
@@ -453,11 +477,9 @@ def main():
         plain = Detector(shipped.c)
         plain.load_state_dict(shipped.state_dict())
         shipped = plain.eval()
-    export_onnx(shipped, fp32, pad_ids, tm["vocabSize"])
+    exporter = export_onnx(shipped, fp32, pad_ids, tm["vocabSize"])
     int8 = os.path.join(a.out, "model_quantized.onnx")
-    rc = os.system(f"{sys.executable} {os.path.join(HERE, '..', 'quantize.py')} {fp32} {int8}")
-    if rc != 0:
-        raise SystemExit("quantize.py failed")
+    quantize(fp32, int8, exporter)
     result["reference"] = reference_logits(shipped, int8, json.load(open(os.path.join(a.pack, "reference.json"), encoding="utf-8")), pad_ids[2])
     minutes = round(time.time() - T0) / 60
     if a.base:
@@ -485,7 +507,7 @@ def main():
     tc = os.path.join(a.base or a.pack, "tokenizer_config.json")
     if os.path.exists(tc):
         shutil.copy(tc, os.path.join(a.out, "tokenizer_config.json"))
-    result["stages"]["export"] = {"seconds": round(time.time() - t0, 1)}
+    result["stages"]["export"] = {"seconds": round(time.time() - t0, 1), "exporter": exporter}
     log(f"exported in {time.time() - t0:.1f}s; reference logits from {result['reference']['source']}; minutes so far {minutes:.1f}")
 
     for name in sorted(os.listdir(a.out)):
