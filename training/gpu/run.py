@@ -217,6 +217,9 @@ def train_loop(log, tag, model, batches, device, seconds, lr, warmup, teacher=No
     t0 = time.time()
     step, tokens, run = 0, 0, None
     best, best_state, next_check = -1.0, None, (seconds / 10 if periodic else math.inf)
+    if dev_check is not None and periodic:  # the starting point competes too (a warm start may already be best)
+        best, best_state = dev_check(), copy.deepcopy(model.state_dict())
+        log(f"{tag} dev-sample mean AUROC {best:.4f} before training")
     model.train()
     while True:
         el = time.time() - t0
@@ -226,6 +229,7 @@ def train_loop(log, tag, model, batches, device, seconds, lr, warmup, teacher=No
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
         (inp, att), y = batches.next()
+        tokens += int(att.sum())  # counted on the host: no device sync per step
         inp, att = torch.from_numpy(inp).to(device, non_blocking=True), torch.from_numpy(att).to(device, non_blocking=True)
         y = torch.from_numpy(y).to(device)
         with autocast(device):
@@ -240,7 +244,6 @@ def train_loop(log, tag, model, batches, device, seconds, lr, warmup, teacher=No
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        tokens += int(att.sum())
         lv = float(loss) if step % 25 == 0 or step < 3 else None
         if lv is not None:
             run = lv if run is None else 0.8 * run + 0.2 * lv
@@ -374,157 +377,167 @@ def main():
         json.dump(result, open(tmp, "w", encoding="utf-8"), indent=1)
         os.replace(tmp, os.path.join(a.out, "result.json"))
 
-    log(f"device {result['device']}, torch {torch.__version__}, pack tokenizer {tm['type']} ({tm['vocabSize']} ids), budget {a.seconds:.0f}s")
-    train, dev = Split(a.pack, "train", meta["idBytes"]), Split(a.pack, "dev", meta["idBytes"])
-    log(f"data: train {len(train)} texts {len(train.ids)} tokens, dev {len(dev)} texts")
-    names = meta["datasets"]
-    sample = np.random.default_rng(1).choice(len(dev), size=min(2000, len(dev)), replace=False)
-    eval_batch = 256 if device.type == "cuda" else 16
-    # the served model is scored like the service does, over several windows per text (fewer in --tiny)
-    eval_windows = 2 if a.tiny else 8
+    try:
+        log(f"device {result['device']}, torch {torch.__version__}, pack tokenizer {tm['type']} ({tm['vocabSize']} ids), budget {a.seconds:.0f}s")
+        train, dev = Split(a.pack, "train", meta["idBytes"]), Split(a.pack, "dev", meta["idBytes"])
+        log(f"data: train {len(train)} texts {len(train.ids)} tokens, dev {len(dev)} texts")
+        names = meta["datasets"]
+        sample = np.random.default_rng(1).choice(len(dev), size=min(2000, len(dev)), replace=False)
+        eval_batch = 256 if device.type == "cuda" else 16
+        # the served model is scored like the service does, over several windows per text (fewer in --tiny)
+        eval_windows = 2 if a.tiny else 8
 
-    def dev_check(model, seq, windows):
-        def check():
-            s = score(model, dev, seq, pad_ids, device, eval_batch, windows, limit=sample)
-            vals = [auroc(dev.label[sample][dev.lang[sample] == c], s[sample][dev.lang[sample] == c]) for c in (0, 1)]
-            vals = [v for v in vals if v is not None]
-            return float(np.mean(vals)) if vals else 0.0
-        return check
+        def dev_check(model, seq, windows):
+            def check():
+                s = score(model, dev, seq, pad_ids, device, eval_batch, windows, limit=sample)
+                vals = [auroc(dev.label[sample][dev.lang[sample] == c], s[sample][dev.lang[sample] == c]) for c in (0, 1)]
+                vals = [v for v in vals if v is not None]
+                return float(np.mean(vals)) if vals else 0.0
+            return check
 
-    train_steps = 0
-    if a.base:
-        cfg_sha = hashlib.sha256(open(os.path.join(a.base, "tokenizer.json"), "rb").read()).hexdigest()
-        if cfg_sha != tm["sha256"]:
-            raise SystemExit(f"the pack was tokenised with another tokenizer than {a.base}/tokenizer.json: rerun "
-                             f"npm run gpu:pack -- --tokenizer {a.base}")
-        model, base_cfg = load_hf_encoder(a.base)
-        model.to(device)
-        seq = a.seq or (32 if a.tiny else served)
-        batch = a.batch or (8 if a.tiny else 128)
-        lr = a.lr or (1e-3 if a.tiny else 3e-5)
-        log(f"base {a.base}: {base_cfg['model_type']} {base_cfg['num_hidden_layers']} layers, {base_cfg['hidden_size']} hidden, "
-            f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters; fine-tune seq {seq} batch {batch} lr {lr}")
-        st = train_loop(log, "finetune", model, Batches(train, seq, batch, tm, 2), device, a.seconds, lr,
-                        warmup=10 if a.tiny else 200, dev_check=dev_check(model, seq, eval_windows), periodic=not a.tiny)
-        result["stages"]["finetune"] = st
-        train_steps = st["steps"]
-        shipped, ship_seq, ship_batch = model, seq, batch
-    else:
-        tiny = a.tiny
-        layers = a.layers or (1 if tiny else 6)
-        hidden = a.hidden or (32 if tiny else 512)
-        seq = a.seq or (32 if tiny else 512)
-        batch = a.batch or (8 if tiny else 256)
-        lr = a.lr or 1e-3
-        tcfg = Config(vocab_size=tm["vocabSize"], hidden=hidden, layers=layers, heads=max(1, hidden // 64), ffn=4 * hidden, max_pos=max(seq, 512))
-        teacher = FastDetector(tcfg).to(device)
-        t_sec = a.seconds * (1 - a.student_share)
-        log(f"teacher: {layers} layers, {hidden} hidden, seq {seq}, batch {batch}, lr {lr}, "
-            f"{sum(p.numel() for p in teacher.parameters()) / 1e6:.1f}M parameters, {t_sec:.0f}s")
-        st = train_loop(log, "teacher", teacher, Batches(train, seq, batch, tm, 2), device, t_sec, lr,
-                        warmup=20 if tiny else 300, dev_check=dev_check(teacher, seq, 1), periodic=not tiny)
-        result["stages"]["teacher"] = {**st, "layers": layers, "hidden": hidden, "seq": seq, "batch": batch}
-        t0 = time.time()
-        result["metrics"]["teacher"] = metrics(dev, score(teacher, dev, seq, pad_ids, device, eval_batch, 1), names)
-        result["stages"]["teacher_eval"] = {"seconds": round(time.time() - t0, 1)}
-        log("teacher dev (first window of every text):", json.dumps({k: {x: v[x] for x in ("auroc", "tpr_at_1pct_fpr")} for k, v in result["metrics"]["teacher"].items()}))
-        save_result()
-        teacher.eval()
-
-        # the student: the shipped architecture on the served window length, or the one it starts from
-        ship_seq, ship_batch = (32 if tiny else served), (8 if tiny else 512)
-        init = torch.load(a.student_init, map_location="cpu") if a.student_init else None
-        if init is not None:
-            scfg = Config(**init["config"])
-            if scfg.vocab_size != tm["vocabSize"]:
-                raise SystemExit(f"--student-init {a.student_init} has {scfg.vocab_size} ids; the pack's tokenizer {tm['vocabSize']}")
+        train_steps = 0
+        if a.base:
+            cfg_sha = hashlib.sha256(open(os.path.join(a.base, "tokenizer.json"), "rb").read()).hexdigest()
+            if cfg_sha != tm["sha256"]:
+                raise SystemExit(f"the pack was tokenised with another tokenizer than {a.base}/tokenizer.json: rerun "
+                                 f"npm run gpu:pack -- --tokenizer {a.base}")
+            model, base_cfg = load_hf_encoder(a.base)
+            model.to(device)
+            seq = a.seq or (32 if a.tiny else served)
+            batch = a.batch or (8 if a.tiny else 128)
+            lr = a.lr or (1e-3 if a.tiny else 3e-5)
+            log(f"base {a.base}: {base_cfg['model_type']} {base_cfg['num_hidden_layers']} layers, {base_cfg['hidden_size']} hidden, "
+                f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters; fine-tune seq {seq} batch {batch} lr {lr}")
+            st = train_loop(log, "finetune", model, Batches(train, seq, batch, tm, 2), device, a.seconds, lr,
+                            warmup=10 if a.tiny else 200, dev_check=dev_check(model, seq, eval_windows), periodic=not a.tiny)
+            result["stages"]["finetune"] = st
+            train_steps = st["steps"]
+            shipped, ship_seq, ship_batch = model, seq, batch
         else:
-            s_hidden = 32 if tiny else 256
-            scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=1 if tiny else 2, heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
-        shipped = FastDetector(scfg)
-        prior = {"steps": 0, "minutes": 0.0}
-        if init is not None:
-            shipped.load_state_dict({k: v.float() for k, v in init["model"].items()})
-            prior = {"steps": init.get("prior", {}).get("steps", 0) + init.get("step", 0),
-                     "minutes": init.get("prior", {}).get("minutes", 0.0) + init.get("elapsed", 0.0) / 60}
-            log(f"student starts from {a.student_init} ({prior['steps']} steps, {prior['minutes']:.0f} min before)")
-        shipped.to(device)
-        s_sec = max(1.0, a.seconds * a.student_share - result["stages"]["teacher_eval"]["seconds"])
-        log(f"student: {scfg.layers} layers, {scfg.hidden} hidden, seq {ship_seq}, batch {ship_batch}, distilled for {s_sec:.0f}s")
-        st = train_loop(log, "student", shipped, Batches(train, ship_seq, ship_batch, tm, 3), device, s_sec,
-                        lr * (0.5 if a.student_init else 1.0), warmup=20 if tiny else 200, teacher=teacher,
-                        dev_check=dev_check(shipped, ship_seq, eval_windows), periodic=not tiny)
-        result["stages"]["student"] = st
-        train_steps = st["steps"]
-        del teacher
+            tiny = a.tiny
+            layers = a.layers or (1 if tiny else 6)
+            hidden = a.hidden or (32 if tiny else 512)
+            seq = a.seq or (32 if tiny else 512)
+            batch = a.batch or (8 if tiny else 256)
+            lr = a.lr or 1e-3
+            tcfg = Config(vocab_size=tm["vocabSize"], hidden=hidden, layers=layers, heads=max(1, hidden // 64), ffn=4 * hidden, max_pos=max(seq, 512))
+            teacher = FastDetector(tcfg).to(device)
+            t_sec = a.seconds * (1 - a.student_share)
+            log(f"teacher: {layers} layers, {hidden} hidden, seq {seq}, batch {batch}, lr {lr}, "
+                f"{sum(p.numel() for p in teacher.parameters()) / 1e6:.1f}M parameters, {t_sec:.0f}s")
+            st = train_loop(log, "teacher", teacher, Batches(train, seq, batch, tm, 2), device, t_sec, lr,
+                            warmup=20 if tiny else 300, dev_check=dev_check(teacher, seq, 1), periodic=not tiny)
+            result["stages"]["teacher"] = {**st, "layers": layers, "hidden": hidden, "seq": seq, "batch": batch}
+            t0 = time.time()
+            result["metrics"]["teacher"] = metrics(dev, score(teacher, dev, seq, pad_ids, device, eval_batch, 1), names)
+            result["stages"]["teacher_eval"] = {"seconds": round(time.time() - t0, 1)}
+            log("teacher dev (first window of every text):", json.dumps({k: {x: v[x] for x in ("auroc", "tpr_at_1pct_fpr")} for k, v in result["metrics"]["teacher"].items()}))
+            save_result()
+            teacher.eval()
 
-    t0 = time.time()
-    result["metrics"]["shipped"] = metrics(dev, score(shipped, dev, ship_seq, pad_ids, device, eval_batch, eval_windows), names)
-    result["stages"]["shipped_eval"] = {"seconds": round(time.time() - t0, 1)}
-    log(f"shipped model dev (mean over up to {eval_windows} windows of {ship_seq} tokens):",
-        json.dumps({k: {x: v[x] for x in ("auroc", "tpr_at_1pct_fpr")} for k, v in result["metrics"]["shipped"].items()}))
-    save_result()
+            # the student: the shipped architecture on the served window length, or the one it starts from
+            ship_seq, ship_batch = (32 if tiny else served), (8 if tiny else 512)
+            init = torch.load(a.student_init, map_location="cpu") if a.student_init else None
+            if init is not None:
+                scfg = Config(**init["config"])
+                if scfg.vocab_size != tm["vocabSize"]:
+                    raise SystemExit(f"--student-init {a.student_init} has {scfg.vocab_size} ids; the pack's tokenizer {tm['vocabSize']}")
+            else:
+                s_hidden = 32 if tiny else 256
+                scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=1 if tiny else 2, heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
+            shipped = FastDetector(scfg)
+            prior = {"steps": 0, "minutes": 0.0}
+            if init is not None:
+                shipped.load_state_dict({k: v.float() for k, v in init["model"].items()})
+                prior = {"steps": init.get("prior", {}).get("steps", 0) + init.get("step", 0),
+                         "minutes": init.get("prior", {}).get("minutes", 0.0) + init.get("elapsed", 0.0) / 60}
+                log(f"student starts from {a.student_init} ({prior['steps']} steps, {prior['minutes']:.0f} min before)")
+            shipped.to(device)
+            s_sec = max(1.0, a.seconds * a.student_share - result["stages"]["teacher_eval"]["seconds"])
+            log(f"student: {scfg.layers} layers, {scfg.hidden} hidden, seq {ship_seq}, batch {ship_batch}, distilled for {s_sec:.0f}s")
+            st = train_loop(log, "student", shipped, Batches(train, ship_seq, ship_batch, tm, 3), device, s_sec,
+                            lr * (0.5 if a.student_init else 1.0), warmup=20 if tiny else 200, teacher=teacher,
+                            dev_check=dev_check(shipped, ship_seq, eval_windows), periodic=not tiny)
+            result["stages"]["student"] = st
+            train_steps = st["steps"]
+            del teacher
+            # saved before evaluation and export: if those fail here, export_onnx.py + quantize.py
+            # turn this checkpoint into the shipped files on any machine
+            c = shipped.c
+            torch.save({"model": {k: v.detach().half().cpu() for k, v in shipped.state_dict().items()}, "step": train_steps,
+                        "elapsed": st["seconds"], "history": [], "config": c.to_dict(), "args": {"seq": ship_seq, "batch": ship_batch},
+                        "prior": prior}, os.path.join(a.out, "student.pt"))
+            log("saved student.pt")
 
-    # export: fp32 ONNX (kept off OUT), int8 next to the config and tokenizer
-    t0 = time.time()
-    work = os.path.join(a.out, "..", os.path.basename(os.path.normpath(a.out)) + "-work") if a.tiny else "/tmp/slopguard-gpu-export"
-    os.makedirs(work, exist_ok=True)
-    fp32 = os.path.join(work, "model.onnx")
-    shipped = shipped.float().cpu().eval()
-    if not a.base:
-        # export through model.py's own module (plain attention): the graph, and its node names
-        # that warm_start.py reads back, are those of every shipped model
-        plain = Detector(shipped.c)
-        plain.load_state_dict(shipped.state_dict())
-        shipped = plain.eval()
-    exporter = export_onnx(shipped, fp32, pad_ids, tm["vocabSize"])
-    int8 = os.path.join(a.out, "model_quantized.onnx")
-    quantize(fp32, int8, exporter)
-    result["reference"] = reference_logits(shipped, int8, json.load(open(os.path.join(a.pack, "reference.json"), encoding="utf-8")), pad_ids[2])
-    minutes = round(time.time() - T0) / 60
-    if a.base:
-        config = {**base_cfg, "architectures": [ARCHITECTURES[base_cfg["model_type"]]], "num_labels": 2,
-                  "id2label": {"0": "human", "1": "ai"}, "label2id": {"human": 0, "ai": 1},
-                  "problem_type": "single_label_classification",
-                  "slopguard": {"base": os.path.basename(os.path.normpath(a.base)), "pooling": "first-token head", "train_seq_len": ship_seq,
-                                "batch": ship_batch, "steps": train_steps, "train_minutes": round(a.seconds / 60, 1)}}
-    else:
-        c = shipped.c
-        config = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "vocab_size": c.vocab_size,
-                  "hidden_size": c.hidden, "num_hidden_layers": c.layers, "num_attention_heads": c.heads, "intermediate_size": c.ffn,
-                  "max_position_embeddings": c.max_pos, "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
-                  "pad_token_id": pad_ids[2], "id2label": {"0": "human", "1": "ai"}, "label2id": {"human": 0, "ai": 1},
-                  "problem_type": "single_label_classification",
-                  "slopguard": {"prenorm": True, "pooling": "mean", "train_seq_len": ship_seq, "batch": ship_batch,
-                                "steps": prior["steps"] + train_steps, "train_minutes": round(prior["minutes"] + a.seconds * a.student_share / 60, 1),
-                                "distilled_from": {k: result["stages"]["teacher"][k] for k in ("layers", "hidden", "seq", "batch", "steps", "seconds")},
-                                "gpu": result["device"]}}
-        ck = {"model": {k: v.half() for k, v in shipped.state_dict().items()}, "step": train_steps, "elapsed": result["stages"]["student"]["seconds"],
-              "history": [], "config": c.to_dict(), "args": {"seq": ship_seq, "batch": ship_batch}, "prior": prior}
-        torch.save(ck, os.path.join(a.out, "student.pt"))
-    json.dump(config, open(os.path.join(a.out, "config.json"), "w", encoding="utf-8"), indent=1)
-    shutil.copy(os.path.join(a.pack, "tokenizer.json"), os.path.join(a.out, "tokenizer.json"))
-    tc = os.path.join(a.base or a.pack, "tokenizer_config.json")
-    if os.path.exists(tc):
-        shutil.copy(tc, os.path.join(a.out, "tokenizer_config.json"))
-    result["stages"]["export"] = {"seconds": round(time.time() - t0, 1), "exporter": exporter}
-    log(f"exported in {time.time() - t0:.1f}s; reference logits from {result['reference']['source']}; minutes so far {minutes:.1f}")
+        t0 = time.time()
+        result["metrics"]["shipped"] = metrics(dev, score(shipped, dev, ship_seq, pad_ids, device, eval_batch, eval_windows), names)
+        result["stages"]["shipped_eval"] = {"seconds": round(time.time() - t0, 1)}
+        log(f"shipped model dev (mean over up to {eval_windows} windows of {ship_seq} tokens):",
+            json.dumps({k: {x: v[x] for x in ("auroc", "tpr_at_1pct_fpr")} for k, v in result["metrics"]["shipped"].items()}))
+        save_result()
 
-    for name in sorted(os.listdir(a.out)):
-        p = os.path.join(a.out, name)
-        if name in ("result.json", "train.log") or not os.path.isfile(p):
-            continue
-        size = os.path.getsize(p)
-        if size > RETURN_LIMIT and not a.base:
-            os.remove(p)  # would not come back anyway; the log says so
-            log(f"dropped {name}: {size / MiB:.1f} MiB is over the 16 MiB return limit")
-            continue
-        result["files"][name] = {"bytes": size, "sha256": sha256(p)}
-    result["status"] = "complete"
-    result["wall_seconds"] = round(time.time() - T0, 1)
-    save_result()
-    log("done:", ", ".join(f"{k} {v['bytes'] / MiB:.2f} MiB" for k, v in result["files"].items()))
+        # export: fp32 ONNX (kept off OUT), int8 next to the config and tokenizer
+        t0 = time.time()
+        work = os.path.join(a.out, "..", os.path.basename(os.path.normpath(a.out)) + "-work") if a.tiny else "/tmp/slopguard-gpu-export"
+        os.makedirs(work, exist_ok=True)
+        fp32 = os.path.join(work, "model.onnx")
+        shipped = shipped.float().cpu().eval()
+        if not a.base:
+            # export through model.py's own module (plain attention): the graph, and its node names
+            # that warm_start.py reads back, are those of every shipped model
+            plain = Detector(shipped.c)
+            plain.load_state_dict(shipped.state_dict())
+            shipped = plain.eval()
+        exporter = export_onnx(shipped, fp32, pad_ids, tm["vocabSize"])
+        int8 = os.path.join(a.out, "model_quantized.onnx")
+        quantize(fp32, int8, exporter)
+        result["reference"] = reference_logits(shipped, int8, json.load(open(os.path.join(a.pack, "reference.json"), encoding="utf-8")), pad_ids[2])
+        minutes = round(time.time() - T0) / 60
+        if a.base:
+            config = {**base_cfg, "architectures": [ARCHITECTURES[base_cfg["model_type"]]], "num_labels": 2,
+                      "id2label": {"0": "human", "1": "ai"}, "label2id": {"human": 0, "ai": 1},
+                      "problem_type": "single_label_classification",
+                      "slopguard": {"base": os.path.basename(os.path.normpath(a.base)), "pooling": "first-token head", "train_seq_len": ship_seq,
+                                    "batch": ship_batch, "steps": train_steps, "train_minutes": round(a.seconds / 60, 1)}}
+        else:
+            c = shipped.c
+            config = {"model_type": "bert", "architectures": ["BertForSequenceClassification"], "vocab_size": c.vocab_size,
+                      "hidden_size": c.hidden, "num_hidden_layers": c.layers, "num_attention_heads": c.heads, "intermediate_size": c.ffn,
+                      "max_position_embeddings": c.max_pos, "type_vocab_size": 2, "hidden_act": "gelu", "layer_norm_eps": 1e-12,
+                      "pad_token_id": pad_ids[2], "id2label": {"0": "human", "1": "ai"}, "label2id": {"human": 0, "ai": 1},
+                      "problem_type": "single_label_classification",
+                      "slopguard": {"prenorm": True, "pooling": "mean", "train_seq_len": ship_seq, "batch": ship_batch,
+                                    "steps": prior["steps"] + train_steps, "train_minutes": round(prior["minutes"] + a.seconds * a.student_share / 60, 1),
+                                    "distilled_from": {k: result["stages"]["teacher"][k] for k in ("layers", "hidden", "seq", "batch", "steps", "seconds")},
+                                    "gpu": result["device"]}}
+        json.dump(config, open(os.path.join(a.out, "config.json"), "w", encoding="utf-8"), indent=1)
+        shutil.copy(os.path.join(a.pack, "tokenizer.json"), os.path.join(a.out, "tokenizer.json"))
+        tc = os.path.join(a.base or a.pack, "tokenizer_config.json")
+        if os.path.exists(tc):
+            shutil.copy(tc, os.path.join(a.out, "tokenizer_config.json"))
+        result["stages"]["export"] = {"seconds": round(time.time() - t0, 1), "exporter": exporter}
+        log(f"exported in {time.time() - t0:.1f}s; reference logits from {result['reference']['source']}; minutes so far {minutes:.1f}")
 
+        for name in sorted(os.listdir(a.out)):
+            p = os.path.join(a.out, name)
+            if name in ("result.json", "train.log") or not os.path.isfile(p):
+                continue
+            size = os.path.getsize(p)
+            if size > RETURN_LIMIT and not a.base:
+                os.remove(p)  # would not come back anyway; the log says so
+                log(f"dropped {name}: {size / MiB:.1f} MiB is over the 16 MiB return limit")
+                continue
+            result["files"][name] = {"bytes": size, "sha256": sha256(p)}
+        result["status"] = "complete"
+        result["wall_seconds"] = round(time.time() - T0, 1)
+        save_result()
+        log("done:", ", ".join(f"{k} {v['bytes'] / MiB:.2f} MiB" for k, v in result["files"].items()))
+
+    except BaseException as e:  # what ran comes back: the log, the metrics so far, student.pt if saved
+        result["status"], result["error"] = "failed", repr(e)
+        save_result()
+        log(f"FAILED: {e!r}")
+        raise
 
 if __name__ == "__main__":
     main()
