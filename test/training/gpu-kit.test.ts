@@ -50,7 +50,7 @@ function writeDatasets(dir: string): void {
 const tsx = (script: string, args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const py = (script: string, args: string[]) =>
-  execFileSync(PY, [join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' } });
+  execFileSync(PY, [join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', PYTHONUNBUFFERED: '1' } });
 
 const ZH_TEXT = '首先，我们需要明确人工智能的发展具有深远的意义。其次，在当今快速发展的社会中，科技创新发挥着重要作用。' + '昨天下午我骑车去菜市场买了两斤排骨，老板多送了一把葱。'.repeat(4);
 
@@ -141,10 +141,12 @@ describe.skipIf(!pythonOk)('GPU kit on CPU (tiny)', () => {
       expect(meta.tokenizer.type).toBe(family === 'bert' ? 'WordPiece' : 'Unigram');
       expect(meta.tokenizer.pad).toBe(family === 'bert' ? 0 : 1);
 
-      // a pack made with another tokenizer is refused
-      const wrong = spawnSync(PY, [join(ROOT, 'training/gpu/run.py'), '--tiny', '--pack', join(tmp, 'pack'), '--base', base, '--out', join(tmp, `x-${family}`), '--seconds', '1'], { encoding: 'utf8' });
-      expect(wrong.status).not.toBe(0);
-      expect(wrong.stderr).toMatch(/another tokenizer/);
+      // a pack made with another tokenizer is refused (checked once: each run costs a torch start)
+      if (family === 'bert') {
+        const wrong = spawnSync(PY, [join(ROOT, 'training/gpu/run.py'), '--tiny', '--pack', join(tmp, 'pack'), '--base', base, '--out', join(tmp, `x-${family}`), '--seconds', '1'], { encoding: 'utf8' });
+        expect(wrong.status).not.toBe(0);
+        expect(wrong.stderr).toMatch(/another tokenizer/);
+      }
 
       const out = join(tmp, `out-${family}`);
       py('training/gpu/run.py', ['--tiny', '--pack', pack, '--base', base, '--out', out, '--seconds', '2']);

@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createDetectorScorer } from '../../src/scoring/detector.ts';
@@ -215,7 +215,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     const { result, target } = await importGpuRun(parseCli(process.argv.slice(2)));
     console.log(`imported a ${result.mode} run from ${result.device} into ${target}\ndev metrics of the run (training/gpu/run.py):\n${formatMetrics(result)}`);
-    if (existsSync(join(target, 'MODEL_CARD.md')) && basename(target)) console.log(`model card: ${join(target, 'MODEL_CARD.md')}`);
+    if (existsSync(join(target, 'MODEL_CARD.md'))) console.log(`model card: ${join(target, 'MODEL_CARD.md')}`);
   } catch (e) {
     console.error(e instanceof ImportError || e instanceof z.ZodError ? `gpu:import: ${e.message}` : e);
     process.exitCode = 1;

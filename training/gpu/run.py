@@ -361,7 +361,8 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     else:
-        torch.set_num_threads(min(2, os.cpu_count() or 1))
+        # one thread: on a shared CPU, OpenMP threads waiting on each other cost more than they give (MODEL.md)
+        torch.set_num_threads(1)
     torch.manual_seed(0)
     random.seed(0)
 
