@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createDetectorScorer } from '../../src/scoring/detector.ts';
-import { FUSION_FEATURES, sha256File, type DetectorManifest, type LangCalibration } from '../../src/scoring/model-manifest.ts';
+import { FUSION_FEATURES, loadManifest, sha256File, type DetectorManifest, type LangCalibration } from '../../src/scoring/model-manifest.ts';
 import { DEFAULT_WINDOWS } from '../../src/scoring/model-windows.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -68,11 +68,14 @@ export type ImportOptions = z.infer<typeof argsSchema>;
 
 export class ImportError extends Error {}
 
-/** |gap| allowed between the service's window logit margin and the run's reference. */
-function tolerance(source: GpuResult['reference']['source'], ref: number): number {
-  // same int8 file in another onnxruntime build: integer matmuls agree, rounding of the
-  // dynamic activation scales may not; against fp32 PyTorch the int8 error itself counts
-  return source === 'onnxruntime-int8' ? 0.02 + 0.01 * Math.abs(ref) : 0.1 + 0.05 * Math.abs(ref);
+/**
+ * |gap| allowed between the service's window logit margin and the run's reference. Against fp32
+ * PyTorch the int8 error itself counts; against onnxruntime on the same int8 file, another
+ * build on another CPU may take other integer kernels (AVX2 and VNNI saturate differently), so
+ * the same allowance holds. A wrong tokenizer or a broken export misses it by whole logits.
+ */
+function tolerance(ref: number): number {
+  return 0.1 + 0.05 * Math.abs(ref);
 }
 
 function provisionalManifest(dir: string, modelId: string, files: string[]): DetectorManifest {
@@ -150,7 +153,7 @@ export async function importGpuRun(opts: ImportOptions, log: (m: string) => void
       const ref = a - h;
       const gap = Math.abs(g - ref);
       maxGap = Math.max(maxGap, gap);
-      if (!(gap <= tolerance(source, ref))) {
+      if (!(gap <= tolerance(ref))) {
         throw new ImportError(`reference window ${i} ("${texts[i]!.slice(0, 24)}…"): the service scores ${g.toFixed(4)}, the run ${ref.toFixed(4)} (${source}); wrong tokenizer or a broken export`);
       }
     });
@@ -178,6 +181,10 @@ export async function importGpuRun(opts: ImportOptions, log: (m: string) => void
     log(`re-fitting the n-gram model, fusion, thresholds, manifest and model card: training/refit.sh ${target}`);
     const r = spawnSync(join(ROOT, 'training/refit.sh'), [target], { stdio: 'inherit', cwd: ROOT });
     if (r.status !== 0) throw new ImportError(`training/refit.sh failed (exit ${r.status}): the new weights are in ${target} but its manifest is stale`);
+    const rows = (loadManifest(target).metrics?.dev ?? []) as { set?: string; fused?: number; transformer?: number; ngram?: number }[];
+    for (const row of rows.filter((x) => x.set?.endsWith(' union'))) {
+      log(`refit dev ${row.set}: AUROC fused ${row.fused}, transformer ${row.transformer}, n-gram ${row.ngram}`);
+    }
   } else {
     writeFileSync(join(target, 'manifest.json'), JSON.stringify(provisionalManifest(target, o.modelId, [...placed, ...NGRAM_FILES]), null, 1) + '\n');
     log(`provisional manifest written (transformer alone, uncalibrated): run training/refit.sh ${target} before shipping`);
