@@ -9,6 +9,7 @@
   dense, tanh, projection). Its ONNX export takes BERT's three inputs, as transformers.js feeds
   every encoder family (it fills token_type_ids with zeros when the tokenizer gives none).
 """
+import inspect
 import json
 import math
 import os
@@ -192,6 +193,40 @@ def load_hf_encoder(base, dropout=0.1):
             raise ValueError(f"{base}: {k} has shape {tuple(v.shape)}, config says {tuple(own[k].shape)}")
     model.load_state_dict(state, strict=False)
     return model, cfg
+
+
+class TransformersClassifier(nn.Module):
+    """A `transformers` sequence classifier behind the kit's call convention (ids, mask, types) ->
+    logits, for encoder families the own loader does not read (DeBERTa, ELECTRA, DistilBERT…)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+        self.takes_types = "token_type_ids" in inspect.signature(m.forward).parameters
+        self.architecture = type(m).__name__
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        kw = {"token_type_ids": token_type_ids} if self.takes_types and token_type_ids is not None else {}
+        return self.m(input_ids=input_ids, attention_mask=attention_mask, **kw).logits
+
+
+def load_base(base, dropout=0.1):
+    """(model, config dict, architecture name) for a Hugging Face checkpoint folder: the own
+    loader for BERT / RoBERTa / XLM-R (the same code here and on the GPU machine), `transformers`
+    for other encoder families when it is importable (the GPU machine has it; not tested here)."""
+    cfg = json.load(open(os.path.join(base, "config.json"), encoding="utf-8"))
+    if cfg.get("model_type") in FAMILIES:
+        model, cfg = load_hf_encoder(base, dropout)
+        return model, cfg, ARCHITECTURES[cfg["model_type"]]
+    try:
+        from transformers import AutoModelForSequenceClassification
+    except ImportError:
+        raise ValueError(f"model_type {cfg.get('model_type')!r}: this loader reads {', '.join(FAMILIES)}; "
+                         "other families need the transformers package") from None
+    m = AutoModelForSequenceClassification.from_pretrained(base, num_labels=2, attn_implementation="eager",
+                                                           ignore_mismatched_sizes=True)
+    wrapped = TransformersClassifier(m)
+    return wrapped, cfg, wrapped.architecture
 
 
 def hf_state_dict(model, prefix):

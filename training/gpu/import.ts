@@ -29,7 +29,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHIPPED_LIMIT_BYTES = 25_000_000;
 const MAX_TOKENS = 128;
 const REQUIRED = ['model_quantized.onnx', 'config.json', 'tokenizer.json'] as const;
-const FAMILIES = ['bert', 'roberta', 'xlm-roberta', 'camembert'];
+/** Encoder families transformers.js runs as sequence classifiers. */
+const FAMILIES = ['bert', 'roberta', 'xlm-roberta', 'camembert', 'deberta', 'deberta-v2', 'electra', 'distilbert', 'albert', 'mpnet'];
 
 const langMetricsSchema = z.object({ n: z.number(), auroc: z.number().nullable(), tpr_at_1pct_fpr: z.number().nullable() }).passthrough();
 const resultSchema = z.object({

@@ -38,7 +38,7 @@ from torch.nn import functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, ".."))
-from encoders import ARCHITECTURES, FastDetector, load_hf_encoder  # noqa: E402
+from encoders import FastDetector, load_base  # noqa: E402
 from model import Config, Detector  # noqa: E402
 
 T0 = time.time()
@@ -318,7 +318,9 @@ def reference_logits(model, onnx_path, ref, pad):
     try:
         import onnxruntime as ort
         s = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
-        lg = s.run(["logits"], {"input_ids": inp, "attention_mask": att, "token_type_ids": np.zeros_like(inp)})[0]
+        feeds = {"input_ids": inp, "attention_mask": att, "token_type_ids": np.zeros_like(inp)}
+        # a graph may lack token_type_ids (a family that takes none); transformers.js feeds what it asks
+        lg = s.run(["logits"], {i.name: feeds[i.name] for i in s.get_inputs()})[0]
         source = "onnxruntime-int8"
     except ImportError:
         with torch.no_grad():
@@ -402,7 +404,7 @@ def main():
             if cfg_sha != tm["sha256"]:
                 raise SystemExit(f"the pack was tokenised with another tokenizer than {a.base}/tokenizer.json: rerun "
                                  f"npm run gpu:pack -- --tokenizer {a.base}")
-            model, base_cfg = load_hf_encoder(a.base)
+            model, base_cfg, architecture = load_base(a.base)
             model.to(device)
             seq = a.seq or (32 if a.tiny else served)
             batch = a.batch or (8 if a.tiny else 128)
@@ -495,7 +497,7 @@ def main():
         result["reference"] = reference_logits(shipped, int8, json.load(open(os.path.join(a.pack, "reference.json"), encoding="utf-8")), pad_ids[2])
         minutes = round(time.time() - T0) / 60
         if a.base:
-            config = {**base_cfg, "architectures": [ARCHITECTURES[base_cfg["model_type"]]], "num_labels": 2,
+            config = {**base_cfg, "architectures": [architecture], "num_labels": 2,
                       "id2label": {"0": "human", "1": "ai"}, "label2id": {"human": 0, "ai": 1},
                       "problem_type": "single_label_classification",
                       "slopguard": {"base": os.path.basename(os.path.normpath(a.base)), "pooling": "first-token head", "train_seq_len": ship_seq,
