@@ -353,6 +353,8 @@ def main():
     ap.add_argument("--seq", type=int)
     ap.add_argument("--batch", type=int)
     ap.add_argument("--lr", type=float)
+    ap.add_argument("--student-layers", type=int, help="a fresh student of this depth (default 2, the shipped size)")
+    ap.add_argument("--student-hidden", type=int, help="a fresh student of this width (default 256)")
     a = ap.parse_args()
     if not a.out:
         raise SystemExit("--out (or $OUT) is required")
@@ -445,9 +447,12 @@ def main():
                 scfg = Config(**init["config"])
                 if scfg.vocab_size != tm["vocabSize"]:
                     raise SystemExit(f"--student-init {a.student_init} has {scfg.vocab_size} ids; the pack's tokenizer {tm['vocabSize']}")
+                if (a.student_layers or scfg.layers, a.student_hidden or scfg.hidden) != (scfg.layers, scfg.hidden):
+                    raise SystemExit(f"--student-init {a.student_init} is {scfg.layers} layers x {scfg.hidden}; drop it for another student size")
             else:
-                s_hidden = 32 if tiny else 256
-                scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=1 if tiny else 2, heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
+                s_hidden = a.student_hidden or (32 if tiny else 256)
+                scfg = Config(vocab_size=tm["vocabSize"], hidden=s_hidden, layers=a.student_layers or (1 if tiny else 2),
+                              heads=max(1, s_hidden // 64), ffn=4 * s_hidden)
             shipped = FastDetector(scfg)
             prior = {"steps": 0, "minutes": 0.0}
             if init is not None:
