@@ -98,13 +98,21 @@ function provisionalManifest(dir: string, modelId: string, files: string[]): Det
 
 const NGRAM_FILES = ['ngram.json', 'ngram.bin'];
 
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ImportError(`${path} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
 /** Checks and places a GPU run's files; returns the run's result (metrics) and the reference gap. */
 export async function importGpuRun(opts: ImportOptions, log: (m: string) => void = console.error): Promise<{ result: GpuResult; maxGap: number; target: string }> {
   const o = argsSchema.parse(opts);
   const folder = resolve(o.folder);
   const resultFile = join(folder, 'result.json');
   if (!existsSync(resultFile)) throw new ImportError(`${folder} has no result.json: the run did not finish (read its train.log)`);
-  const parsed = resultSchema.safeParse(JSON.parse(readFileSync(resultFile, 'utf8')));
+  const parsed = resultSchema.safeParse(readJson(resultFile));
   if (!parsed.success) throw new ImportError(`result.json is not a finished run's: ${z.prettifyError(parsed.error)}`);
   const result = parsed.data;
   for (const f of REQUIRED) if (!result.files[f]) throw new ImportError(`result.json lists no ${f}`);
@@ -116,7 +124,7 @@ export async function importGpuRun(opts: ImportOptions, log: (m: string) => void
     const sha = sha256File(p);
     if (sha !== want.sha256) throw new ImportError(`${name} sha256 ${sha} does not match the run's ${want.sha256}`);
   }
-  const config = configSchema.safeParse(JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')));
+  const config = configSchema.safeParse(readJson(join(folder, 'config.json')));
   if (!config.success) throw new ImportError(`config.json: ${z.prettifyError(config.error)}`);
 
   const modelDir = resolve(o.modelDir);
@@ -166,7 +174,7 @@ export async function importGpuRun(opts: ImportOptions, log: (m: string) => void
   }
   log(`reference logits reproduced by the service's detector: ${texts.length} windows, max gap ${maxGap.toFixed(4)} (against ${source})`);
 
-  // place: the checked stage becomes the model folder (n-gram files and the model card's history kept)
+  // place: the checked files replace the model's; n-gram files already there stay (they do not depend on the transformer)
   mkdirSync(join(target, 'onnx'), { recursive: true });
   for (const f of [...placed, 'reference.json', 'gpu-run.json']) renameSync(join(stage, f), join(target, f));
   for (const f of NGRAM_FILES) if (!existsSync(join(target, f))) renameSync(join(stage, f), join(target, f));
