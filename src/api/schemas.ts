@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { articleInputSchema } from '../domain/article-input.ts';
+import { AIGC_LABEL_VALUES, LABELLING_DECISIONS } from '../domain/labelling.ts';
 import { ARTICLE_STATUSES, LABELS, VERDICTS } from '../domain/types.ts';
 
 /** Shapes of request and response bodies, shared by the routes and the OpenAPI document. */
@@ -45,6 +46,38 @@ const Reason = z.object({
   evidence: z.record(z.string(), z.unknown()).optional(),
 });
 
+const AigcEntry = z.object({
+  Label: z.enum(AIGC_LABEL_VALUES),
+  ContentProducer: z.string(),
+  ProduceID: z.string(),
+  ReservedCode1: z.string().optional(),
+  ContentPropagator: z.string().optional(),
+  PropagateID: z.string().optional(),
+  ReservedCode2: z.string().optional(),
+});
+
+export const LabellingView = z
+  .object({
+    decision: z.enum(LABELLING_DECISIONS),
+    basis: z.enum(['implicit_label', 'declared', 'explicit_label', 'verdict']).nullable(),
+    notice: z.object({ zh: z.string(), en: z.string() }).nullable(),
+    implicitLabel: AigcEntry.nullable(),
+    explicitLabels: z.array(z.object({ phrase: z.string(), where: z.enum(['title', 'start', 'end']), start: z.number().int(), end: z.number().int(), lang: z.enum(['zh', 'en']) })),
+    propagation: z.object({ AIGC: AigcEntry.required() }).nullable(),
+  })
+  .openapi('Labelling', {
+    description:
+      'The AI-content labelling decision (人工智能生成合成内容标识办法, GB 45438-2025): `confirmed` when the metadata carries an implicit `AIGC` label, `possible` when the user declared AI content or the text carries an explicit label, `suspected` when neither but the verdict is `flag`, else `none`. `notice` is what to show with the content; `propagation` is the `AIGC` entry to write back into its metadata.',
+    example: {
+      decision: 'possible',
+      basis: 'explicit_label',
+      notice: { zh: '该内容可能为人工智能生成合成内容', en: 'This content may be AI-generated' },
+      implicitLabel: null,
+      explicitLabels: [{ phrase: '本文由AI生成', where: 'start', start: 0, end: 7, lang: 'zh' }],
+      propagation: { AIGC: { Label: '2', ContentProducer: '', ProduceID: '', ReservedCode1: '', ContentPropagator: 'slopguard', PropagateID: 'post-1', ReservedCode2: '' } },
+    },
+  });
+
 export const ArticleView = z
   .object({
     id: z.string(),
@@ -59,6 +92,7 @@ export const ArticleView = z
     publishedAt: z.string().nullable(),
     receivedAt: z.string(),
     error: z.string().nullable(),
+    labelling: LabellingView,
     result: z
       .object({
         score: z.number(),

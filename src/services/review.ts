@@ -10,6 +10,7 @@ import {
   stateAfter,
   trainingLabel,
 } from '../domain/review.ts';
+import { decideLabelling, detectExplicitLabels, implicitLabelOf, type Labelling } from '../domain/labelling.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ClusterService } from './clusters.ts';
 
@@ -124,6 +125,8 @@ export interface ReviewArticle extends Omit<QueueArticle, 'kind'> {
   segments: Segment[];
   signals: Record<string, unknown>;
   scoreId: string | null;
+  /** The AI-content labelling decision (`domain/labelling.ts`). */
+  labelling: Labelling;
 }
 
 export interface GroupDetail {
@@ -185,6 +188,8 @@ export interface ReviewSettings {
   maxLeaseSeconds: number;
   /** Most articles one claim or decision may touch. */
   maxBulkItems: number;
+  /** This platform's name or code for the labelling's propagation metadata (LABEL_PROPAGATOR). */
+  propagator?: string;
 }
 
 const iso = (v: Date | string | null | undefined): string | null => (v === null || v === undefined ? null : new Date(v).toISOString());
@@ -438,9 +443,9 @@ export class ReviewService {
   async articles(tenantId: string, ids: readonly string[]): Promise<ReviewArticle[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<
-      QueueRow & { text: string; lang: 'zh' | 'en'; declaredAi: boolean; publishedAt: Date | null; reasons: Reason[] | null; segments: Segment[] | null; signals: Record<string, unknown> | null; scoreId: string | null }
+      QueueRow & { text: string; lang: 'zh' | 'en'; declaredAi: boolean; metadata: Record<string, unknown>; publishedAt: Date | null; reasons: Reason[] | null; segments: Segment[] | null; signals: Record<string, unknown> | null; scoreId: string | null }
     >(
-      `SELECT ${QUEUE_COLUMNS}, a.text, a.lang, a.declared_ai AS "declaredAi", a.published_at AS "publishedAt",
+      `SELECT ${QUEUE_COLUMNS}, a.text, a.lang, a.declared_ai AS "declaredAi", a.metadata, a.published_at AS "publishedAt",
               s.reasons, s.segments, s.signals, s.id AS "scoreId"
        ${QUEUE_JOINS}
        LEFT JOIN LATERAL (SELECT * FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
@@ -466,6 +471,14 @@ export class ReviewService {
           segments: r.segments ?? [],
           signals: r.signals ?? {},
           scoreId: r.scoreId,
+          labelling: decideLabelling({
+            implicit: implicitLabelOf(r.metadata),
+            declaredAi: r.declaredAi,
+            explicit: detectExplicitLabels({ title: r.title, text: r.text }),
+            verdict: r.verdict,
+            contentId: r.externalId,
+            propagator: this.settings.propagator ?? 'slopguard',
+          }),
         },
       ];
     });
