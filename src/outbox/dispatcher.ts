@@ -57,6 +57,8 @@ export class OutboxDispatcher {
   private stopped = true;
   private readonly loops: Promise<void>[] = [];
   private readonly wakers = new Set<() => void>();
+  /** Consumers whose cursor row is known to exist. */
+  private readonly ensured = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -86,11 +88,15 @@ export class OutboxDispatcher {
    * events the cursor moved past, or null when another dispatcher holds the lease.
    */
   async runOnce(consumer: OutboxConsumer): Promise<number | null> {
-    await this.db.query(
-      `INSERT INTO outbox_cursors (consumer, txid, event_id)
-       SELECT $1, COALESCE(max(txid), 0), COALESCE(max(id), 0) FROM events ON CONFLICT (consumer) DO NOTHING`,
-      [consumer.name],
-    );
+    if (!this.ensured.has(consumer.name)) {
+      // A consumer added after the migration starts at the present, like those it created.
+      await this.db.query(
+        `INSERT INTO outbox_cursors (consumer, txid, event_id)
+         SELECT $1, COALESCE(max(txid), 0), COALESCE(max(id), 0) FROM events ON CONFLICT (consumer) DO NOTHING`,
+        [consumer.name],
+      );
+      this.ensured.add(consumer.name);
+    }
     const [cursor] = await this.db.query<{ txid: number; eventId: number }>(
       `UPDATE outbox_cursors SET leased_by = $2, leased_until = now() + $3::int * interval '1 millisecond'
         WHERE consumer = $1 AND (leased_by IS NULL OR leased_by = $2 OR leased_until < now())
