@@ -14,6 +14,11 @@
  * Figures are printed side by side; nothing is asserted.
  */
 import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import { z } from 'zod';
 import { buildConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
 import { createPgDb } from '../src/db/pg.ts';
@@ -21,12 +26,34 @@ import { createLogger } from '../src/infra/logger.ts';
 import { prepareArticle } from '../src/services/articles.ts';
 import { startWorkers } from '../src/workers/runtime.ts';
 import { FARM_CITIES, farmText, NEWS } from '../test/helpers/farm.ts';
+import { sharedPath } from '../test/helpers/shared.ts';
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL, fmt } from './lib.ts';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 5000);
 const LIVE = Number(process.env.BENCH_LIVE ?? 60);
 const TENANT = 'farm';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Live traffic that is not itself a farm: distinct article-length texts from the shared
+ * datasets (zh and en), or numbered variants of a news report when the datasets are absent.
+ */
+async function liveTexts(n: number): Promise<string[]> {
+  const dir = sharedPath('datasets');
+  const texts: string[] = [];
+  const record = z.object({ text: z.string(), lang: z.enum(['zh', 'en']) });
+  for (const name of ['nlpcc2026-task6', 'm4']) {
+    const file = dir ? join(dir, name, 'dev.jsonl.gz') : '';
+    if (!file || !existsSync(file)) continue;
+    for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
+      const r = record.safeParse(JSON.parse(line));
+      if (r.success && r.data.text.length >= 400 && r.data.text.length <= 3000) texts.push(r.data.text);
+      if (texts.length >= n / 2 * (name === 'm4' ? 2 : 1)) break;
+    }
+  }
+  if (texts.length === 0) process.stderr.write('../shared/datasets not found: live texts are numbered variants of one report\n');
+  return texts.length > 0 ? texts : Array.from({ length: n }, (_, i) => `${NEWS}（第${i}期）`);
+}
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -50,7 +77,7 @@ async function seedCluster(ctx: AppContext, waitScored: (id: string) => Promise<
   });
   await ctx.db.query(
     `WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, external_id text, account_id text, text text, lang text, content_hash text, posted timestamptz)),
-     seed AS (SELECT a.model_version, a.config_version, s.* FROM articles a JOIN scores s ON s.article_id = a.id WHERE a.id = $2),
+     seed AS (SELECT s.model_version, s.config_version, s.reasons, s.segments, s.signals, s.timings FROM scores s WHERE s.article_id = $2),
      arts AS (
        INSERT INTO articles (id, tenant_id, external_id, account_id, text, lang, content_hash, published_at, status, score, label, verdict, model_version, config_version, scored_at)
        SELECT x.id, $3, x.external_id, x.account_id, x.text, x.lang, x.content_hash, x.posted, 'scored', 0.3, 'human', 'pass', seed.model_version, seed.config_version, now()
@@ -92,13 +119,14 @@ async function main() {
     done.delete(id);
   });
   const waitScored = (id: string) => new Promise<number>((resolve) => done.set(id, resolve));
+  const texts = await liveTexts(400);
   let live = 0;
   /** Live articles one after another (a few per second), submit -> score committed, in ms: n of them, or while `running`. */
   const liveLatency = async (n: number, running?: () => boolean): Promise<number[]> => {
     const out: number[] = [];
     for (let i = 0; running ? running() : i < n; i++) {
       const externalId = `live-${live++}`;
-      const prepared = prepareArticle({ externalId, accountId: `reader-${live % 11}`, text: `${NEWS}（${externalId}）`, declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
+      const prepared = prepareArticle({ externalId, accountId: `reader-${live % 11}`, text: texts[live % texts.length]!, declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
       const started = performance.now();
       const [r] = await ctx.articles.submit({ tenantId: 'live', actor: 'bench' }, [prepared]);
       out.push((await waitScored(r!.id)) - started);

@@ -211,7 +211,8 @@ export class Reevaluator {
     private readonly fusion: FusionConfig,
   ) {}
 
-  async run(job: ReevaluateJob): Promise<ReevaluationOutcome> {
+  /** `admit` waits for a turn per article (live traffic first) and answers the turn's end. */
+  async run(job: ReevaluateJob, options: { admit?: () => Promise<() => void> } = {}): Promise<ReevaluationOutcome> {
     const candidates = await this.db.query<Candidate>(
       `SELECT a.id, a.tenant_id AS "tenantId", a.account_id AS "accountId", a.text, a.lang, a.declared_ai AS "declaredAi",
               a.revision, a.content_hash AS "contentHash", COALESCE(a.published_at, a.received_at) AS "postedAt",
@@ -241,14 +242,13 @@ export class Reevaluator {
           skipped++;
           return;
         }
-        const observed = await this.account.observe({
-          tenantId: c.tenantId,
-          articleId: c.id,
-          accountId: c.accountId,
-          text: c.text,
-          lang: c.lang,
-          postedAt: c.postedAt,
-        });
+        const release = await options.admit?.();
+        let observed: AccountSignalsResult;
+        try {
+          observed = await this.account.observe({ tenantId: c.tenantId, articleId: c.id, accountId: c.accountId, text: c.text, lang: c.lang, postedAt: c.postedAt });
+        } finally {
+          release?.();
+        }
         const account: AccountSignalsResult = { ...observed, signals: mergeSignals(observed.signals, extra) };
         const { text, detector, labelling } = stored.data;
         const detectorOut: ScorerOutput | null = detector

@@ -50,13 +50,13 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
       )
     : null;
   dispatcher?.start();
-  const reevaluating = startReevaluateWorker(ctx, new Reevaluator(ctx.db, account, fusion), { concurrency: config.reevaluation.concurrency });
   const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency, sweep: options.reconcile ?? true });
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
     reconcile: options.reconcile ?? true,
   });
+  const reevaluating = startReevaluateWorker(ctx, new Reevaluator(ctx.db, account, fusion), { concurrency: config.reevaluation.concurrency, live: running.worker });
   // Imports and rescans: their own queues and concurrency, below live traffic.
   const historical = await startHistoricalWorkers(ctx, scoring, ctx.rescans, running.worker);
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
