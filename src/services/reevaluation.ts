@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { newId } from '../domain/ids.ts';
-import { type AigcLabel, type ExplicitLabel, isDeclared } from '../domain/labelling.ts';
+import { aigcLabelSchema, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
 import type { Label, Reason, ScorerOutput, Segment, Verdict } from '../domain/types.ts';
 import { jobOptions, type ReevaluateJob, type ReevaluationReason, reevaluateJobId, type RetryPolicy } from '../jobs/catalog.ts';
@@ -127,7 +127,12 @@ const storedSignalsSchema = z.object({
   text: summarySchema.default(null),
   detector: summarySchema.default(null),
   labelling: z
-    .object({ implicit: z.custom<AigcLabel>().nullable().default(null), explicit: z.array(z.custom<ExplicitLabel>()).default([]) })
+    .object({
+      implicit: aigcLabelSchema.nullable().default(null),
+      explicit: z
+        .array(z.object({ phrase: z.string(), where: z.enum(['title', 'start', 'end']), start: z.number(), end: z.number(), lang: z.enum(['zh', 'en']) }))
+        .default([]),
+    })
     .default({ implicit: null, explicit: [] }),
 });
 
