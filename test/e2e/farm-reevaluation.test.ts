@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
 import { FARM_CITIES, farmText, NEWS } from '../helpers/farm.ts';
+import { loadDataset } from '../signals/scenarios.ts';
 
 async function receiver() {
   const received: { event: string; body: { data: Record<string, unknown> } }[] = [];
@@ -79,6 +80,32 @@ describe('farms caught from their first post', () => {
     expect(event!.payload).toMatchObject({ previous: { verdict: initial!.verdict }, reason: { code: 'reevaluated_farm' } });
     const heard = await waitFor(async () => hook.received.find((r) => r.event === 'article.verdict_changed' && r.body.data.articleId === first));
     expect(heard.body.data).toMatchObject({ externalId: 'farm-0', verdict: latest.verdict, previous: { verdict: initial!.verdict } });
+  });
+
+  it('re-evaluates the earlier posts of an account once a later post shows the burst they were part of', async () => {
+    const tenant = 'tenant-burst';
+    const submitter = await env.keyFor('submitter', tenant);
+    const human = loadDataset('dev.jsonl.gz').filter((d) => d.label === 'human' && d.text.length > 300).map((d) => d.text);
+    const start = Date.parse('2026-11-22T09:00:00Z');
+    const ids: string[] = [];
+    for (let i = 0; i < 14; i++) {
+      const res = await env.request('POST', '/v1/articles', {
+        key: submitter,
+        body: { externalId: `burst-${i}`, accountId: 'night-poster', text: human[i]!, publishedAt: new Date(start + i * 40_000).toISOString() },
+      });
+      ids.push(((await res.json()) as { id: string }).id);
+      await waitFor(async () => (await versions(ids[i]!)).length > 0);
+    }
+    const first = await waitFor(async () => {
+      const v = await versions(ids[0]!);
+      return v.length > 1 ? v : undefined;
+    });
+    const rank = { pass: 0, review: 1, flag: 2 } as Record<string, number>;
+    const latest = first[first.length - 1]!;
+    expect(rank[latest.verdict]).toBeGreaterThan(rank[first[0]!.verdict]!);
+    expect(latest.reasons[0]).toMatchObject({ code: 'reevaluated_account' });
+    expect(latest.reasons.map((r) => r.code)).toContain('burst');
+    expect(latest.verdict).not.toBe('flag');
   });
 
   it('sends an honest repost (one human news text, attributed, several outlets) at most to review, saying why', async () => {
