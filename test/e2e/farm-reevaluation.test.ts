@@ -80,6 +80,8 @@ describe('farms caught from their first post', () => {
     expect(event!.payload).toMatchObject({ previous: { verdict: initial!.verdict }, reason: { code: 'reevaluated_farm' } });
     const heard = await waitFor(async () => hook.received.find((r) => r.event === 'article.verdict_changed' && r.body.data.articleId === first));
     expect(heard.body.data).toMatchObject({ externalId: 'farm-0', verdict: latest.verdict, previous: { verdict: initial!.verdict } });
+    // Webhooks carry the labelling decision too: a flag without a label is `suspected`.
+    expect(heard.body.data).toHaveProperty('labelling.decision', latest.verdict === 'flag' ? 'suspected' : 'none');
   });
 
   it('re-evaluates the earlier posts of an account once a later post shows the burst they were part of', async () => {
