@@ -28,7 +28,6 @@ import { startWorkers } from '../src/workers/runtime.ts';
 import { buildScorers } from '../src/scoring/index.ts';
 import { defaultFusionConfig } from '../src/scoring/fusion-config.ts';
 import { createPipeline } from '../src/services/pipeline.ts';
-import { attachScoreListeners } from '../src/services/review-listeners.ts';
 import { ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
 import { dropRedisPrefix } from '../test/helpers/context.ts';
@@ -145,16 +144,14 @@ async function waitIdle(ctx: AppContext): Promise<void> {
 }
 
 /**
- * Direct: ScoringService.scoreMany (pipeline + the score, article and event writes + the score
- * listeners) called in-process on chunks of `chunk` at `concurrency`, no queue: a rescan
- * without its queue, driver and item records.
+ * Direct: ScoringService.scoreMany (pipeline + the score, article and event writes) called
+ * in-process on chunks of `chunk` at `concurrency`, no queue: a rescan without its queue,
+ * driver and item records. (What follows a commit runs in the outbox dispatcher, off this path.)
  */
 async function directThroughput(ctx: AppContext, concurrency: number, chunk: number): Promise<number> {
   const scorers = await buildScorers(ctx.config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, ctx.config.accountSignals, `${ctx.config.redisPrefix}:dirsig:`);
   const scoring = new ScoringService(ctx.db, createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig }));
-  // The same after-score work as the workers (clusters, webhooks): only the queue differs.
-  attachScoreListeners(ctx, scoring);
   const ids = await ctx.db.query<{ id: string }>(`SELECT id FROM articles WHERE tenant_id = 'direct' ORDER BY id`);
   let next = 0;
   let done = 0;
@@ -223,10 +220,11 @@ async function main() {
 
     const workers = await startWorkers(ctx, { reconcile: false });
     const onScored = new Map<string, (at: number) => void>();
-    workers.scoring.onScored((article) => {
+    workers.scoreWorker.on('completed', (job) => {
       const at = performance.now();
-      onScored.get(article.id)?.(at);
-      onScored.delete(article.id);
+      const id = (job.data as { articleId: string }).articleId;
+      onScored.get(id)?.(at);
+      onScored.delete(id);
     });
     const raw = await rawRunner(ctx);
     // The model at its best: the detector batches across concurrent calls, so try several levels

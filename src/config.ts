@@ -96,6 +96,13 @@ export const envSchema = z.object({
   WEBHOOK_BACKOFF_MS: int(2000),
   WEBHOOK_TIMEOUT_MS: int(5000),
   WEBHOOK_CONCURRENCY: int(8),
+  OUTBOX_DISPATCH: bool(true),
+  OUTBOX_POLL_MS: int(250),
+  OUTBOX_BATCH: int(500),
+  OUTBOX_LEASE_MS: int(15_000),
+  REEVALUATE_CHUNK: int(100),
+  REEVALUATE_CONCURRENCY: int(2),
+  LABEL_PROPAGATOR: z.string().trim().min(1).max(256).default('slopguard'),
   CONSOLE_SESSION_TTL_SECONDS: int(8 * 3600),
   CONSOLE_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
@@ -177,6 +184,26 @@ export interface Config {
     concurrency: number;
   };
   console: { sessionTtlSeconds: number; cookieSecure: 'auto' | 'true' | 'false' };
+  /** The dispatcher that turns committed events into side effects (`outbox/dispatcher.ts`). */
+  outbox: {
+    /** Run the dispatcher in this worker process (any number may; a lease keeps one per consumer busy). */
+    dispatch: boolean;
+    /** How often an idle dispatcher looks for new events. */
+    pollMs: number;
+    /** Events read per consumer per pass. */
+    batch: number;
+    /** A dispatcher that stops renewing its lease (killed) is taken over after this long. */
+    leaseMs: number;
+  };
+  /** Re-evaluating earlier articles when a farm or a burst shows later. */
+  reevaluation: {
+    /** Articles per re-evaluation job. */
+    chunk: number;
+    /** Concurrency of the `reevaluate` worker. */
+    concurrency: number;
+  };
+  /** AI-content labelling: this platform's name or code, written as `ContentPropagator` (GB 45438-2025). */
+  labelling: { propagator: string };
 }
 
 export class ConfigError extends Error {
@@ -257,6 +284,14 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       concurrency: Math.max(1, e.WEBHOOK_CONCURRENCY),
     },
     console: { sessionTtlSeconds: Math.max(60, e.CONSOLE_SESSION_TTL_SECONDS), cookieSecure: e.CONSOLE_COOKIE_SECURE },
+    outbox: {
+      dispatch: e.OUTBOX_DISPATCH,
+      pollMs: Math.max(10, e.OUTBOX_POLL_MS),
+      batch: Math.min(5000, Math.max(1, e.OUTBOX_BATCH)),
+      leaseMs: Math.max(500, e.OUTBOX_LEASE_MS),
+    },
+    reevaluation: { chunk: Math.min(1000, Math.max(1, e.REEVALUATE_CHUNK)), concurrency: Math.max(1, e.REEVALUATE_CONCURRENCY) },
+    labelling: { propagator: e.LABEL_PROPAGATOR },
   };
 }
 

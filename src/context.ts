@@ -14,6 +14,7 @@ import { ImportService } from './services/imports.ts';
 import { RescanService } from './services/rescans.ts';
 import { KeyService } from './services/keys.ts';
 import { ClusterService } from './services/clusters.ts';
+import { ReevaluationPlanner } from './services/reevaluation.ts';
 import { ReviewService } from './services/review.ts';
 import { WebhookService } from './services/webhooks.ts';
 import { AddressPolicy } from './webhooks/url-guard.ts';
@@ -30,7 +31,7 @@ export interface AppContext {
   /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
   redis: Redis;
   redisUrl: string;
-  queues: { score: Queue; rescore: Queue; rescan: Queue };
+  queues: { score: Queue; rescore: Queue; rescan: Queue; reevaluate: Queue };
   retry: RetryPolicy;
   articles: ArticleService;
   keys: KeyService;
@@ -40,6 +41,8 @@ export interface AppContext {
   clusters: ClusterService;
   review: ReviewService;
   webhooks: WebhookService;
+  /** Re-evaluation of earlier articles when a farm or a burst shows later (jobs on `queues.reevaluate`). */
+  reevaluation: ReevaluationPlanner;
   /** Webhook deliveries (see `jobs/catalog.ts`). */
   deliverQueue: Queue;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
@@ -92,11 +95,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const workerConnections: Redis[] = [];
   const url = redisUrl;
   const clusters = new ClusterService(db);
-  const review = new ReviewService(db, clusters, config.review);
+  const review = new ReviewService(db, clusters, { ...config.review, propagator: config.labelling.propagator });
   const deliver = new Queue(QUEUES.deliver, { connection: redis, ...connection });
   const webhooks = new WebhookService(db, deliver, new AddressPolicy(config.webhooks.allowedCidrs), config.webhooks, retry, log);
-  // Decisions reach the platform's webhooks; failing to queue them never fails the decision.
-  review.onDecided((event) => webhooks.emitDecided(event).catch((error: unknown) => log.warn({ err: error }, 'could not emit review.decided')));
+  const reevaluate = new Queue(QUEUES.reevaluate, { connection: redis, ...connection });
 
   return {
     config,
@@ -105,7 +107,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     db,
     redis,
     redisUrl,
-    queues: { score, rescore, rescan },
+    queues: { score, rescore, rescan, reevaluate },
     retry,
     articles: new ArticleService(db, redis, score, retry, log),
     keys: new KeyService(db),
@@ -125,6 +127,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     clusters,
     review,
     webhooks,
+    reevaluation: new ReevaluationPlanner(db, reevaluate, { chunk: config.reevaluation.chunk, retry }, log),
     deliverQueue: deliver,
     workerConnection() {
       const connection = new Redis(url, { maxRetriesPerRequest: null });
@@ -137,6 +140,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await deliver.close().catch(() => undefined);
       await rescore.close().catch(() => undefined);
       await rescan.close().catch(() => undefined);
+      await reevaluate.close().catch(() => undefined);
       for (const c of workerConnections) c.disconnect();
       redis.disconnect();
       await db.close().catch(() => undefined);

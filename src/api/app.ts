@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps) {
   app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));
   app.route(
     '/v1/articles',
-    articleRoutes({ articles: deps.articles, maxBodyBytes: limits.maxBodyBytes, maxTextChars: limits.maxTextChars, defaultHook }),
+    articleRoutes({ articles: deps.articles, propagator: deps.config.labelling.propagator, maxBodyBytes: limits.maxBodyBytes, maxTextChars: limits.maxTextChars, defaultHook }),
   );
   app.route(
     '/v1/batches',

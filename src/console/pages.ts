@@ -212,6 +212,16 @@ function reasonsList(lang: Lang, reasons: Reason[]): Html {
   return html`<ul class="reasons">${reasons.map((r) => html`<li><b>${r.message?.[lang] ?? r.code}</b> <span class="muted">(${r.source}, ${r.contribution >= 0 ? '+' : ''}${fmtScore(r.contribution)})</span></li>`)}</ul>`;
 }
 
+/** The labelling decision, the notice the platform shows, and where explicit labels were found. */
+function labellingBlock(lang: Lang, a: ReviewArticle): Html {
+  const l = a.labelling;
+  return html`<div class="labelling lab-${l.decision}" data-testid="labelling" data-decision="${l.decision}">
+  <b>${t(lang, 'labelling')}</b>: ${t(lang, `lab_${l.decision}` as MessageKey)}${l.notice ? html` · <span data-testid="labelling-notice">${l.notice[lang]}</span>` : ''}
+  ${l.explicitLabels.length > 0 ? html`<br><span class="muted">${t(lang, 'labelFound')}: ${l.explicitLabels.map((x) => `“${x.phrase}” (${x.where} ${x.start}–${x.end})`).join(', ')}</span>` : ''}
+  ${l.implicitLabel ? html`<br><span class="muted">AIGC: Label ${l.implicitLabel.Label} · ContentProducer ${l.implicitLabel.ContentProducer} · ProduceID ${l.implicitLabel.ProduceID}</span>` : ''}
+</div>`;
+}
+
 function highlighted(a: ReviewArticle, passages: { start: number; end: number; passage: number }[] = []): Html {
   const runs = annotate(a.text, a.segments, passages);
   return html`<div class="text" data-testid="article-text">${runs.map((r) => {
@@ -233,6 +243,7 @@ function articleCard(pc: PageContext, a: ReviewArticle, passages: { start: numbe
     <span class="verdict-${a.verdict}">${a.verdict}</span> · ${a.label} · ${stateCell(lang, a.state, a.decision)} ${claimNote(pc, a.claim)}
     <br>${fmtTime(a.publishedAt ?? a.receivedAt)} · ${a.lang}${a.declaredAi ? ' · declared AI' : ''}
   </div>
+  ${labellingBlock(lang, a)}
   ${reasonsList(lang, a.reasons)}
   ${a.segments.length === 0 ? html`<p class="legend">${t(lang, 'segmentsNone')}</p>` : ''}
   ${highlighted(a, passages)}

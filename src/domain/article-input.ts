@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AIGC_KEY, parseAigcEntry } from './labelling.ts';
 import { hasLoneSurrogate } from './normalize.ts';
 
 /**
@@ -54,8 +55,13 @@ export const articleInputSchema = z
           ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_METADATA_DEPTH} levels` });
         } else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) {
           ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+        } else if (AIGC_KEY in m) {
+          // The implicit AI label (GB 45438-2025): a bad one is refused, never silently ignored.
+          const aigc = parseAigcEntry(m[AIGC_KEY]);
+          if (!aigc.ok) for (const issue of aigc.issues) ctx.addIssue({ code: 'custom', path: [AIGC_KEY, ...issue.path], message: issue.message });
         }
-      }),
+      })
+      .describe('Free-form platform metadata. `AIGC` is the implicit AI label of GB 45438-2025 (see the labelling section).'),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCOUNT_SIGNAL_CODES } from '../signals/types.ts';
 
 /**
  * The typed job catalog shared by producers (API, rescans) and consumers (workers): queue
@@ -15,6 +16,8 @@ export const QUEUES = {
   rescan: 'rescan',
   /** Webhook deliveries to the platform: one job per delivery row, retried with backoff. */
   deliver: 'deliver',
+  /** Re-evaluation of earlier articles with later evidence (a farm formed, a burst showed), in chunks. */
+  reevaluate: 'reevaluate',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -87,4 +90,35 @@ export type RescanDriverJob = z.infer<typeof rescanDriverJobSchema>;
 
 export function rescanDriverJobId(job: RescanDriverJob): string {
   return `driver-${job.rescanId}-g${job.generation}`;
+}
+
+/** An account signal carried as evidence to earlier articles (the later article's burst). */
+export const accountSignalSchema = z.object({
+  code: z.enum(ACCOUNT_SIGNAL_CODES),
+  value: z.number(),
+  strength: z.number().min(0).max(1),
+  message: z.object({ zh: z.string(), en: z.string() }),
+  evidence: z.record(z.string(), z.unknown()),
+});
+
+/** Why earlier articles are looked at again. */
+export const reevaluationReasonSchema = z.discriminatedUnion('kind', [
+  /** A content-farm cluster reached `accounts` accounts when `trigger` joined it. */
+  z.object({ kind: z.literal('cluster'), clusterId: z.string().min(1), accounts: z.number().int().positive(), size: z.number().int().positive(), trigger: z.string().min(1) }),
+  /** `trigger`, a later post of the account, showed these signals (a burst) covering the earlier posts. */
+  z.object({ kind: z.literal('account'), accountId: z.string().min(1), trigger: z.string().min(1), signals: z.array(accountSignalSchema).min(1) }),
+]);
+export type ReevaluationReason = z.infer<typeof reevaluationReasonSchema>;
+
+/** One chunk of articles to re-evaluate with the same new evidence. */
+export const reevaluateJobSchema = z.object({
+  tenantId: z.string().min(1),
+  reason: reevaluationReasonSchema,
+  articleIds: z.array(z.string().min(1)).min(1).max(1000),
+});
+export type ReevaluateJob = z.infer<typeof reevaluateJobSchema>;
+
+/** One per triggering event and chunk: the dispatcher planning the same event again re-adds nothing. */
+export function reevaluateJobId(eventId: number, chunk: number): string {
+  return `reeval-${eventId}-${chunk}`;
 }

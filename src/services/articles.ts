@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
+import { implicitLabelOf } from '../domain/labelling.ts';
 import { isId, newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
@@ -41,7 +42,7 @@ export interface ArticleLimits {
 
 /**
  * Canonicalises and checks one parsed input. The hash covers what is scored (title, text,
- * declared label), so metadata-only changes are not new revisions.
+ * declared label, implicit AI label), so other metadata-only changes are not new revisions.
  */
 export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits): PreparedArticle {
   if (input.text.length > limits.maxTextChars) {
@@ -57,8 +58,11 @@ export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits)
     ]);
   }
   const title = input.title === undefined ? null : canonicalText(input.title) || null;
+  // The implicit AI label declares like `declaredAi` does, so it is part of what is scored;
+  // without one the hash is what it always was.
+  const implicit = implicitLabelOf(input.metadata);
   const contentHash = createHash('sha256')
-    .update(`${title ?? ''}\u0000${text}\u0000${input.declaredAi ? 1 : 0}`)
+    .update(`${title ?? ''}\u0000${text}\u0000${input.declaredAi ? 1 : 0}${implicit ? `\u0000AIGC:${implicit.Label}` : ''}`)
     .digest('hex');
   return {
     externalId: input.externalId,
@@ -334,12 +338,13 @@ export class ArticleService {
     return rows[0] ?? null;
   }
 
-  /** The stored score of the article's current content under its current model/config. */
+  /** The stored score of the article's current content under its current model/config (its latest re-evaluation). */
   async currentScore(article: StoredArticle): Promise<StoredScore | null> {
     if (article.modelVersion === null || article.configVersion === null) return null;
     const rows = await this.db.query<StoredScore>(
       `SELECT ${SCORE_COLUMNS} FROM scores
-       WHERE article_id = $1 AND content_hash = $2 AND model_version = $3 AND config_version = $4`,
+       WHERE article_id = $1 AND content_hash = $2 AND model_version = $3 AND config_version = $4
+       ORDER BY evaluation DESC LIMIT 1`,
       [article.id, article.contentHash, article.modelVersion, article.configVersion],
     );
     return rows[0] ?? null;

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import type { AccountSignalsResult } from '../signals/types.ts';
+import { crossesStep } from './reevaluation.ts';
 
 export interface ClusterSummary {
   id: string;
@@ -121,9 +122,12 @@ export function newClusterId(tenantId: string, articleIds: readonly string[]): s
   return `cl_${createHash('sha1').update(tenantId).update('\0').update(min).digest('hex').slice(0, 20)}`;
 }
 
+/** What a cluster join reads from an account-signals observation. */
+export type ClusterObservation = Pick<AccountSignalsResult, 'tenantId' | 'articleId' | 'accountId' | 'postedAt' | 'firstObservation' | 'similar' | 'clusterId'>;
+
 export class ClusterService {
   // One observation the database refuses fails only itself.
-  private readonly upserts = new Coalescer<AccountSignalsResult, string>((batch) => this.upsertBatch(batch), {
+  private readonly upserts = new Coalescer<ClusterObservation, string>((batch) => this.upsertBatch(batch), {
     maxInFlight: 1,
     maxBatch: 100,
     retryAlone: (error) => !isUnavailable(error),
@@ -136,7 +140,7 @@ export class ClusterService {
    * cluster they already belong to. Returns the cluster id, or null when the observation
    * found no near-duplicate and the article is in no cluster.
    */
-  async upsertFromObservation(obs: AccountSignalsResult): Promise<string | null> {
+  async upsertFromObservation(obs: ClusterObservation): Promise<string | null> {
     if (obs.similar.length === 0) return this.clusterOf(obs.tenantId, obs.articleId);
     // An article seen again (a retry, a rescan) usually brings nothing new: answer from one
     // read instead of a locked transaction that would serialise a whole rescan per tenant.
@@ -152,7 +156,7 @@ export class ClusterService {
    * order, so two processes never deadlock) and the commit are paid once per batch, and
    * waiting happens here rather than on a lock holding a database connection.
    */
-  private upsertBatch(batch: AccountSignalsResult[]): Promise<string[]> {
+  private upsertBatch(batch: ClusterObservation[]): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       for (const tenantId of [...new Set(batch.map((o) => o.tenantId))].sort()) {
         await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
@@ -164,7 +168,7 @@ export class ClusterService {
   }
 
   /** One observation with near-duplicates, inside a transaction holding its tenant's lock. */
-  private async applyObservation(tx: Db, obs: AccountSignalsResult): Promise<string> {
+  private async applyObservation(tx: Db, obs: ClusterObservation): Promise<string> {
     const { tenantId } = obs;
     const members = [
       { articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null },
@@ -195,6 +199,8 @@ export class ClusterService {
     const target = sorted[0] as string;
     const absorbed = sorted.slice(1);
 
+    // The account count before, to tell when the farm crosses a re-evaluation step.
+    const [before] = await tx.query<{ accounts: number }>('SELECT COALESCE(max(account_count), 0)::int AS accounts FROM clusters WHERE id = ANY($1::text[])', [sorted]);
     // Only a brand-new cluster needs its row; every other candidate already has one.
     if (!live && existing.length === 0) {
       await tx.query('INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [target, tenantId]);
@@ -212,6 +218,7 @@ export class ClusterService {
       );
     }
     const memberParams = [ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)];
+    let after: { accounts: number; size: number } | undefined;
     if (absorbed.length > 0) {
       // A merge: insert, then recount the merged cluster from its members.
       await tx.query(
@@ -223,21 +230,21 @@ export class ClusterService {
                similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
         [tenantId, target, ...memberParams],
       );
-      await tx.query(
+      [after] = await tx.query<{ accounts: number; size: number }>(
         `UPDATE clusters c
             SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
                 max_similarity = s.sim, updated_at = now()
            FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
                         max(posted_at) AS last, max(similarity) AS sim
                    FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
-          WHERE c.id = $1`,
+          WHERE c.id = $1 RETURNING c.account_count AS accounts, c.size`,
         [target, tenantId],
       );
     } else {
       // The common case, a farm growing by one article: update the counts from the rows
       // this observation adds, not from every member (farms reach thousands of articles,
       // and these upserts are serialised per tenant).
-      await tx.query(
+      [after] = await tx.query<{ accounts: number; size: number }>(
         `WITH input AS (
            SELECT * FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
          ), known_accounts AS (
@@ -258,8 +265,16 @@ export class ClusterService {
                 last_posted_at = GREATEST(c.last_posted_at, (SELECT max(posted_at) FROM upserted)),
                 max_similarity = GREATEST(c.max_similarity, (SELECT max(similarity) FROM upserted)),
                 updated_at = now()
-          WHERE c.id = $2`,
+          WHERE c.id = $2 RETURNING c.account_count AS accounts, c.size`,
         [tenantId, target, ...memberParams],
+      );
+    }
+    // The farm became visible or grew a step: its earlier members are re-evaluated. The event
+    // commits with the membership (the outbox), so a crash here cannot lose it.
+    if (after && crossesStep(before?.accounts ?? 0, after.accounts)) {
+      await tx.query(
+        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`,
+        [tenantId, target, JSON.stringify({ clusterId: target, accounts: after.accounts, size: after.size, trigger: obs.articleId })],
       );
     }
     return target;
@@ -269,7 +284,7 @@ export class ClusterService {
    * The live cluster that already holds every article of the observation with at least the
    * observed similarity, if there is one: then an upsert would change nothing.
    */
-  private async recordedCluster(obs: AccountSignalsResult): Promise<string | null> {
+  private async recordedCluster(obs: ClusterObservation): Promise<string | null> {
     const ids = [obs.articleId, ...obs.similar.map((s) => s.articleId)];
     const similarities = [obs.similar[0]?.similarity ?? null, ...obs.similar.map((s) => s.similarity)];
     const rows = await this.db.query<{ covered: number; clusters: number; cluster_id: string | null; live: boolean | null }>(

@@ -1,3 +1,4 @@
+import { detectExplicitLabels, implicitLabelOf, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
 import type { Scorer, ScorerOutput } from '../domain/types.ts';
 import { fuse } from '../scoring/fusion.ts';
@@ -56,8 +57,12 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
           })
         : null;
       const t3 = performance.now();
+      // An implicit label in the metadata or an explicit one in the text declares AI content
+      // as the platform's flag does: declared content is never `ai_undeclared`.
+      const labelling = { implicit: implicitLabelOf(article.metadata), explicit: detectExplicitLabels(article) };
+      const declaredAi = isDeclared({ ...labelling, declaredAi: article.declaredAi });
       const fused = fuse(
-        { lang: article.lang, declaredAi: article.declaredAi, contentLength: contentLength(article.text), detector, text, account },
+        { lang: article.lang, declaredAi, contentLength: contentLength(article.text), detector, text, account },
         parts.fusion,
       );
       return {
@@ -67,7 +72,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
         // Zero-shot statistics explain (contribution 0); the fusion does not weigh them yet.
         reasons: [...fused.reasons, ...(zeroShot?.reasons ?? [])],
         segments: detector?.segments ?? [],
-        signals: { text: summary(text), detector: summary(detector), account, ...(zeroShot ? { zeroShot: summary(zeroShot) } : {}) },
+        signals: { text: summary(text), detector: summary(detector), account, labelling, ...(zeroShot ? { zeroShot: summary(zeroShot) } : {}) },
         timings: { textMs: t1 - t0, modelMs: t2 - t1, accountMs: t3 - t2 },
       };
     },

@@ -10,6 +10,7 @@ import {
   stateAfter,
   trainingLabel,
 } from '../domain/review.ts';
+import { decideLabelling, detectExplicitLabels, implicitLabelOf, type Labelling } from '../domain/labelling.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ClusterService } from './clusters.ts';
 
@@ -124,6 +125,8 @@ export interface ReviewArticle extends Omit<QueueArticle, 'kind'> {
   segments: Segment[];
   signals: Record<string, unknown>;
   scoreId: string | null;
+  /** The AI-content labelling decision (`domain/labelling.ts`). */
+  labelling: Labelling;
 }
 
 export interface GroupDetail {
@@ -145,17 +148,6 @@ export interface DecisionResult {
   unchanged: number;
   items: { articleId: string; state: ReviewState; decision: Decision; eventId: number | null }[];
 }
-
-export interface DecidedEvent {
-  tenantId: string;
-  actor: string;
-  decision: Decision;
-  comment: string | null;
-  target: DecisionResult['target'];
-  items: { articleId: string; externalId: string; revision: number; eventId: number; score: number; verdict: Verdict; label: Label }[];
-  decidedAt: string;
-}
-export type DecidedListener = (event: DecidedEvent) => Promise<void> | void;
 
 export interface AuditQuery {
   articleId?: string;
@@ -196,6 +188,8 @@ export interface ReviewSettings {
   maxLeaseSeconds: number;
   /** Most articles one claim or decision may touch. */
   maxBulkItems: number;
+  /** This platform's name or code for the labelling's propagation metadata (LABEL_PROPAGATOR). */
+  propagator?: string;
 }
 
 const iso = (v: Date | string | null | undefined): string | null => (v === null || v === undefined ? null : new Date(v).toISOString());
@@ -297,18 +291,11 @@ function stateCondition(state: StateFilter): string {
 }
 
 export class ReviewService {
-  private readonly listeners: DecidedListener[] = [];
-
   constructor(
     private readonly db: Db,
     private readonly clusters: ClusterService,
     readonly settings: ReviewSettings,
   ) {}
-
-  /** Runs after a decision is committed (webhooks). A listener's failure is its own business. */
-  onDecided(listener: DecidedListener): void {
-    this.listeners.push(listener);
-  }
 
   // ---------------------------------------------------------------- queue
 
@@ -456,13 +443,14 @@ export class ReviewService {
   async articles(tenantId: string, ids: readonly string[]): Promise<ReviewArticle[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<
-      QueueRow & { text: string; lang: 'zh' | 'en'; declaredAi: boolean; publishedAt: Date | null; reasons: Reason[] | null; segments: Segment[] | null; signals: Record<string, unknown> | null; scoreId: string | null }
+      QueueRow & { text: string; lang: 'zh' | 'en'; declaredAi: boolean; metadata: Record<string, unknown>; publishedAt: Date | null; reasons: Reason[] | null; segments: Segment[] | null; signals: Record<string, unknown> | null; scoreId: string | null }
     >(
-      `SELECT ${QUEUE_COLUMNS}, a.text, a.lang, a.declared_ai AS "declaredAi", a.published_at AS "publishedAt",
+      `SELECT ${QUEUE_COLUMNS}, a.text, a.lang, a.declared_ai AS "declaredAi", a.metadata, a.published_at AS "publishedAt",
               s.reasons, s.segments, s.signals, s.id AS "scoreId"
        ${QUEUE_JOINS}
-       LEFT JOIN scores s ON s.article_id = a.id AND s.content_hash = a.content_hash AND s.model_version = a.model_version
-                         AND s.config_version = a.config_version
+       LEFT JOIN LATERAL (SELECT * FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
+                           AND s.model_version = a.model_version AND s.config_version = a.config_version
+                           ORDER BY s.evaluation DESC LIMIT 1) s ON true
        WHERE a.tenant_id = $1 AND a.id = ANY($2::text[])`,
       [tenantId, ids],
     );
@@ -483,6 +471,14 @@ export class ReviewService {
           segments: r.segments ?? [],
           signals: r.signals ?? {},
           scoreId: r.scoreId,
+          labelling: decideLabelling({
+            implicit: implicitLabelOf(r.metadata),
+            declaredAi: r.declaredAi,
+            explicit: detectExplicitLabels({ title: r.title, text: r.text }),
+            verdict: r.verdict,
+            contentId: r.externalId,
+            propagator: this.settings.propagator ?? 'slopguard',
+          }),
         },
       ];
     });
@@ -530,8 +526,9 @@ export class ReviewService {
     const articles = await this.db.query<QueueRow & { status: string; signals: { account?: { signals?: { code: string; strength: number; value: number }[] } } | null; scoredAt: Date | null }>(
       `SELECT ${QUEUE_COLUMNS}, a.status, a.scored_at AS "scoredAt", s.signals
        ${QUEUE_JOINS}
-       LEFT JOIN scores s ON s.article_id = a.id AND s.content_hash = a.content_hash AND s.model_version = a.model_version
-                         AND s.config_version = a.config_version
+       LEFT JOIN LATERAL (SELECT * FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
+                           AND s.model_version = a.model_version AND s.config_version = a.config_version
+                           ORDER BY s.evaluation DESC LIMIT 1) s ON true
        WHERE a.tenant_id = $1 AND a.account_id = $2
        ORDER BY a.received_at DESC, a.id DESC LIMIT 500`,
       [tenantId, accountId],
@@ -688,7 +685,6 @@ export class ReviewService {
     const outcome = await this.db.transaction(async (tx) => {
       const rows = await tx.query<{
         id: string;
-        externalId: string;
         revision: number;
         status: string;
         score: number;
@@ -700,7 +696,7 @@ export class ReviewService {
         current: Decision | null;
         holder: string | null;
       }>(
-        `SELECT a.id, a.external_id AS "externalId", a.revision, a.status, a.score, a.label, a.verdict,
+        `SELECT a.id, a.revision, a.status, a.score, a.label, a.verdict,
                 a.model_version AS "modelVersion", a.config_version AS "configVersion",
                 rs.revision AS "reviewedRevision", rs.decision AS current, cl.moderator AS holder
          FROM articles a
@@ -726,13 +722,12 @@ export class ReviewService {
       const changed = rows.filter((r) => !(r.reviewedRevision === r.revision && r.current === decision));
       const targetRef = { type: target.type, id: scopeId };
       const eventIds = new Map<string, number>();
-      let decidedAt = new Date().toISOString();
       if (changed.length > 0) {
-        const inserted = await tx.query<{ id: number; subjectId: string; at: Date }>(
+        const inserted = await tx.query<{ id: number; subjectId: string }>(
           `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
            SELECT $1, 'article', x.id, 'review.decided', $2, x.payload, x.model_version, x.config_version
            FROM jsonb_to_recordset($3::jsonb) AS x(id text, payload jsonb, model_version text, config_version text)
-           RETURNING id, subject_id AS "subjectId", created_at AS at`,
+           RETURNING id, subject_id AS "subjectId"`,
           [
             who.tenantId,
             who.keyId,
@@ -757,7 +752,6 @@ export class ReviewService {
           ],
         );
         for (const e of inserted) eventIds.set(e.subjectId, Number(e.id));
-        decidedAt = iso(inserted[0]?.at ?? null) ?? decidedAt;
         await tx.query(
           `INSERT INTO review_state AS rs (tenant_id, article_id, revision, state, decision, comment, decided_by, decided_at, decisions, last_event_id)
            SELECT $1, x.id, x.revision, $3, $4, $5, $2, now(), 1, x.event_id
@@ -791,29 +785,11 @@ export class ReviewService {
         unchanged: ids.length - changed.length,
         items: rows.map((r) => ({ articleId: r.id, state: stateAfter(decision), decision, eventId: eventIds.get(r.id) ?? null })),
       };
-      const event: DecidedEvent = {
-        tenantId: who.tenantId,
-        actor: who.keyId,
-        decision,
-        comment,
-        target: targetRef,
-        decidedAt,
-        items: changed.map((r) => ({
-          articleId: r.id,
-          externalId: r.externalId,
-          revision: r.revision,
-          eventId: eventIds.get(r.id) ?? 0,
-          score: Number(r.score),
-          verdict: r.verdict,
-          label: r.label,
-        })),
-      };
-      return { result, event };
+      return result;
     });
-    if (outcome.event.items.length > 0) {
-      for (const listener of this.listeners) await listener(outcome.event);
-    }
-    return outcome.result;
+    // The platform's webhook hears of it through the `review.decided` events just committed
+    // (the outbox: `outbox/dispatcher.ts`), not from here.
+    return outcome;
   }
 
   // ---------------------------------------------------------------- audit and export

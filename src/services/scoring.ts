@@ -32,9 +32,6 @@ export type ScoreOutcome =
   | { kind: 'already_scored'; scoreId: string }
   | { kind: 'superseded' };
 
-/** Listeners run after the score is committed (webhooks, review queue, metrics). */
-export type ScoredListener = (article: StoredArticle, result: PipelineResult & { scoreId: string }) => Promise<void> | void;
-
 export class ArticleMissingError extends Error {}
 
 export interface ScoreOptions {
@@ -63,7 +60,6 @@ type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' |
  * derived fields and the event in one statement, shared with concurrent jobs.
  */
 export class ScoringService {
-  private readonly listeners: ScoredListener[] = [];
   // Concurrent jobs (live and historical) share their reads and their writes: under load many
   // scores cost one round trip and one commit; alone, a job runs at once.
   private readonly reads = new Coalescer<ScoreJob, MarkedArticle | undefined>((jobs) => this.readForScoring(jobs), {
@@ -80,10 +76,6 @@ export class ScoringService {
     private readonly db: Db,
     private readonly pipeline: ScoringPipeline,
   ) {}
-
-  onScored(listener: ScoredListener): void {
-    this.listeners.push(listener);
-  }
 
   async score(job: ScoreJob, options: ScoreOptions = {}): Promise<ScoreOutcome> {
     const [outcome] = await this.scoreMany([job], options);
@@ -104,9 +96,10 @@ export class ScoringService {
       prepared.map(async (p) => {
         if (p.status === 'rejected') throw p.reason;
         if (!('row' in p.value)) return p.value;
-        const { row, article, result } = p.value;
+        const { row, result } = p.value;
+        // What follows the commit (webhooks, the cluster join, re-evaluations) leaves through
+        // the `article.scored` event written with the score: see `outbox/dispatcher.ts`.
         if (!(await writes[rows.indexOf(row)]!)) return { kind: 'superseded' as const };
-        for (const listener of this.listeners) await listener(article, { ...result, timings: row.timings, scoreId: row.score_id });
         return { kind: 'scored' as const, scoreId: row.score_id, verdict: result.verdict, label: result.label, score: result.score };
       }),
     );
@@ -179,7 +172,7 @@ export class ScoringService {
        )
        SELECT ${ARTICLE_COLUMNS},
               (SELECT s.id FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
-                 AND s.model_version = $4 AND s.config_version = $5) AS "existingScoreId"
+                 AND s.model_version = $4 AND s.config_version = $5 ORDER BY s.evaluation DESC LIMIT 1) AS "existingScoreId"
        FROM articles a WHERE a.id = ANY($1::text[])`,
       [jobs.map((j) => j.articleId), jobs.map((j) => j.tenantId), jobs.map((j) => j.revision), this.pipeline.modelVersion, this.pipeline.configVersion],
     );
@@ -202,7 +195,7 @@ export class ScoringService {
          SELECT score_id, article_id, tenant_id, revision, content_hash, $2, $3, score, label, verdict, reasons, segments,
                 signals, timings, trigger
          FROM input ORDER BY idx
-         ON CONFLICT (article_id, content_hash, model_version, config_version) DO NOTHING RETURNING id
+         ON CONFLICT (article_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
        ), applied AS (
          UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = x.score, label = x.label,
                 verdict = x.verdict, model_version = $2, config_version = $3, scored_at = now()

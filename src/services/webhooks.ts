@@ -11,25 +11,64 @@ import { Coalescer } from '../infra/coalescer.ts';
 import { deliverJobId, type DeliverJob, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../webhooks/signature.ts';
 import type { AddressPolicy } from '../webhooks/url-guard.ts';
-import type { StoredArticle } from './articles.ts';
-import type { DecidedEvent } from './review.ts';
-import type { PipelineResult } from './scoring.ts';
+import type { Labelling } from '../domain/labelling.ts';
+import type { Label, Reason, Verdict } from '../domain/types.ts';
 
 /**
  * Webhooks to the platform. An event becomes one `webhook_deliveries` row per subscribed
  * webhook (unique per webhook and event id, so emitting twice is a no-op) and one job on
  * the `deliver` queue. The worker signs and POSTs; a non-2xx answer or a network error is
  * retried with exponential backoff; after the last attempt the row is `dead`, listed for
- * admins and redrivable. Nothing here runs inside scoring: emit is called after commit and
- * its failures are logged.
+ * admins and redrivable. Nothing here runs inside scoring: the outbox dispatcher emits from
+ * committed events (`outbox/consumers.ts`), so a crash after the commit loses nothing.
  *
  * Example:
  *   const { webhook, secret } = await webhooks.create('t1', 'key_…', { url: 'https://platform.example/hooks', events: ['article.flagged'] });
  *   await webhooks.emit('t1', 'article.flagged', 'flagged-scr_…', { articleId: 'art_…', score: 0.93 });
  */
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'review.decided'] as const;
+export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** One committed score as webhooks report it. */
+export interface ScoredArticle {
+  tenantId: string;
+  articleId: string;
+  externalId: string;
+  accountId: string;
+  revision: number;
+  scoreId: string;
+  score: number;
+  label: Label;
+  verdict: Verdict;
+  reasons: Reason[];
+  labelling: Labelling;
+}
+
+/** One committed moderator decision (the `review.decided` events of one transaction). */
+export interface DecidedEvent {
+  tenantId: string;
+  actor: string;
+  decision: string;
+  comment: string | null;
+  target: unknown;
+  items: { articleId: string; externalId: string; revision: number; eventId: number; score: number; verdict: string; label: string }[];
+  decidedAt: string;
+}
+
+function scoredData(s: ScoredArticle) {
+  return {
+    articleId: s.articleId,
+    externalId: s.externalId,
+    accountId: s.accountId,
+    revision: s.revision,
+    score: s.score,
+    label: s.label,
+    verdict: s.verdict,
+    reasons: s.reasons.map((r) => ({ code: r.code, source: r.source, contribution: r.contribution, message: r.message })),
+    labelling: s.labelling,
+  };
+}
 
 export interface WebhookView {
   id: string;
@@ -258,23 +297,24 @@ export class WebhookService {
     return events.map((event) => rows.filter((row) => row.id.startsWith(`${event.delivery}_`)));
   }
 
-  /** After a committed score: `article.scored`, and `article.flagged` for a flag verdict. */
-  async emitScored(article: StoredArticle, result: PipelineResult & { scoreId: string }): Promise<void> {
-    const data = {
-      articleId: article.id,
-      externalId: article.externalId,
-      accountId: article.accountId,
-      revision: article.revision,
-      score: result.score,
-      label: result.label,
-      verdict: result.verdict,
-      reasons: result.reasons.map((r) => ({ code: r.code, source: r.source, contribution: r.contribution, message: r.message })),
-    };
-    await this.emit(article.tenantId, 'article.scored', `scored-${result.scoreId}`, data);
-    if (result.verdict === 'flag') await this.emit(article.tenantId, 'article.flagged', `flagged-${result.scoreId}`, data);
+  /** A committed score (`article.scored`), and `article.flagged` for a flag verdict. */
+  async emitScored(scored: ScoredArticle): Promise<void> {
+    const data = scoredData(scored);
+    await this.emit(scored.tenantId, 'article.scored', `scored-${scored.scoreId}`, data);
+    if (scored.verdict === 'flag') await this.emit(scored.tenantId, 'article.flagged', `flagged-${scored.scoreId}`, data);
   }
 
-  /** After a committed decision: one `review.decided` carrying every item it changed. */
+  /**
+   * A verdict raised by re-evaluation (`article.verdict_changed`, with the previous verdict and
+   * the reason), and `article.flagged` when it is now a flag: subscribers of flags alone hear it too.
+   */
+  async emitVerdictChanged(changed: ScoredArticle & { previous: Record<string, unknown>; reason: Record<string, unknown> }): Promise<void> {
+    const data = { ...scoredData(changed), previous: changed.previous, reason: changed.reason };
+    await this.emit(changed.tenantId, 'article.verdict_changed', `verdict-${changed.scoreId}`, data);
+    if (changed.verdict === 'flag') await this.emit(changed.tenantId, 'article.flagged', `flagged-${changed.scoreId}`, data);
+  }
+
+  /** One committed decision: one `review.decided` carrying every item it changed. */
   async emitDecided(event: DecidedEvent): Promise<void> {
     const first = Math.min(...event.items.map((i) => i.eventId));
     await this.emit(event.tenantId, 'review.decided', `decided-${first}-${event.items.length}`, {

@@ -4,7 +4,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * Webhook signatures, for senders (us) and receivers (the platform).
  *
  * Every delivery is a POST of a JSON body with these headers:
- *   X-Slopguard-Event:      the event type (`article.scored`, `article.flagged`, `review.decided`)
+ *   X-Slopguard-Event:      the event type (`article.scored`, `article.flagged`, `article.verdict_changed`, `review.decided`)
  *   X-Slopguard-Delivery:   the delivery id; retries and redrives of one delivery keep it (dedupe on it)
  *   X-Slopguard-Timestamp:  Unix seconds when this attempt was signed
  *   X-Slopguard-Signature:  `v1=` + hex HMAC-SHA256(secret, `${timestamp}.${rawBody}`)

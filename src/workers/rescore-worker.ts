@@ -23,13 +23,13 @@ async function closeBounded(worker: Worker, timeoutMs: number): Promise<void> {
 }
 
 /**
- * Rescoring competes with live jobs of this process for the same CPU (and detector batches; a
+ * Rescoring (and re-evaluation) competes with live jobs of this process for the same CPU (and detector batches; a
  * forward pass holds the event loop). A rescored article does not enter the pipeline while a
  * live job is in flight, and while live traffic was seen in the last `quietMs` at most one
  * rescored article is in the pipeline at a time: live latency stays close to what it is
  * without a rescan, and the rescan takes what the live traffic leaves.
  */
-function liveGate(live: Worker | undefined, quietMs = 1000) {
+export function liveGate(live: Worker | undefined, quietMs = 1000) {
   let liveInFlight = 0;
   let lastLiveAt = 0;
   let rescoring = 0;

@@ -5,9 +5,12 @@ import { defaultFusionConfig } from '../scoring/fusion-config.ts';
 import { AccountSignals } from '../signals/index.ts';
 import { createPipeline } from '../services/pipeline.ts';
 import { ScoringService } from '../services/scoring.ts';
-import { attachScoreListeners } from '../services/review-listeners.ts';
+import { clusterConsumer, reevaluationConsumer, webhookConsumer } from '../outbox/consumers.ts';
+import { OutboxDispatcher } from '../outbox/dispatcher.ts';
+import { Reevaluator } from '../services/reevaluation.ts';
 import { startDeliverWorker } from './deliver-worker.ts';
 import { type LocalModel, workersKey } from '../server.ts';
+import { startReevaluateWorker } from './reevaluate-worker.ts';
 import { startHistoricalWorkers } from './rescore-worker.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
 
@@ -17,6 +20,10 @@ const HEARTBEAT_MS = 10_000;
 
 export interface RunningWorkers extends LocalModel {
   scoring: ScoringService;
+  /** The live `score` queue's consumer (benches time completions on it). */
+  scoreWorker: RunningWorker['worker'];
+  /** Committed events to side effects; null when OUTBOX_DISPATCH is off in this process. */
+  dispatcher: OutboxDispatcher | null;
   close(): Promise<void>;
 }
 
@@ -25,15 +32,31 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const { config } = ctx;
   const scorers = await buildScorers(config.model, ctx.log);
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
-  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion: defaultFusionConfig });
+  const fusion = defaultFusionConfig;
+  const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion });
   const scoring = new ScoringService(ctx.db, pipeline);
-  attachScoreListeners(ctx, scoring);
+  // What follows a commit (webhooks, cluster joins, re-evaluations) is read from the events
+  // the commit wrote, so a process dying right after it loses nothing.
+  const dispatcher = config.outbox.dispatch
+    ? new OutboxDispatcher(
+        ctx.db,
+        [
+          webhookConsumer(ctx.db, ctx.webhooks, config.labelling.propagator, ctx.log),
+          clusterConsumer(ctx.db, ctx.clusters),
+          reevaluationConsumer(ctx.db, ctx.reevaluation, ctx.log),
+        ],
+        config.outbox,
+        ctx.log,
+      )
+    : null;
+  dispatcher?.start();
   const delivering = startDeliverWorker(ctx, ctx.webhooks, { concurrency: config.webhooks.concurrency, sweep: options.reconcile ?? true });
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
     reconcile: options.reconcile ?? true,
   });
+  const reevaluating = startReevaluateWorker(ctx, new Reevaluator(ctx.db, account, fusion), { concurrency: config.reevaluation.concurrency, live: running.worker });
   // Imports and rescans: their own queues and concurrency, below live traffic.
   const historical = await startHistoricalWorkers(ctx, scoring, ctx.rescans, running.worker);
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -48,12 +71,16 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   ctx.log.info({ modelVersion: pipeline.modelVersion, configVersion: pipeline.configVersion }, 'score worker started');
   return {
     scoring,
+    scoreWorker: running.worker,
+    dispatcher,
     modelVersion: pipeline.modelVersion,
     isModelReady,
     async close() {
       clearInterval(heartbeat);
       await historical.close(config.shutdownTimeoutMs);
       await running.close(config.shutdownTimeoutMs);
+      await reevaluating.close(config.shutdownTimeoutMs);
+      await dispatcher?.close();
       await delivering.close(config.shutdownTimeoutMs);
       await ctx.redis.hdel(workersKey(config.redisPrefix), workerId).catch(() => undefined);
       await scorers.close();

@@ -140,7 +140,7 @@ describe('rescans', () => {
     // Rescanning again under the same config is a no-op per article: nothing changes.
     const again = await api<RescanView>('POST', '/v1/rescans', { filter: {} });
     expect(await finished(again.id)).toMatchObject({ done: 200, changed: 0, newlyFlagged: 0 });
-    expect((await env.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scores'))[0]!.n).toBe(400);
+    expect((await env.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scores WHERE evaluation = 0'))[0]!.n).toBe(400);
   });
 
   it('documents the import and rescan routes in the OpenAPI document', async () => {
@@ -348,7 +348,7 @@ describe('a rescan across a worker and API restart', () => {
         return v.status === 'completed' ? v : undefined;
       }, 30_000);
       expect(done).toMatchObject({ total: 300, selected: 300, done: 300, failed: 0 });
-      const scores = await ctx.db.query<{ n: number; articles: number }>('SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores');
+      const scores = await ctx.db.query<{ n: number; articles: number }>('SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE evaluation = 0');
       expect(scores[0]).toEqual({ n: 300, articles: 300 });
     } finally {
       await workers?.close(5000);

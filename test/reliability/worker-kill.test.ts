@@ -53,7 +53,8 @@ describe('worker processes stopped for real', () => {
     children.push(second);
     await waitFor(async () => (await countScored()) === total, 60_000, 100);
     const rows = await env.ctx.db.query<{ n: number; articles: number }>(
-      'SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores',
+      // Scorings only (evaluation 0): re-evaluations of a farm add score versions, not scorings.
+      'SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE evaluation = 0',
     );
     expect(rows[0]).toEqual({ n: total, articles: total });
     const events = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE type = 'article.scored'");
@@ -89,7 +90,7 @@ describe('worker processes stopped for real', () => {
     children.push(next);
     await waitFor(async () => (await countScored()) === total, 60_000, 100);
     const rows = await env.ctx.db.query<{ n: number; articles: number }>(
-      "SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE tenant_id = 'tenant-term'",
+      "SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE tenant_id = 'tenant-term' AND evaluation = 0",
     );
     expect(rows[0]).toEqual({ n: total, articles: total });
   }, 90_000);

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Db } from '../../src/db/db.ts';
+import { migrate } from '../../src/db/migrate.ts';
 import { createPgDb } from '../../src/db/pg.ts';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** A fresh schema with the clusters migration applied; `cleanup` drops it. */
+/** A fresh schema with every migration applied (clusters write their `cluster.grew` events); `cleanup` drops it. */
 export async function isolatedPg(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   const schema = `sgtest_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   await admin.query(`CREATE SCHEMA ${schema}`);
   const db = createPgDb(PG_URL, { schema, max: 4 });
-  await db.exec(readFileSync(new URL('../../src/db/migrations/010_clusters.sql', import.meta.url), 'utf8'));
+  await migrate(db);
   return {
     db,
     cleanup: async () => {

@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ServiceError } from '../../domain/errors.ts';
+import { decideLabelling, detectExplicitLabels, implicitLabelOf } from '../../domain/labelling.ts';
 import type { ArticleService, StoredArticle, StoredScore } from '../../services/articles.ts';
 import { prepareArticle } from '../../services/articles.ts';
 import type { AppEnv } from '../env.ts';
@@ -8,6 +9,8 @@ import { Accepted, ArticleInput, ArticleView, errorResponses, IdParam } from '..
 
 export interface ArticleRouteDeps {
   articles: ArticleService;
+  /** LABEL_PROPAGATOR: written as `ContentPropagator` in the labelling's propagation metadata. */
+  propagator: string;
   maxBodyBytes: number;
   maxTextChars: number;
   defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0];
@@ -15,7 +18,7 @@ export interface ArticleRouteDeps {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function articleView(article: StoredArticle, score: StoredScore | null): z.infer<typeof ArticleView> {
+export function articleView(article: StoredArticle, score: StoredScore | null, propagator: string): z.infer<typeof ArticleView> {
   return {
     id: article.id,
     externalId: article.externalId,
@@ -29,6 +32,14 @@ export function articleView(article: StoredArticle, score: StoredScore | null): 
     publishedAt: iso(article.publishedAt),
     receivedAt: article.receivedAt.toISOString(),
     error: article.lastError,
+    labelling: decideLabelling({
+      implicit: implicitLabelOf(article.metadata),
+      declaredAi: article.declaredAi,
+      explicit: detectExplicitLabels(article),
+      verdict: score?.verdict ?? null,
+      contentId: article.externalId,
+      propagator,
+    }),
     result: score
       ? {
           score: score.score,
@@ -59,7 +70,7 @@ const submitRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
-  summary: 'Status, verdict and reasons of one article',
+  summary: 'Status, verdict, reasons and AI-content labelling of one article',
   request: { params: IdParam },
   responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses },
 });
@@ -84,12 +95,12 @@ export function articleRoutes(deps: ArticleRouteDeps) {
   app.openapi(getRoute, async (c) => {
     const article = await deps.articles.get(c.get('principal').tenantId, c.req.valid('param').id);
     if (!article) throw new ServiceError('not_found', 'no such article');
-    return c.json(articleView(article, await deps.articles.currentScore(article)), 200);
+    return c.json(articleView(article, await deps.articles.currentScore(article), deps.propagator), 200);
   });
   app.openapi(byExternalRoute, async (c) => {
     const article = await deps.articles.getByExternalId(c.get('principal').tenantId, c.req.valid('param').externalId);
     if (!article) throw new ServiceError('not_found', 'no such article');
-    return c.json(articleView(article, await deps.articles.currentScore(article)), 200);
+    return c.json(articleView(article, await deps.articles.currentScore(article), deps.propagator), 200);
   });
   return app;
 }
