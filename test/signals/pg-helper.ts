@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Db } from '../../src/db/db.ts';
 import { createPgDb } from '../../src/db/pg.ts';
-
-export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+import { TEST_DATABASE_URL as PG_URL } from '../helpers/urls.ts';
 
 /** A fresh schema with the clusters migration applied; `cleanup` drops it. */
 export async function isolatedPg(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
