@@ -9,7 +9,7 @@ import { DEFAULT_TEST_DATABASE_URL as DEFAULT_DB, DEFAULT_TEST_REDIS_URL as DEFA
 
 /**
  * The suite runs against real Redis and real PostgreSQL. When the usual local servers
- * (127.0.0.1:6379, 127.0.0.1:5432 database `test`) are not running, start private ones from
+ * (the defaults in helpers/urls.ts) are not running, start private ones from
  * the installed binaries so `npm test` works on a fresh machine; say how to install them if
  * they are missing.
  */
