@@ -49,50 +49,8 @@ export type RescanFilter = z.infer<typeof rescanFilterSchema>;
 
 export type RescanStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
-export interface RescanView {
-  id: string;
-  status: RescanStatus;
-  filter: RescanFilter;
-  /** Articles that matched when the rescan was created (the final count once it is done). */
-  total: number;
-  /** Selected and queued so far. */
-  selected: number;
-  /** Rescored (a no-op when model and config are unchanged). */
-  done: number;
-  failed: number;
-  /** A newer revision arrived meanwhile: live scoring handles it. */
-  skipped: number;
-  cancelled: number;
-  /** In the rescore queue now. */
-  inFlight: number;
-  changed: number;
-  newlyFlagged: number;
-  progress: number;
-  /** Articles finished per second over the last 30 seconds (or the whole run once it ended). */
-  ratePerSecond: number;
-  etaSeconds: number | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-export interface Transition {
-  from: string;
-  to: string;
-  count: number;
-}
-
-export interface ChangeSummary {
-  rescanId: string;
-  status: RescanStatus;
-  compared: number;
-  changed: number;
-  newlyFlagged: number;
-  verdicts: Transition[];
-  labels: Transition[];
-  versions: { fromModel: string | null; fromConfig: string | null; toModel: string | null; toConfig: string | null; count: number }[];
-}
+import type { ChangeSummary, RescanView, Transition } from './views.ts';
+export type { ChangeSummary, RescanView, Transition } from './views.ts';
 
 export interface ChangedArticle {
   articleId: string;

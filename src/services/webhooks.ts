@@ -28,35 +28,9 @@ import type { PipelineResult } from './scoring.ts';
  *   await webhooks.emit('t1', 'article.flagged', 'flagged-scr_…', { articleId: 'art_…', score: 0.93 });
  */
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'review.decided'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
-
-export interface WebhookView {
-  id: string;
-  url: string;
-  events: WebhookEvent[];
-  description: string;
-  active: boolean;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  deliveries: { pending: number; delivered: number; dead: number };
-}
-
-export interface DeliveryView {
-  id: string;
-  webhookId: string;
-  eventType: string;
-  eventId: string;
-  status: 'pending' | 'delivered' | 'dead' | 'cancelled';
-  attempts: number;
-  redrives: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
-  deliveredAt: string | null;
-}
+export { WEBHOOK_EVENTS } from './views.ts';
+import type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
+export type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
 
 export interface WebhookSettings {
   attempts: number;
