@@ -72,6 +72,10 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
         const depth = await ctx.queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed');
         for (const [state, n] of Object.entries(depth)) ctx.metrics.queueDepth.set({ queue, state }, n);
       }
+      const [imports, rescans] = await Promise.all([ctx.imports.countByStatus(), ctx.rescans.progressTotals()]);
+      for (const status of ['running', 'completed', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'import', status }, imports[status] ?? 0);
+      for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'rescan', status }, rescans.byStatus[status] ?? 0);
+      ctx.metrics.rescanBacklog.set(rescans.backlog);
     },
   });
 }

@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
   if (deps.console) app.route('/console', consoleRoutes(deps.console));
-  app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
+  app.route('/v1/imports', importRoutes({ imports: deps.imports, metrics: deps.metrics, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;
 }

@@ -274,4 +274,10 @@ export class ImportService {
     );
     return rows.map((r) => ({ line: r.line, code: r.code, message: r.message, ...(r.details === null ? {} : { details: r.details }) }));
   }
+
+  /** Imports by status over every tenant (metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM imports GROUP BY status`);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
 }

@@ -570,6 +570,20 @@ export class RescanService {
   }
 
   /** True when the rescan exists for this tenant (for download routes). */
+  /**
+   * Over every tenant (metrics): rescans by status, and the articles running or paused ones
+   * have still to finish (not yet selected, or selected and pending).
+   */
+  async progressTotals(): Promise<{ byStatus: Record<string, number>; backlog: number }> {
+    const byStatus = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM rescans GROUP BY status`);
+    const backlog = await this.db.query<{ n: string | number }>(
+      `SELECT COALESCE(sum(r.total - r.selected), 0) + (SELECT count(*) FROM rescan_items i JOIN rescans a ON a.id = i.rescan_id
+         WHERE a.status IN ('running', 'paused') AND i.status = 'pending') AS n
+       FROM rescans r WHERE r.status IN ('running', 'paused')`,
+    );
+    return { byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])), backlog: Math.max(0, Number(backlog[0]?.n ?? 0)) };
+  }
+
   async exists(tenantId: string, id: string): Promise<boolean> {
     return (await this.row(tenantId, id)) !== null;
   }

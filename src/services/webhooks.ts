@@ -303,8 +303,8 @@ export class WebhookService {
   // ---------------------------------------------------------------- delivering (worker side)
 
   /**
-   * One attempt of one delivery. Returns 'done' when there is nothing (more) to do, or the
-   * failed attempt's result, which the worker turns into a retry.
+   * One attempt of one delivery. Returns 'done' when there was nothing (more) to do, else the
+   * attempt's result: delivered, or failed (the worker turns that into a retry).
    */
   async attempt(job: DeliverJob): Promise<'done' | AttemptResult> {
     const rows = await this.db.query<{ status: string; payload: unknown; url: string; secret: string; active: boolean; deletedAt: Date | null; eventType: string }>(
@@ -326,7 +326,7 @@ export class WebhookService {
                 delivered_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`,
         [job.deliveryId, result.status],
       );
-      return 'done';
+      return result;
     }
     await this.db.query(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'`,

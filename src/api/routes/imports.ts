@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, OpenAPIHono as Router, z } from '@hono/zod-openapi';
 import { ServiceError } from '../../domain/errors.ts';
 import { iterateStream } from '../../infra/ndjson.ts';
+import type { Metrics } from '../../infra/metrics.ts';
 import type { ImportService } from '../../services/imports.ts';
 import { importErrorsPageSchema, importViewSchema } from '../../services/views.ts';
 import type { AppEnv } from '../env.ts';
@@ -9,6 +10,7 @@ import { AUTH, errorResponses, IdParam, jsonResponse } from '../schemas.ts';
 
 export interface ImportRouteDeps {
   imports: ImportService;
+  metrics: Metrics;
   defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0];
 }
 
@@ -94,6 +96,9 @@ export function importRoutes(deps: ImportRouteDeps) {
     const principal = c.get('principal');
     const gzip = encoding === 'gzip' || encoding === 'x-gzip' ? true : 'auto';
     const run = await deps.imports.run({ tenantId: principal.tenantId, actor: principal.keyId }, iterateStream(body), { gzip });
+    deps.metrics.importLines.inc({ outcome: 'accepted' }, run.view.accepted);
+    deps.metrics.importLines.inc({ outcome: 'duplicate' }, run.view.duplicates);
+    deps.metrics.importLines.inc({ outcome: 'rejected' }, run.view.rejected);
     if (run.stopped) throw new ServiceError(run.stopped.code, run.stopped.message, { import: run.view });
     return c.json(run.view, 202);
   });
