@@ -12,7 +12,9 @@ import {
   webhookListSchema,
   webhookViewSchema,
 } from '../../src/services/views.ts';
+import { auditPageSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { seed } from '../review/seed.ts';
 
 type Op = { operationId?: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> };
 type Doc = { paths: Record<string, Record<string, Op>>; servers?: unknown[] };
@@ -113,5 +115,31 @@ describe('the OpenAPI document and /docs', () => {
     const patched = await env.request('PATCH', `/v1/webhooks/${webhook.id}`, { key: admin, body: { active: false } });
     expect(webhookViewSchema.strict().parse(await patched.json()).active).toBe(false);
     expect((await env.request('PATCH', `/v1/webhooks/${webhook.id}`, { key: admin, body: { active: 'no' } })).status).toBe(422);
+  });
+
+  it('review and audit routes answer with the documented views', async () => {
+    const moderator = await env.keyFor('moderator', 'tenant-review');
+    const ids = await seed(
+      env.ctx.db,
+      'tenant-review',
+      [
+        { externalId: 'r-1', accountId: 'farm-1', verdict: 'flag', score: 0.95, segments: [{ start: 0, end: 20, probability: 0.9 }] },
+        { externalId: 'r-2', accountId: 'farm-2', verdict: 'review', score: 0.7 },
+      ],
+      { clusterId: 'cl_docs' },
+    );
+    const get = async (path: string) => {
+      const res = await env.request('GET', path, { key: moderator });
+      expect(res.status, path).toBe(200);
+      return res.json();
+    };
+    expect(reviewQueueSchema.strict().parse(await get('/v1/review/queue')).items).toHaveLength(2);
+    expect(reviewQueueSchema.strict().parse(await get('/v1/review/queue?group=cluster')).items[0]).toMatchObject({ kind: 'cluster', id: 'cl_docs' });
+    reviewArticleSchema.strict().parse(await get(`/v1/review/articles/${ids[0]}`));
+    expect(reviewGroupSchema.strict().parse(await get('/v1/review/clusters/cl_docs')).articles).toHaveLength(2);
+    const decided = await env.request('POST', '/v1/review/decisions', { key: moderator, body: { clusterId: 'cl_docs', decision: 'human' } });
+    expect(decisionResultSchema.strict().parse(await decided.json()).decided).toBe(2);
+    releasedSchema.strict().parse(await (await env.request('POST', '/v1/review/claims/release', { key: moderator, body: { clusterId: 'cl_docs' } })).json());
+    expect(auditPageSchema.strict().parse(await get('/v1/audit?cluster=cl_docs')).events.length).toBeGreaterThanOrEqual(2);
   });
 });
