@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DECISIONS, REVIEW_STATES } from '../domain/review.ts';
 import { LABELS, VERDICTS } from '../domain/types.ts';
-import type { AuditEvent, DecisionResult, GroupDetail, QueueArticle, QueueCounts, QueueGroup, ReviewArticle } from '../services/review.ts';
+import type { AuditEvent, DecisionResult, GroupDetail, QueueArticle, QueueCounts, QueueGroup, ReviewArticle, ReviewService } from '../services/review.ts';
 
 /**
  * What the review and audit routes answer, for the OpenAPI document. The review service owns
@@ -104,6 +104,20 @@ export const decisionResultSchema = z
   })
   .meta({ id: 'DecisionResult' });
 
+export const claimResultSchema = z
+  .object({ moderator: z.string(), claimed: z.array(z.string()).describe('Article ids now held'), expiresAt: time.nullable(), leaseSeconds: count })
+  .meta({ id: 'ClaimResult' });
+
+const claimRowSchema = z.object({
+  articleId: z.string(),
+  moderator: z.string(),
+  scopeType: z.string().describe('article, selection, batch or cluster: what was claimed'),
+  scopeId: z.string().nullable(),
+  claimedAt: time.nullable(),
+  expiresAt: time.nullable(),
+});
+export const claimListSchema = z.object({ claims: z.array(claimRowSchema) }).meta({ id: 'ClaimList' });
+
 export const releasedSchema = z.object({ released: count }).meta({ id: 'Released' });
 
 export const auditPageSchema = z
@@ -134,3 +148,5 @@ matches<Same<z.infer<typeof reviewArticleSchema>, ReviewArticle>>(true);
 matches<Same<z.infer<typeof reviewGroupSchema>, GroupDetail>>(true);
 matches<Same<z.infer<typeof decisionResultSchema>, DecisionResult>>(true);
 matches<Same<z.infer<typeof auditPageSchema>['events'][number], AuditEvent>>(true);
+matches<Same<z.infer<typeof claimResultSchema>, Awaited<ReturnType<ReviewService['claim']>>>>(true);
+matches<Same<z.infer<typeof claimRowSchema>, Awaited<ReturnType<ReviewService['listClaims']>>[number]>>(true);

@@ -12,7 +12,7 @@ import {
   webhookListSchema,
   webhookViewSchema,
 } from '../../src/services/views.ts';
-import { auditPageSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
+import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { seed } from '../review/seed.ts';
 
@@ -137,6 +137,9 @@ describe('the OpenAPI document and /docs', () => {
     expect(reviewQueueSchema.strict().parse(await get('/v1/review/queue?group=cluster')).items[0]).toMatchObject({ kind: 'cluster', id: 'cl_docs' });
     reviewArticleSchema.strict().parse(await get(`/v1/review/articles/${ids[0]}`));
     expect(reviewGroupSchema.strict().parse(await get('/v1/review/clusters/cl_docs')).articles).toHaveLength(2);
+    const claimed = await env.request('POST', '/v1/review/claims', { key: moderator, body: { articleIds: [ids[1]] } });
+    expect(claimResultSchema.strict().parse(await claimed.json()).claimed).toEqual([ids[1]]);
+    expect(claimListSchema.strict().parse(await get('/v1/review/claims')).claims).toHaveLength(1);
     const decided = await env.request('POST', '/v1/review/decisions', { key: moderator, body: { clusterId: 'cl_docs', decision: 'human' } });
     expect(decisionResultSchema.strict().parse(await decided.json()).decided).toBe(2);
     releasedSchema.strict().parse(await (await env.request('POST', '/v1/review/claims/release', { key: moderator, body: { clusterId: 'cl_docs' } })).json());
