@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { QueueAdmin } from '../../services/queue-admin.ts';
-import { LISTABLE_STATES } from '../../services/queue-admin.ts';
+import { JOB_STATES, LISTABLE_STATES } from '../../services/queue-admin.ts';
 import type { WebhookService } from '../../services/webhooks.ts';
 import {
   deliveryListSchema,
@@ -15,7 +15,6 @@ import {
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
 import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
-import { parseOr422 } from './review.ts';
 
 export interface WebhookRouteDeps {
   webhooks: WebhookService;
@@ -42,7 +41,6 @@ const WebhookPatch = z
   .openapi('WebhookPatch');
 const DeliveryQuery = z.object({ status: z.enum(DELIVERY_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
-const json = (description: string) => ({ description, content: { 'application/json': { schema: z.object({}).passthrough() } } });
 const idParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
 const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const BY_ID = [...AUTH, 404, 422] as const;
@@ -99,22 +97,58 @@ export function webhookRoutes(deps: WebhookRouteDeps) {
   return app;
 }
 
+const queueOverviewSchema = z
+  .object({ queues: z.array(z.object({ name: z.string(), counts: z.record(z.enum(JOB_STATES), z.number().int().min(0)), paused: z.boolean() })) })
+  .meta({ id: 'QueueOverview' });
+const queueJobsSchema = z
+  .object({
+    jobs: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        state: z.enum(LISTABLE_STATES),
+        attemptsMade: z.number().int(),
+        attempts: z.number().int(),
+        failedReason: z.string().nullable(),
+        createdAt: z.string(),
+        finishedAt: z.string().nullable(),
+        data: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  })
+  .meta({ id: 'QueueJobs' });
+const retriedSchema = z.object({ retried: z.string() }).meta({ id: 'Retried' });
+
 /** `/v1/admin/queues`: the queue dashboard's JSON (admin). */
 export function adminQueueRoutes(deps: { queues: QueueAdmin; defaultHook: WebhookRouteDeps['defaultHook'] }) {
   const app = new OpenAPIHono<AppEnv>(deps.defaultHook);
   const JobsQuery = z.object({ state: z.enum(LISTABLE_STATES).default('failed'), limit: z.coerce.number().int().min(1).max(500).default(50) });
   const nameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
-  app.openAPIRegistry.registerPath(createRoute({ method: 'get', path: '/', operationId: 'listQueues', summary: 'Job counts per queue', responses: { 200: json('Queues'), ...errorResponses(...AUTH) } }));
-  app.openAPIRegistry.registerPath(createRoute({ method: 'get', path: '/{name}/jobs', operationId: 'listQueueJobs', summary: "The tenant's jobs in a state", request: { params: nameParam, query: JobsQuery }, responses: { 200: json('Jobs'), ...errorResponses(...AUTH, 404, 422) } }));
-  app.openAPIRegistry.registerPath(
-    createRoute({ method: 'post', path: '/{name}/jobs/{jobId}/retry', operationId: 'retryQueueJob', summary: 'Retry a failed job', request: { params: nameParam.extend({ jobId: z.string().min(1).max(300).openapi({ param: { name: 'jobId', in: 'path' } }) }) }, responses: { 200: json('Retried'), ...errorResponses(...AUTH, 404, 409, 422) } }),
-  );
   app.use('*', requireRole('admin'));
-  app.get('/', async (c) => c.json({ queues: await deps.queues.overview() }));
-  app.get('/:name/jobs', async (c) => {
-    const q = parseOr422(JobsQuery, c.req.query());
-    return c.json({ jobs: await deps.queues.jobs(c.req.param('name'), q.state, c.get('principal').tenantId, q.limit) });
-  });
-  app.post('/:name/jobs/:jobId/retry', async (c) => c.json(await deps.queues.retry(c.req.param('name'), c.req.param('jobId'), c.get('principal').tenantId)));
+  app.openapi(
+    createRoute({ method: 'get', path: '/', operationId: 'listQueues', summary: 'Job counts per queue', responses: { 200: jsonResponse(queueOverviewSchema, 'Queues'), ...errorResponses(...AUTH) } }),
+    async (c) => c.json({ queues: await deps.queues.overview() }, 200),
+  );
+  app.openapi(
+    createRoute({ method: 'get', path: '/{name}/jobs', operationId: 'listQueueJobs', summary: "The tenant's jobs in a state", request: { params: nameParam, query: JobsQuery }, responses: { 200: jsonResponse(queueJobsSchema, 'Jobs'), ...errorResponses(...AUTH, 404, 422) } }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json({ jobs: await deps.queues.jobs(c.req.valid('param').name, q.state, c.get('principal').tenantId, q.limit) }, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{name}/jobs/{jobId}/retry',
+      operationId: 'retryQueueJob',
+      summary: 'Retry a failed job',
+      request: { params: nameParam.extend({ jobId: z.string().min(1).max(300).openapi({ param: { name: 'jobId', in: 'path' } }) }) },
+      responses: { 200: jsonResponse(retriedSchema, 'Retried'), ...errorResponses(...AUTH, 404, 409, 422) },
+    }),
+    async (c) => {
+      const { name, jobId } = c.req.valid('param');
+      return c.json(await deps.queues.retry(name, jobId, c.get('principal').tenantId), 200);
+    },
+  );
   return app;
 }
