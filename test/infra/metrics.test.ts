@@ -1,10 +1,11 @@
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, modelObserver } from '../../src/infra/metrics.ts';
 import { createDetectorScorer } from '../../src/scoring/detector.ts';
-import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { createTestEnv, spawnService, type TestEnv, waitFor } from '../helpers/context.ts';
 
 /** The value of one series in a Prometheus text exposition (0 when absent). */
 function sample(text: string, series: string): number {
@@ -115,4 +116,36 @@ describe('model metrics', () => {
       await detector.close();
     }
   }, 60_000);
+});
+
+describe('a worker process', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv();
+  });
+  afterAll(async () => {
+    await env.close();
+  });
+
+  it('serves its own /metrics (the model and delivery metrics are counted there, not in the API)', async () => {
+    // A free port for the worker's metrics.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const worker = spawnService(env, 'worker', { WORKER_METRICS_PORT: String(port), DETECTOR_ENABLED: 'false' });
+    try {
+      const text = await waitFor(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null);
+        return res?.status === 200 ? res.text() : undefined;
+      }, 60_000);
+      expect(text).toContain('# TYPE slopguard_model_windows_total counter');
+      expect(text).toContain('# TYPE slopguard_webhook_deliveries_total counter');
+      expect(text).toContain('process_cpu_user_seconds_total ');
+      expect((await fetch(`http://127.0.0.1:${port}/nothing`)).status).toBe(404);
+    } finally {
+      worker.kill('SIGTERM');
+      await once(worker, 'exit');
+    }
+  }, 90_000);
 });
