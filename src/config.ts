@@ -24,6 +24,8 @@ const optionalString = z
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8080),
+  // A worker process has no API: it serves its own /metrics here (0: not at all).
+  WORKER_METRICS_PORT: int(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
@@ -110,7 +112,7 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 
 export interface Config {
-  http: { host: string; port: number };
+  http: { host: string; port: number; workerMetricsPort: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   dataDir: string;
   /** Undefined: embedded PGlite in `dataDir`. */
@@ -220,7 +222,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   return {
-    http: { host: e.HOST, port: e.PORT },
+    http: { host: e.HOST, port: e.PORT, workerMetricsPort: e.WORKER_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext } from './context.ts';
 import { RedisNotInstalledError } from './infra/redis-server.ts';
-import { ensureBootstrapKey, startHttp } from './server.ts';
+import { ensureBootstrapKey, startHttp, startMetricsHttp } from './server.ts';
 import { type RunningWorkers, startWorkers } from './workers/runtime.ts';
 
 /**
@@ -21,7 +21,18 @@ async function main(mode: Mode) {
   const ctx = await createContext(config);
   let workers: RunningWorkers | undefined;
   if (mode !== 'api') workers = await startWorkers(ctx);
-  let http: Awaited<ReturnType<typeof startHttp>> | undefined;
+  let http: { close(): Promise<void> } | undefined;
+  if (mode === 'worker' && config.http.workerMetricsPort > 0) {
+    // The model, delivery and rescan metrics are counted here, not in the API processes. A
+    // second worker on the same host finds the port taken: it works on, without metrics.
+    try {
+      const metrics = await startMetricsHttp(ctx.metrics, config.http.host, config.http.workerMetricsPort);
+      http = metrics;
+      ctx.log.info({ port: metrics.port }, `worker metrics on http://${config.http.host}:${metrics.port}/metrics`);
+    } catch (error) {
+      ctx.log.warn({ err: error, port: config.http.workerMetricsPort }, 'worker metrics not served: set WORKER_METRICS_PORT to a free port (0: off)');
+    }
+  }
   if (mode !== 'worker') {
     const key = await ensureBootstrapKey(ctx);
     if (key) {
@@ -30,8 +41,9 @@ async function main(mode: Mode) {
           `  Create more keys with: npm run cli -- keys create --tenant <tenant> --role submitter\n\n`,
       );
     }
-    http = await startHttp(ctx, workers);
-    ctx.log.info({ port: http.port, mode }, `slopguard listening on http://${config.http.host}:${http.port}`);
+    const api = await startHttp(ctx, workers);
+    http = api;
+    ctx.log.info({ port: api.port, mode }, `slopguard listening on http://${config.http.host}:${api.port}`);
   }
 
   let stopping = false;

@@ -1,6 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, type Readiness } from './api/app.ts';
 import type { AppContext } from './context.ts';
+import type { Metrics } from './infra/metrics.ts';
 import { QueueAdmin } from './services/queue-admin.ts';
 import { consoleDeps } from './console/index.ts';
 
@@ -72,6 +75,10 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
         const depth = await ctx.queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed');
         for (const [state, n] of Object.entries(depth)) ctx.metrics.queueDepth.set({ queue, state }, n);
       }
+      const [imports, rescans] = await Promise.all([ctx.imports.countByStatus(), ctx.rescans.progressTotals()]);
+      for (const status of ['running', 'completed', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'import', status }, imports[status] ?? 0);
+      for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'rescan', status }, rescans.byStatus[status] ?? 0);
+      ctx.metrics.rescanBacklog.set(rescans.backlog);
     },
   });
 }
@@ -102,6 +109,32 @@ export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ 
           const deadline = new Promise<void>((done) => setTimeout(done, ctx.config.shutdownTimeoutMs).unref());
           await Promise.race([Promise.all([closed, idle]), deadline]);
         },
+      });
+    });
+  });
+}
+
+/** A worker process's only HTTP: `GET /metrics` (Prometheus text) and `GET /healthz`. */
+export function startMetricsHttp(metrics: Metrics, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"status":"ok"}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () => new Promise<void>((done) => server.close(() => done())),
       });
     });
   });

@@ -5,16 +5,14 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { type EmbeddedRedis, startEmbeddedRedis } from '../src/infra/redis-server.ts';
 import { startPrivatePostgres } from './helpers/postgres.ts';
+import { DEFAULT_TEST_DATABASE_URL as DEFAULT_DB, DEFAULT_TEST_REDIS_URL as DEFAULT_REDIS } from './helpers/urls.ts';
 
 /**
  * The suite runs against real Redis and real PostgreSQL. When the usual local servers
- * (127.0.0.1:6379, 127.0.0.1:5432 database `test`) are not running, start private ones from
+ * (the defaults in helpers/urls.ts) are not running, start private ones from
  * the installed binaries so `npm test` works on a fresh machine; say how to install them if
  * they are missing.
  */
-
-const DEFAULT_DB = 'postgres://postgres@127.0.0.1:5432/test';
-const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
 async function redisAnswers(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import type { Metrics } from '../infra/metrics.ts';
 import type { ArticleService } from '../services/articles.ts';
 import type { KeyService } from '../services/keys.ts';
-import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from './docs.ts';
+import { DOCS_CSP, DOCS_CSS, type OpenApiDoc, renderDocs } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, respondError, zodIssues } from './errors.ts';
 import { authenticate, rateLimit, requestContext } from './middleware.ts';
@@ -74,20 +74,32 @@ export function createApp(deps: AppDeps) {
     await deps.sampleQueues().catch(() => undefined);
     return c.text(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType });
   });
-  app.doc31('/openapi.json', {
+  const document = {
     openapi: '3.1.0',
-    info: { title: 'slopguard', version: '1', description: 'Detects undeclared AI-generated articles and content farms.' },
+    info: {
+      title: 'slopguard',
+      version: '1',
+      description: 'Detects undeclared AI-generated articles and content farms.',
+      // A private, self-hosted service (package.json: private, UNLICENSED): an SPDX LicenseRef
+      // (`identifier` is OpenAPI 3.1; the config's type is 3.0's).
+      license: { name: 'UNLICENSED', identifier: 'LicenseRef-slopguard-private' } as { name: string },
+    },
+    // Relative: OpenAPI resolves it against where this document was served, whatever the host.
+    servers: [{ url: '/', description: 'the service that served this document' }],
     security: [{ bearer: [] }],
-  });
+  };
+  app.doc31('/openapi.json', document);
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  // Rendered on first request, when every router is mounted; the routes do not change after.
+  let docsHtml: string | undefined;
   app.get('/docs', (c) => {
+    docsHtml ??= renderDocs(app.getOpenAPI31Document(document) as OpenApiDoc);
     c.header('Content-Security-Policy', DOCS_CSP);
     c.header('X-Frame-Options', 'DENY');
     c.header('Referrer-Policy', 'same-origin');
-    return c.html(DOCS_HTML);
+    return c.html(docsHtml);
   });
   app.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
-  app.get('/docs.js', (c) => c.body(DOCS_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
   const { limits, redisPrefix } = deps.config;
   app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));
@@ -111,7 +123,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
   if (deps.console) app.route('/console', consoleRoutes(deps.console));
-  app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
+  app.route('/v1/imports', importRoutes({ imports: deps.imports, metrics: deps.metrics, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;
 }

@@ -141,14 +141,35 @@ export const BatchView = z
 
 export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
 
-export const errorResponses = {
-  400: { description: 'Malformed JSON or invalid UTF-8', content: { 'application/json': { schema: ErrorResponse } } },
-  401: { description: 'Missing or invalid API key', content: { 'application/json': { schema: ErrorResponse } } },
-  403: { description: 'Role not allowed', content: { 'application/json': { schema: ErrorResponse } } },
-  404: { description: 'Not found (or another tenant’s)', content: { 'application/json': { schema: ErrorResponse } } },
-  413: { description: 'Body or text too large', content: { 'application/json': { schema: ErrorResponse } } },
-  415: { description: 'Not application/json', content: { 'application/json': { schema: ErrorResponse } } },
-  422: { description: 'Schema violation, with field paths', content: { 'application/json': { schema: ErrorResponse } } },
-  429: { description: 'Rate limited; see Retry-After', content: { 'application/json': { schema: ErrorResponse } } },
-  503: { description: 'Redis or the database is unavailable', content: { 'application/json': { schema: ErrorResponse } } },
+const ERROR_DESCRIPTIONS = {
+  400: 'Malformed JSON, invalid UTF-8 or an empty body',
+  401: 'Missing, unknown or revoked API key',
+  403: 'The key’s role may not do this',
+  404: 'Not found (or another tenant’s)',
+  409: 'The target’s state does not allow this',
+  413: 'Body, text or batch too large',
+  415: 'Wrong Content-Type or Content-Encoding',
+  422: 'Schema violation; `details` lists field paths',
+  429: 'Rate limited; see Retry-After',
+  503: 'Redis or the database is unavailable; nothing was written',
 } as const;
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+/**
+ * The error answers one route can give, each in the error contract:
+ * `errorResponses(...AUTH, 404)` for a GET by id. Only the statuses the route can really
+ * answer are listed (a GET has no body, so no 400/413/415).
+ */
+export function errorResponses<S extends ErrorStatus>(...statuses: S[]): { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorResponse } } } } {
+  const out = {} as { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorResponse } } } };
+  for (const status of statuses) out[status] = { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: ErrorResponse } } };
+  return out;
+}
+
+/** Every /v1 route: authentication, role, rate limit, and a dependency that may be down. */
+export const AUTH = [401, 403, 429, 503] as const;
+/** A JSON body read through `jsonBody`: malformed, too large, wrong type, schema violation. */
+export const JSON_BODY = [400, 413, 415, 422] as const;
+
+/** A JSON response of one schema. */
+export const jsonResponse = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });

@@ -3,7 +3,9 @@ import { open, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 import { loadCliClientDefaults } from '../config.ts';
+import { changeSummarySchema, type ImportView, importViewSchema, rescanDryRunSchema, type RescanView, rescanViewSchema } from '../services/views.ts';
 
 /**
  * Operators' `import` and `rescan` commands. Both talk to a running service over HTTP
@@ -38,7 +40,8 @@ function apiFrom(values: { url?: string | undefined; key?: string | undefined })
   return { url: url.replace(/\/+$/, ''), key };
 }
 
-async function call<T>(api: Api, method: string, path: string, body?: unknown): Promise<T> {
+/** One JSON call; the answer is parsed with the schema the route documents (src/services/views.ts). */
+async function call<S extends z.ZodType>(api: Api, method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {
@@ -49,10 +52,10 @@ async function call<T>(api: Api, method: string, path: string, body?: unknown): 
   } catch (error) {
     throw new CliError(`cannot reach ${api.url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
   }
-  return answer<T>(res, `${method} ${path}`);
+  return answer(res, `${method} ${path}`, schema);
 }
 
-async function answer<T>(res: Response, what: string): Promise<T> {
+async function answer<S extends z.ZodType>(res: Response, what: string, schema: S): Promise<z.infer<S>> {
   const text = await res.text();
   let json: unknown;
   try {
@@ -66,7 +69,10 @@ async function answer<T>(res: Response, what: string): Promise<T> {
     (failure as CliError & { body?: unknown }).body = json;
     throw failure;
   }
-  return json as T;
+  const parsed = schema.safeParse(json);
+  // A service of another version: say so instead of printing undefined counts.
+  if (!parsed.success) throw new CliError(`${what}: unexpected answer from the service (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
+  return parsed.data;
 }
 
 const isTty = () => Boolean(process.stderr.isTTY);
@@ -97,20 +103,6 @@ function progress() {
       if (isTty()) process.stderr.write('\n');
     },
   };
-}
-
-interface ImportView {
-  id: string;
-  status: string;
-  linesRead: number;
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  articles: number;
-  scored: number;
-  failed: number;
-  truncated: boolean;
-  error: { code: string; message: string } | null;
 }
 
 /** `import FILE`: streams the file as it is read (gzip files as they are), with a progress bar. */
@@ -162,11 +154,12 @@ export async function importCommand(args: string[]): Promise<number> {
     } catch (error) {
       throw new CliError(`cannot reach ${api.url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
     }
-    view = await answer<ImportView>(res, 'import');
+    view = await answer(res, 'import', importViewSchema);
   } catch (error) {
     bar.done();
-    const partial = (error as { body?: { error?: { details?: { import?: ImportView } } } }).body?.error?.details?.import;
-    if (partial) {
+    const stopped = importViewSchema.safeParse((error as { body?: { error?: { details?: { import?: unknown } } } }).body?.error?.details?.import);
+    if (stopped.success) {
+      const partial = stopped.data;
       process.stderr.write(`${(error as Error).message}\nstopped after ${partial.linesRead} lines: ${partial.accepted} accepted, ${partial.rejected} rejected (import ${partial.id})\n`);
       if (values.json) process.stdout.write(`${JSON.stringify(partial)}\n`);
       return 1;
@@ -177,7 +170,7 @@ export async function importCommand(args: string[]): Promise<number> {
   if (values.wait) {
     const scoring = progress();
     for (;;) {
-      view = await call<ImportView>(api, 'GET', `/v1/imports/${view.id}`);
+      view = await call(api, 'GET', `/v1/imports/${view.id}`, importViewSchema);
       const finished = view.scored + view.failed;
       scoring.draw(view.articles === 0 ? 1 : finished / view.articles, `scored ${view.scored}/${view.articles}, failed ${view.failed}`);
       if (finished >= view.articles) break;
@@ -194,23 +187,6 @@ export async function importCommand(args: string[]): Promise<number> {
     if (view.rejected > 0) process.stdout.write(`line errors: GET ${api.url}/v1/imports/${view.id}/errors\n`);
   }
   return view.status === 'completed' ? 0 : 1;
-}
-
-interface RescanView {
-  id: string;
-  status: string;
-  total: number;
-  selected: number;
-  done: number;
-  failed: number;
-  skipped: number;
-  cancelled: number;
-  changed: number;
-  newlyFlagged: number;
-  progress: number;
-  ratePerSecond: number;
-  etaSeconds: number | null;
-  error: string | null;
 }
 
 /** `rescan`: start (or resume, pause, cancel) a rescan and follow it with a progress bar. */
@@ -245,15 +221,15 @@ export async function rescanCommand(args: string[]): Promise<number> {
   for (const action of ['pause', 'cancel', 'status'] as const) {
     const id = values[action];
     if (!id) continue;
-    const view = action === 'status' ? await call<RescanView>(api, 'GET', `/v1/rescans/${id}`) : await call<RescanView>(api, 'POST', `/v1/rescans/${id}/${action}`);
+    const view = action === 'status' ? await call(api, 'GET', `/v1/rescans/${id}`, rescanViewSchema) : await call(api, 'POST', `/v1/rescans/${id}/${action}`, rescanViewSchema);
     print(view, `rescan ${view.id}: ${view.status}, ${view.done + view.failed + view.skipped}/${view.total} done, ${view.changed} changed`);
     return 0;
   }
 
   let rescan: RescanView;
   if (values.resume) {
-    const current = await call<RescanView>(api, 'GET', `/v1/rescans/${values.resume}`);
-    rescan = current.status === 'paused' ? await call<RescanView>(api, 'POST', `/v1/rescans/${values.resume}/resume`) : current;
+    const current = await call(api, 'GET', `/v1/rescans/${values.resume}`, rescanViewSchema);
+    rescan = current.status === 'paused' ? await call(api, 'POST', `/v1/rescans/${values.resume}/resume`, rescanViewSchema) : current;
   } else {
     let filter: Record<string, unknown> = {};
     if (values.filter) {
@@ -271,11 +247,11 @@ export async function rescanCommand(args: string[]): Promise<number> {
     if (values['model-not']) filter.modelVersionNot = values['model-not'];
     if (values['config-not']) filter.configVersionNot = values['config-not'];
     if (values['dry-run']) {
-      const dry = await call<{ count: number }>(api, 'POST', '/v1/rescans', { filter, dryRun: true });
+      const dry = await call(api, 'POST', '/v1/rescans', rescanDryRunSchema, { filter, dryRun: true });
       print(dry, `${dry.count} articles match`);
       return 0;
     }
-    rescan = await call<RescanView>(api, 'POST', '/v1/rescans', { filter });
+    rescan = await call(api, 'POST', '/v1/rescans', rescanViewSchema, { filter });
     if (!values.json) process.stderr.write(`rescan ${rescan.id} started over ${rescan.total} articles\n`);
   }
   if (values['no-wait']) {
@@ -292,7 +268,7 @@ export async function rescanCommand(args: string[]): Promise<number> {
   process.once('SIGINT', detach);
   try {
     while (!detached) {
-      rescan = await call<RescanView>(api, 'GET', `/v1/rescans/${rescan.id}`);
+      rescan = await call(api, 'GET', `/v1/rescans/${rescan.id}`, rescanViewSchema);
       const finished = rescan.done + rescan.failed + rescan.skipped;
       bar.draw(rescan.progress, `${finished}/${rescan.total} ${rescan.ratePerSecond.toFixed(1)}/s ETA ${duration(rescan.etaSeconds)} changed ${rescan.changed} ${rescan.status}`);
       if (['completed', 'cancelled', 'failed', 'paused'].includes(rescan.status)) break;
@@ -306,11 +282,7 @@ export async function rescanCommand(args: string[]): Promise<number> {
     process.stderr.write(`detached; rescan ${rescan.id} keeps running on the server. Follow it again: rescan --resume ${rescan.id}; stop it: rescan --pause ${rescan.id}\n`);
     return 130;
   }
-  const changes = await call<{ compared: number; changed: number; newlyFlagged: number; verdicts: { from: string; to: string; count: number }[] }>(
-    api,
-    'GET',
-    `/v1/rescans/${rescan.id}/changes`,
-  );
+  const changes = await call(api, 'GET', `/v1/rescans/${rescan.id}/changes`, changeSummarySchema);
   if (values.report) {
     const format = values.report.endsWith('.csv') ? 'csv' : 'jsonl';
     const res = await fetch(`${api.url}/v1/rescans/${rescan.id}/changes.${format}`, { headers: { authorization: `Bearer ${api.key}` } });

@@ -138,3 +138,59 @@ export function alignPassages(texts: readonly string[], threshold = 0.5, maxPass
   }
   return out;
 }
+
+/** A piece of an aligned passage: `differs` when the other passage lacks this word. */
+export interface Piece {
+  text: string;
+  differs: boolean;
+}
+
+// A Chinese character is a word of its own; Latin words and numbers are runs; anything else
+// (spaces, punctuation) is a token that never counts as a difference.
+const TOKEN = /\p{Script=Han}|[\p{L}\p{N}]+|[^\p{L}\p{N}]/gsu;
+const isWord = (t: string) => /[\p{L}\p{N}]/u.test(t);
+
+/**
+ * The words of `text` that are not matched in `other` along their longest common subsequence
+ * (word order kept): what a moderator looks at to see how near-duplicates were reworded.
+ *
+ *   diffWords('Prices rose 5% in May.', 'Prices rose 7% in June.')
+ *   -> "Prices rose " · "5"* · "% in " · "May"* · "."   (* differs)
+ */
+export function diffWords(text: string, other: string): Piece[] {
+  const mine = text.match(TOKEN) ?? [];
+  const theirs = (other.match(TOKEN) ?? []).filter(isWord).map((w) => w.toLowerCase());
+  const words = mine.map((t, i) => ({ t, i })).filter((x) => isWord(x.t));
+  const matched = new Set<number>();
+  const n = words.length;
+  const m = theirs.length;
+  if (n * m <= 400_000) {
+    // LCS table over words, then walk it back to mark the matched ones.
+    const dp = Array.from({ length: n + 1 }, () => new Uint16Array(m + 1));
+    for (let a = n - 1; a >= 0; a--) {
+      for (let b = m - 1; b >= 0; b--) {
+        dp[a]![b] = words[a]!.t.toLowerCase() === theirs[b] ? dp[a + 1]![b + 1]! + 1 : Math.max(dp[a + 1]![b]!, dp[a]![b + 1]!);
+      }
+    }
+    for (let a = 0, b = 0; a < n && b < m; ) {
+      if (words[a]!.t.toLowerCase() === theirs[b]) {
+        matched.add(words[a]!.i);
+        a++;
+        b++;
+      } else if (dp[a + 1]![b]! >= dp[a]![b + 1]!) a++;
+      else b++;
+    }
+  } else {
+    // Very long passages: present or not, order ignored.
+    const set = new Set(theirs);
+    for (const w of words) if (set.has(w.t.toLowerCase())) matched.add(w.i);
+  }
+  const pieces: Piece[] = [];
+  mine.forEach((t, i) => {
+    const differs = isWord(t) && !matched.has(i);
+    const last = pieces[pieces.length - 1];
+    if (last && last.differs === differs) last.text += t;
+    else pieces.push({ text: t, differs });
+  });
+  return pieces;
+}

@@ -106,6 +106,21 @@ const en = {
   deadDeliveries: 'Dead deliveries',
   redrive: 'Redrive',
   highlightLegend: 'Highlighted: windows the model scored as AI-like (darker = more likely).',
+  diffLegend: 'Marked: words that differ from the first article’s passage.',
+  confirmBulk: 'Apply “{d}” to {n} items?',
+  selectFirst: 'Select the items first, or choose “All open items of this group”.',
+  declaredAi: 'declared AI',
+  v_pass: 'pass',
+  v_review: 'review',
+  v_flag: 'flag',
+  l_human: 'human',
+  l_ai_declared: 'AI, declared',
+  l_ai_undeclared: 'AI, undeclared',
+  l_uncertain: 'uncertain',
+  src_model: 'model',
+  src_text: 'text',
+  src_account: 'account',
+  src_policy: 'policy',
 };
 
 type Messages = typeof en;
@@ -213,9 +228,31 @@ const zh: Messages = {
   deadDeliveries: '死信投递',
   redrive: '重新投递',
   highlightLegend: '高亮：模型判为类 AI 的窗口（颜色越深可能性越高）。',
+  diffLegend: '标记：与第一篇文章对应段落不同的词。',
+  confirmBulk: '将“{d}”应用到 {n} 条？',
+  selectFirst: '请先选择条目，或选择“本组全部待处理条目”。',
+  declaredAi: '已声明 AI',
+  v_pass: '通过',
+  v_review: '待审',
+  v_flag: '标记',
+  l_human: '人工撰写',
+  l_ai_declared: 'AI（已声明）',
+  l_ai_undeclared: 'AI（未声明）',
+  l_uncertain: '不确定',
+  src_model: '模型',
+  src_text: '文本',
+  src_account: '账号',
+  src_policy: '规则',
 };
 
 export type MessageKey = keyof Messages;
+
+/** A verdict, label or reason source in the interface language (unknown values as they are). */
+export function term(lang: Lang, prefix: 'v' | 'l' | 'src', value: string | null | undefined): string {
+  if (!value) return '';
+  const key = `${prefix}_${value}`;
+  return key in CATALOG[lang] ? CATALOG[lang][key as MessageKey] : value;
+}
 const CATALOG: Record<Lang, Messages> = { en, zh };
 
 export function t(lang: Lang, key: MessageKey, vars: Record<string, string | number> = {}): string {

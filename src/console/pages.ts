@@ -3,9 +3,9 @@ import type { Reason } from '../domain/types.ts';
 import type { JobView } from '../services/queue-admin.ts';
 import type { AuditEvent, GroupDetail, QueueArticle, QueueCounts, QueueGroup, QueuePage, ReviewArticle, ReviewService } from '../services/review.ts';
 import type { WebhookView } from '../services/webhooks.ts';
-import { alignPassages, annotate } from './align.ts';
+import { alignPassages, annotate, diffWords } from './align.ts';
 import { Html, html, qs } from './html.ts';
-import { type Lang, type MessageKey, t } from './i18n.ts';
+import { type Lang, type MessageKey, t, term } from './i18n.ts';
 import type { Session } from './sessions.ts';
 
 /** Server-rendered pages of the console. Every interpolation goes through `html` (escaped). */
@@ -90,7 +90,7 @@ function countsBar(lang: Lang, counts: QueueCounts): Html {
   <span>${t(lang, 'st_escalated')}: <b data-count="escalated">${counts.byState.escalated}</b></span>
   <span>${t(lang, 'st_decided')}: <b data-count="decided">${counts.byState.decided}</b></span>
   <span>${t(lang, 'claimed')}: <b data-count="claimed">${counts.claimed}</b></span>
-  <span>flag: <b>${counts.byVerdict.flag}</b> · review: <b>${counts.byVerdict.review}</b></span>
+  <span>${term(lang, 'v', 'flag')}: <b>${counts.byVerdict.flag}</b> · ${term(lang, 'v', 'review')}: <b>${counts.byVerdict.review}</b></span>
 </div>`;
 }
 
@@ -98,12 +98,17 @@ function decisionButtons(lang: Lang): Html {
   return html`${DECISIONS.map((d, i) => html`<button type="submit" name="decision" value="${d}" class="d-${d}" title="${String(i + 1)}" data-testid="decide-${d}">${t(lang, `d_${d}` as MessageKey)} <span class="muted">[${i + 1}]</span></button>`)}`;
 }
 
-function bulkActions(pc: PageContext, group?: { type: 'batch' | 'cluster'; id: string }): Html {
+/**
+ * Nothing starts selected: a decision applies to what the moderator ticked, or to the whole
+ * group only when they pick that scope. app.js asks for confirmation when a decision would
+ * touch more than one item, showing the count (`data-group-count` for the group scope).
+ */
+function bulkActions(pc: PageContext, group?: { type: 'batch' | 'cluster'; id: string; open: number }): Html {
   const s = pc.session as Session;
-  return html`<div class="actions">
+  return html`<div class="actions" data-confirm="${t(pc.lang, 'confirmBulk')}" data-select-first="${t(pc.lang, 'selectFirst')}"${group ? html` data-group-count="${String(group.open)}"` : ''}>
   <input type="hidden" name="csrf" value="${s.csrf}">
   <input type="hidden" name="back" value="${pc.here}">
-  <label><input type="checkbox" data-select-all${group ? html` checked` : ''}> ${t(pc.lang, 'selectAll')}</label>
+  <label><input type="checkbox" data-select-all> ${t(pc.lang, 'selectAll')}</label>
   <span class="muted"><span data-selected-count>0</span> ${t(pc.lang, 'selected')}</span>
   ${group
     ? html`<input type="hidden" name="${group.type === 'batch' ? 'batchId' : 'clusterId'}" value="${group.id}">
@@ -148,7 +153,7 @@ export function queuePage(pc: PageContext, f: QueueFilters, page: QueuePage<Queu
   <label>${t(lang, 'group')}${select('group', f.group, [['article', t(lang, 'g_article')], ['batch', t(lang, 'g_batch')], ['cluster', t(lang, 'g_cluster')]])}</label>
   <label>${t(lang, 'sort')}${select('sort', f.sort, [['priority', t(lang, 's_priority')], ['age', t(lang, 's_age')]])}</label>
   <label>${t(lang, 'state')}${select('state', f.state, (['open', 'pending', 'escalated', 'decided', 'all'] as const).map((s) => [s, t(lang, `st_${s}`)]))}</label>
-  <label>${t(lang, 'verdict')}${select('verdict', f.verdict, [['', t(lang, 'any')], ['flag', 'flag'], ['review', 'review']])}</label>
+  <label>${t(lang, 'verdict')}${select('verdict', f.verdict, [['', t(lang, 'any')], ['flag', term(lang, 'v', 'flag')], ['review', term(lang, 'v', 'review')]])}</label>
   <label>${t(lang, 'label')}${select('label', f.label, [['', t(lang, 'any')], ['ai_undeclared', 'ai_undeclared'], ['ai_declared', 'ai_declared'], ['uncertain', 'uncertain'], ['human', 'human']])}</label>
   <label>${t(lang, 'minScore')}<input type="number" name="minScore" min="0" max="1" step="0.01" value="${f.minScore ?? ''}"></label>
   <label>${t(lang, 'maxScore')}<input type="number" name="maxScore" min="0" max="1" step="0.01" value="${f.maxScore ?? ''}"></label>
@@ -170,8 +175,8 @@ export function queuePage(pc: PageContext, f: QueueFilters, page: QueuePage<Queu
       (a) => html`<tr data-item data-testid="row">
   <td><input type="checkbox" name="articleIds" value="${a.id}" aria-label="${a.id}"></td>
   <td>${fmtScore(a.score)}</td>
-  <td class="verdict-${a.verdict}">${a.verdict}</td>
-  <td>${a.label}</td>
+  <td class="verdict-${a.verdict}">${term(lang, 'v', a.verdict)}</td>
+  <td>${term(lang, 'l', a.label)}</td>
   <td><a href="/console/articles/${encodeURIComponent(a.id)}">${short(a.title ?? a.externalId)}</a></td>
   <td><a href="/console/accounts/${encodeURIComponent(a.accountId)}">${a.accountId}</a></td>
   <td>${a.clusterId ? html`<a href="/console/clusters/${encodeURIComponent(a.clusterId)}">${a.clusterSize}</a>` : ''}</td>
@@ -209,7 +214,7 @@ ${bulkActions(pc)}
 
 function reasonsList(lang: Lang, reasons: Reason[]): Html {
   if (reasons.length === 0) return html``;
-  return html`<ul class="reasons">${reasons.map((r) => html`<li><b>${r.message?.[lang] ?? r.code}</b> <span class="muted">(${r.source}, ${r.contribution >= 0 ? '+' : ''}${fmtScore(r.contribution)})</span></li>`)}</ul>`;
+  return html`<ul class="reasons">${reasons.map((r) => html`<li><b>${r.message?.[lang] ?? r.code}</b> <span class="muted">(${term(lang, 'src', r.source)}, ${r.contribution >= 0 ? '+' : ''}${fmtScore(r.contribution)})</span></li>`)}</ul>`;
 }
 
 /** The labelling decision, the notice the platform shows, and where explicit labels were found. */
@@ -233,15 +238,23 @@ function highlighted(a: ReviewArticle, passages: { start: number; end: number; p
   })}</div>`;
 }
 
+/** One aligned passage with the words that differ from the first article's (from the second's, for the first) marked. */
+function diffCell(text: string, cells: readonly ({ text: string } | null)[], index: number): Html {
+  const others = cells.filter((c, i): c is { text: string } => c !== null && i !== index);
+  const reference = cells.findIndex((c) => c !== null) === index ? others[0] : cells.find((c) => c !== null);
+  if (!reference) return html`${text}`;
+  return html`${diffWords(text, reference.text).map((p) => (p.differs ? html`<mark class="diff">${p.text}</mark>` : p.text))}`;
+}
+
 function articleCard(pc: PageContext, a: ReviewArticle, passages: { start: number; end: number; passage: number }[] = [], selectable = true): Html {
   const { lang } = pc;
   return html`<section class="card" data-item data-testid="card">
-  ${selectable ? html`<label><input type="checkbox" name="articleIds" value="${a.id}" checked aria-label="${a.id}"> ${a.id}</label>` : ''}
+  ${selectable ? html`<label><input type="checkbox" name="articleIds" value="${a.id}" aria-label="${a.id}"> ${a.id}</label>` : ''}
   <h3><a href="/console/articles/${encodeURIComponent(a.id)}" data-testid="card-title">${a.title ?? a.externalId}</a></h3>
   <div class="meta">
     <a href="/console/accounts/${encodeURIComponent(a.accountId)}">${a.accountId}</a> · ${t(lang, 'score')} ${fmtScore(a.score)} ·
-    <span class="verdict-${a.verdict}">${a.verdict}</span> · ${a.label} · ${stateCell(lang, a.state, a.decision)} ${claimNote(pc, a.claim)}
-    <br>${fmtTime(a.publishedAt ?? a.receivedAt)} · ${a.lang}${a.declaredAi ? ' · declared AI' : ''}
+    <span class="verdict-${a.verdict}">${term(lang, 'v', a.verdict)}</span> · ${term(lang, 'l', a.label)} · ${stateCell(lang, a.state, a.decision)} ${claimNote(pc, a.claim)}
+    <br>${fmtTime(a.publishedAt ?? a.receivedAt)} · ${a.lang}${a.declaredAi ? ` · ${t(lang, 'declaredAi')}` : ''}
   </div>
   ${labellingBlock(lang, a)}
   ${reasonsList(lang, a.reasons)}
@@ -270,8 +283,8 @@ export function groupPage(pc: PageContext, g: GroupDetail): Html {
       : html`<h2>${t(lang, 'aligned')}</h2>${
           aligned.length === 0
             ? html`<p class="muted">${t(lang, 'alignedNone')}</p>`
-            : html`<div class="cards-scroll"><table class="aligned" data-testid="aligned"><thead><tr><th>#</th>${g.articles.slice(0, 12).map((a) => html`<th>${a.accountId}</th>`)}</tr></thead><tbody>${aligned.map(
-                (p) => html`<tr><td><span class="dup dup${String(p.index % 8)}">${p.index + 1}</span></td>${p.cells.map((c) => (c ? html`<td>${c.text}</td>` : html`<td class="gap">—</td>`))}</tr>`,
+            : html`<p class="legend">${t(lang, 'diffLegend')}</p><div class="cards-scroll"><table class="aligned" data-testid="aligned"><thead><tr><th>#</th>${g.articles.slice(0, 12).map((a) => html`<th>${a.accountId}</th>`)}</tr></thead><tbody>${aligned.map(
+                (p) => html`<tr><td><span class="dup dup${String(p.index % 8)}">${p.index + 1}</span></td>${p.cells.map((c, i) => (c ? html`<td>${diffCell(c.text, p.cells, i)}</td>` : html`<td class="gap">—</td>`))}</tr>`,
               )}</tbody></table></div>`
         }`;
   return layout(
@@ -279,7 +292,7 @@ export function groupPage(pc: PageContext, g: GroupDetail): Html {
     title,
     html`<h1>${title}</h1>${summary}${countsBar(lang, g.counts)}
 <form method="post" action="/console/decide" data-bulk>
-${bulkActions(pc, { type: g.kind, id: g.id })}
+${bulkActions(pc, { type: g.kind, id: g.id, open: g.counts.total - g.counts.byState.decided })}
 ${alignedTable}
 <h2>${t(lang, 'articles')}</h2>
 <p class="legend">${t(lang, 'highlightLegend')}</p>
@@ -309,17 +322,17 @@ export function accountPage(pc: PageContext, view: Awaited<ReturnType<ReviewServ
     html`<h1>${t(lang, 'account')} ${view.accountId}</h1>
 <div class="counts">
   <span>${t(lang, 'total')}: <b>${view.total}</b></span>
-  ${Object.entries(view.byVerdict).map(([k, v]) => html`<span>${k}: <b>${v}</b></span>`)}
+  ${Object.entries(view.byVerdict).map(([k, v]) => html`<span>${term(lang, 'v', k)}: <b>${v}</b></span>`)}
   ${Object.entries(view.byState).map(([k, v]) => html`<span>${t(lang, `st_${k}` as MessageKey)}: <b>${v}</b></span>`)}
 </div>
 <h2>${t(lang, 'clusters')}</h2>
 ${view.clusters.length === 0 ? html`<p class="muted">${t(lang, 'none')}</p>` : html`<ul>${view.clusters.map((c) => html`<li><a href="/console/clusters/${encodeURIComponent(c.id)}">${c.id}</a> · ${c.size} / ${c.accountCount} ${t(lang, 'accounts')}</li>`)}</ul>`}
 <h2>${t(lang, 'signals')}</h2>
 <table><thead><tr><th>${t(lang, 'time')}</th><th>${t(lang, 'score')}</th><th>${t(lang, 'verdict')}</th><th>${t(lang, 'fired')}</th></tr></thead>
-<tbody>${view.signals.map((s) => html`<tr><td>${fmtTime(s.at)}</td><td>${fmtScore(s.score)}</td><td>${s.verdict ?? ''}</td><td>${s.fired.map((f) => `${f.code} (${f.strength.toFixed(2)})`).join(', ')}</td></tr>`)}</tbody></table>
+<tbody>${view.signals.map((s) => html`<tr><td>${fmtTime(s.at)}</td><td>${fmtScore(s.score)}</td><td>${term(lang, 'v', s.verdict)}</td><td>${s.fired.map((f) => `${f.code} (${f.strength.toFixed(2)})`).join(', ')}</td></tr>`)}</tbody></table>
 <h2>${t(lang, 'articles')}</h2>
 <table><thead><tr><th>${t(lang, 'titleCol')}</th><th>${t(lang, 'score')}</th><th>${t(lang, 'verdict')}</th><th>${t(lang, 'label')}</th><th>${t(lang, 'state')}</th><th>${t(lang, 'received')}</th></tr></thead>
-<tbody>${view.articles.map((a) => html`<tr><td><a href="/console/articles/${encodeURIComponent(a.id)}">${short(a.title ?? a.externalId)}</a></td><td>${fmtScore(a.score)}</td><td>${a.verdict ?? a.status}</td><td>${a.label ?? ''}</td><td>${stateCell(lang, a.state, a.decision)}</td><td>${fmtTime(a.receivedAt)}</td></tr>`)}</tbody></table>`,
+<tbody>${view.articles.map((a) => html`<tr><td><a href="/console/articles/${encodeURIComponent(a.id)}">${short(a.title ?? a.externalId)}</a></td><td>${fmtScore(a.score)}</td><td>${a.verdict ? term(lang, 'v', a.verdict) : a.status}</td><td>${term(lang, 'l', a.label)}</td><td>${stateCell(lang, a.state, a.decision)}</td><td>${fmtTime(a.receivedAt)}</td></tr>`)}</tbody></table>`,
   );
 }
 

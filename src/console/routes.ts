@@ -201,7 +201,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.get('/articles/:id', async (c) => {
     const tenantId = c.get('session').tenantId;
     const article = await review.article(tenantId, c.req.param('id'));
-    const events = await review.audit(tenantId, { articleId: article.id, limit: 200 });
+    const events = await review.audit(tenantId, { articleId: article.id, limit: 200, newestFirst: true });
     return page(c, articlePage(pc(c), article, events.events));
   });
   app.get('/accounts/:id', async (c) => page(c, accountPage(pc(c), await review.account(c.get('session').tenantId, c.req.param('id')))));
@@ -211,7 +211,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     delete query.flash;
     const parsed = AuditQuerySchema.safeParse(query);
     if (!parsed.success) throw new ServiceError('validation_failed', 'invalid audit filter');
-    const result = await review.audit(c.get('session').tenantId, toAuditQuery(parsed.data));
+    // The log reads newest first; the export keeps id order.
+    const result = await review.audit(c.get('session').tenantId, { ...toAuditQuery(parsed.data), newestFirst: true });
     const { cursor: _cursor, ...filters } = query;
     return page(c, auditPage(pc(c), filters, result));
   });

@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { contentLength, modelText, type Lang } from '../domain/normalize.ts';
 import type { Reason, ScoreInput, Scorer, ScorerOutput, Segment } from '../domain/types.ts';
+import type { ModelObserver } from '../infra/metrics.ts';
 import { WindowBatcher } from './model-batcher.ts';
 import { fusionFeatures, loadManifest, sigmoid, type DetectorManifest } from './model-manifest.ts';
 import { capWindows, planWindows, type Window } from './model-windows.ts';
@@ -62,6 +63,8 @@ export interface DetectorOptions {
   verifyFiles?: boolean;
   /** Use this manifest instead of `<model>/manifest.json` (calibration step only). */
   manifest?: DetectorManifest;
+  /** Told about forward passes, scored articles and replaced model threads (metrics). */
+  observer?: ModelObserver;
 }
 
 /** Uncalibrated parts of one text's score, for calibration and evaluation. */
@@ -107,6 +110,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
       // A thread that died (out of memory, a native fault) is replaced on the next call; until
       // then /readyz reports the model as not ready and these windows' jobs retry.
       if (current.stopped && model === current) {
+        opts.observer?.threadRestart();
         ready = false;
         loading = null;
         model = null;
@@ -114,7 +118,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
       throw error;
     }
   };
-  const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs, modelThreads);
+  const batcher = new WindowBatcher(runBatch, maxBatch, batchWaitMs, modelThreads, undefined, opts.observer?.pass.bind(opts.observer));
 
   async function doLoad(): Promise<void> {
     manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
@@ -138,6 +142,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     const texts = windows.map((w) => modelText(text.slice(w.start, w.end)));
     const keep = windows.map((_, i) => texts[i]!.length > 0);
     const logits = await batcher.scoreAll(texts.filter((_, i) => keep[i]), background);
+    opts.observer?.article(background);
     const scored: (Window & { logit: number })[] = [];
     let k = 0;
     windows.forEach((w, i) => {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Scorer } from '../domain/types.ts';
+import type { ModelObserver } from '../infra/metrics.ts';
 import { createDetectorScorer } from './detector.ts';
 import { createZeroShotScorer } from './model-zeroshot.ts';
 import { createTextSignalsScorer } from './text-signals.ts';
@@ -14,7 +15,7 @@ export interface Scorers {
 }
 
 /** Builds and warms the scorers a worker process runs, once per process. */
-export async function buildScorers(model: Config['model'], log: Logger): Promise<Scorers> {
+export async function buildScorers(model: Config['model'], log: Logger, observer?: ModelObserver): Promise<Scorers> {
   const text = createTextSignalsScorer();
   await text.load();
   let detector: Scorer | null = null;
@@ -26,6 +27,7 @@ export async function buildScorers(model: Config['model'], log: Logger): Promise
       batchWaitMs: model.batchWaitMs,
       ...(model.threads > 0 ? { threads: model.threads } : {}),
       modelThreads: Math.max(1, model.modelThreads),
+      ...(observer ? { observer } : {}),
     });
     const started = performance.now();
     await detector.load();

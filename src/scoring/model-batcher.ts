@@ -9,6 +9,8 @@
  * in the last `liveQuietMs`, background passes are short.
  */
 export type BatchRunner = (texts: string[]) => Promise<number[]>;
+/** Called after each forward pass (metrics): its windows, its seconds, live or background. */
+export type PassListener = (windows: number, seconds: number, background: boolean) => void;
 
 interface Pending {
   text: string;
@@ -36,6 +38,7 @@ export class WindowBatcher {
     private readonly batchWaitMs: number,
     private readonly passes = 1,
     private readonly liveQuietMs = 1000,
+    private readonly onPass?: PassListener,
   ) {}
 
   /** Model score (logit) of one window's model text. */
@@ -61,13 +64,13 @@ export class WindowBatcher {
    * is about). A partial batch is shared with idle passes: a lone article's windows run on
    * every model thread at once.
    */
-  private take(): Pending[] {
+  private take(): { batch: Pending[]; background: boolean } {
     const live = this.queue.length > 0;
     const source = live ? this.queue : this.background;
     const liveAbout = performance.now() - this.lastLiveAt < this.liveQuietMs;
     const size = live || !liveAbout ? this.maxBatch : Math.max(1, Math.ceil(this.maxBatch / 8));
     const idle = this.passes - this.running;
-    return source.splice(0, Math.min(size, Math.ceil(source.length / (1 + idle))));
+    return { batch: source.splice(0, Math.min(size, Math.ceil(source.length / (1 + idle)))), background: !live };
   }
 
   private schedule(): void {
@@ -90,13 +93,15 @@ export class WindowBatcher {
     this.running++;
     try {
       while (this.waiting > 0) {
-        const batch = this.take();
+        const { batch, background } = this.take();
         if (this.waiting > 0) void this.drain(); // the rest on an idle pass, if any
         this.stats.batches++;
         this.stats.windows += batch.length;
         this.stats.maxBatchSeen = Math.max(this.stats.maxBatchSeen, batch.length);
         try {
+          const started = performance.now();
           const out = await this.run(batch.map((p) => p.text));
+          this.onPass?.(batch.length, (performance.now() - started) / 1000, background);
           batch.forEach((p, i) => p.resolve(out[i]!));
         } catch (e) {
           for (const p of batch) p.reject(e);

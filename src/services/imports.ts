@@ -24,35 +24,8 @@ export interface ImportSettings {
 
 export type ImportStatus = 'running' | 'completed' | 'failed';
 
-export interface ImportView {
-  id: string;
-  status: ImportStatus;
-  /** Non-blank lines read: accepted + duplicates + rejected. */
-  linesRead: number;
-  /** New or changed articles, stored and queued for scoring. */
-  accepted: number;
-  /** Valid lines whose content was already stored: nothing to do. */
-  duplicates: number;
-  rejected: number;
-  /** Of the distinct articles this import named (accepted or duplicate): how many are scored now. */
-  articles: number;
-  scored: number;
-  failed: number;
-  bytesRead: number;
-  truncated: boolean;
-  error: { code: string; message: string } | null;
-  /** Per-line errors kept (at most the configured cap; `rejected` keeps counting). */
-  errorsStored: number;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface ImportLineError {
-  line: number;
-  code: string;
-  message: string;
-  details?: unknown;
-}
+import type { ImportLineError, ImportView } from './views.ts';
+export type { ImportLineError, ImportView } from './views.ts';
 
 export interface ImportRun {
   view: ImportView;
@@ -300,5 +273,11 @@ export class ImportService {
       [id, afterLine, limit],
     );
     return rows.map((r) => ({ line: r.line, code: r.code, message: r.message, ...(r.details === null ? {} : { details: r.details }) }));
+  }
+
+  /** Imports by status over every tenant (metrics). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM imports GROUP BY status`);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

@@ -49,50 +49,8 @@ export type RescanFilter = z.infer<typeof rescanFilterSchema>;
 
 export type RescanStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
-export interface RescanView {
-  id: string;
-  status: RescanStatus;
-  filter: RescanFilter;
-  /** Articles that matched when the rescan was created (the final count once it is done). */
-  total: number;
-  /** Selected and queued so far. */
-  selected: number;
-  /** Rescored (a no-op when model and config are unchanged). */
-  done: number;
-  failed: number;
-  /** A newer revision arrived meanwhile: live scoring handles it. */
-  skipped: number;
-  cancelled: number;
-  /** In the rescore queue now. */
-  inFlight: number;
-  changed: number;
-  newlyFlagged: number;
-  progress: number;
-  /** Articles finished per second over the last 30 seconds (or the whole run once it ended). */
-  ratePerSecond: number;
-  etaSeconds: number | null;
-  error: string | null;
-  createdAt: string;
-  updatedAt: string;
-  finishedAt: string | null;
-}
-
-export interface Transition {
-  from: string;
-  to: string;
-  count: number;
-}
-
-export interface ChangeSummary {
-  rescanId: string;
-  status: RescanStatus;
-  compared: number;
-  changed: number;
-  newlyFlagged: number;
-  verdicts: Transition[];
-  labels: Transition[];
-  versions: { fromModel: string | null; fromConfig: string | null; toModel: string | null; toConfig: string | null; count: number }[];
-}
+import type { ChangeSummary, RescanView, Transition } from './views.ts';
+export type { ChangeSummary, RescanView, Transition } from './views.ts';
 
 export interface ChangedArticle {
   articleId: string;
@@ -612,6 +570,20 @@ export class RescanService {
   }
 
   /** True when the rescan exists for this tenant (for download routes). */
+  /**
+   * Over every tenant (metrics): rescans by status, and the articles running or paused ones
+   * have still to finish (not yet selected, or selected and pending).
+   */
+  async progressTotals(): Promise<{ byStatus: Record<string, number>; backlog: number }> {
+    const byStatus = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM rescans GROUP BY status`);
+    const backlog = await this.db.query<{ n: string | number }>(
+      `SELECT COALESCE(sum(r.total - r.selected), 0) + (SELECT count(*) FROM rescan_items i JOIN rescans a ON a.id = i.rescan_id
+         WHERE a.status IN ('running', 'paused') AND i.status = 'pending') AS n
+       FROM rescans r WHERE r.status IN ('running', 'paused')`,
+    );
+    return { byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])), backlog: Math.max(0, Number(backlog[0]?.n ?? 0)) };
+  }
+
   async exists(tenantId: string, id: string): Promise<boolean> {
     return (await this.row(tenantId, id)) !== null;
   }

@@ -155,7 +155,10 @@ export interface AuditQuery {
   clusterId?: string;
   actor?: string;
   type?: string;
+  /** The last id of the previous page: the next page starts after it (before it, newest first). */
   after?: number;
+  /** Newest first (the console's log); exports and the API default to id order. */
+  newestFirst?: boolean;
   limit: number;
 }
 
@@ -794,7 +797,7 @@ export class ReviewService {
 
   // ---------------------------------------------------------------- audit and export
 
-  /** Events in id order, for an article, batch (its own and its articles'), cluster, or actor. */
+  /** Events in id order (or newest first), for an article, batch (its own and its articles'), cluster, or actor. */
   async audit(tenantId: string, q: AuditQuery): Promise<{ events: AuditEvent[]; nextCursor: string | null }> {
     const params = new Params();
     const where = [`e.tenant_id = ${params.add(tenantId)}`];
@@ -818,12 +821,12 @@ export class ReviewService {
     }
     if (q.actor) where.push(`e.actor = ${params.add(q.actor)}`);
     if (q.type) where.push(`e.type = ${params.add(q.type)}`);
-    if (q.after !== undefined) where.push(`e.id > ${params.add(q.after)}::bigint`);
+    if (q.after !== undefined) where.push(`e.id ${q.newestFirst ? '<' : '>'} ${params.add(q.after)}::bigint`);
     const limit = Math.min(Math.max(q.limit, 1), 5000);
     const rows = await this.db.query<{ id: number; at: Date; type: string; subjectType: string; subjectId: string; actor: string; payload: Record<string, unknown>; modelVersion: string | null; configVersion: string | null }>(
       `SELECT e.id, e.created_at AS at, e.type, e.subject_type AS "subjectType", e.subject_id AS "subjectId", e.actor, e.payload,
               e.model_version AS "modelVersion", e.config_version AS "configVersion"
-       FROM events e WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT ${limit + 1}`,
+       FROM events e WHERE ${where.join(' AND ')} ORDER BY e.id${q.newestFirst ? ' DESC' : ''} LIMIT ${limit + 1}`,
       params.values,
     );
     const page = rows.slice(0, limit).map((r) => ({ ...r, id: Number(r.id), at: iso(r.at) as string }));

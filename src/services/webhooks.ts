@@ -27,8 +27,9 @@ import type { Label, Reason, Verdict } from '../domain/types.ts';
  *   await webhooks.emit('t1', 'article.flagged', 'flagged-scr_…', { articleId: 'art_…', score: 0.93 });
  */
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS } from './views.ts';
+import type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
+export type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
 
 /** One committed score as webhooks report it. */
 export interface ScoredArticle {
@@ -68,33 +69,6 @@ function scoredData(s: ScoredArticle) {
     reasons: s.reasons.map((r) => ({ code: r.code, source: r.source, contribution: r.contribution, message: r.message })),
     labelling: s.labelling,
   };
-}
-
-export interface WebhookView {
-  id: string;
-  url: string;
-  events: WebhookEvent[];
-  description: string;
-  active: boolean;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-  deliveries: { pending: number; delivered: number; dead: number };
-}
-
-export interface DeliveryView {
-  id: string;
-  webhookId: string;
-  eventType: string;
-  eventId: string;
-  status: 'pending' | 'delivered' | 'dead' | 'cancelled';
-  attempts: number;
-  redrives: number;
-  lastStatusCode: number | null;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
-  deliveredAt: string | null;
 }
 
 export interface WebhookSettings {
@@ -369,8 +343,8 @@ export class WebhookService {
   // ---------------------------------------------------------------- delivering (worker side)
 
   /**
-   * One attempt of one delivery. Returns 'done' when there is nothing (more) to do, or the
-   * failed attempt's result, which the worker turns into a retry.
+   * One attempt of one delivery. Returns 'done' when there was nothing (more) to do, else the
+   * attempt's result: delivered, or failed (the worker turns that into a retry).
    */
   async attempt(job: DeliverJob): Promise<'done' | AttemptResult> {
     const rows = await this.db.query<{ status: string; payload: unknown; url: string; secret: string; active: boolean; deletedAt: Date | null; eventType: string }>(
@@ -392,7 +366,7 @@ export class WebhookService {
                 delivered_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`,
         [job.deliveryId, result.status],
       );
-      return 'done';
+      return result;
     }
     await this.db.query(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'`,

@@ -20,7 +20,9 @@ export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, op
     if (!parsed.success) throw new UnrecoverableError(`invalid deliver payload: ${parsed.error.message}`);
     const outcome = await webhooks.attempt(parsed.data);
     if (outcome === 'done') return 'done';
-    throw new Error(outcome.ok ? 'unexpected success' : outcome.error);
+    ctx.metrics.webhookDeliveries.inc({ outcome: outcome.ok ? 'delivered' : 'failed' });
+    if (outcome.ok) return 'delivered';
+    throw new Error(outcome.error);
   };
   const worker = new Worker(QUEUES.deliver, processor, {
     connection: ctx.workerConnection(),
@@ -33,6 +35,7 @@ export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, op
     const parsed = deliverJobSchema.safeParse(job.data);
     const finalAttempt = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
     if (parsed.success && finalAttempt) {
+      ctx.metrics.webhookDeliveries.inc({ outcome: 'dead' });
       webhooks.markDead(parsed.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark delivery dead'));
     }
   });

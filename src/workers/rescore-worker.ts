@@ -93,13 +93,19 @@ export async function startHistoricalWorkers(
     for (const [i, result] of settled.entries()) {
       const item = chunk.items[i]!;
       if (result.status === 'fulfilled') finished.push({ articleId: item.articleId, outcome: result.value });
-      else if (isPermanent(result.reason)) await rescans.recordFailure(chunk, [item.articleId], (result.reason as Error).message);
+      else if (isPermanent(result.reason)) {
+        await rescans.recordFailure(chunk, [item.articleId], (result.reason as Error).message);
+        metrics.rescanArticles.inc({ outcome: 'failed' });
+      }
       else {
         retry.push(item);
         firstError ??= result.reason;
       }
     }
     await rescans.recordResults(chunk, finished);
+    for (const { outcome } of finished) {
+      metrics.rescanArticles.inc({ outcome: outcome.kind === 'scored' ? 'rescored' : outcome.kind === 'already_scored' ? 'unchanged' : 'superseded' });
+    }
     if (retry.length > 0) {
       await job.updateData({ ...chunk, items: retry });
       throw firstError;
@@ -153,6 +159,7 @@ export async function startHistoricalWorkers(
     if (job.name === 'rescan' && asRescan.success) {
       const { tenantId, items } = asRescan.data;
       rescans.recordFailure(asRescan.data, items.map((item) => item.articleId), error.message).catch((e: unknown) => log.error({ err: e }, 'could not record a failed rescan item'));
+      metrics.rescanArticles.inc({ outcome: 'failed' }, items.length);
       failedJobs.push(...items.map((item) => ({ tenantId, articleId: item.articleId, revision: item.revision, trigger: 'rescan' as const })));
     }
     for (const failed of failedJobs) {

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { AppContext } from '../context.ts';
 import { buildScorers } from '../scoring/index.ts';
+import { modelObserver } from '../infra/metrics.ts';
 import { defaultFusionConfig } from '../scoring/fusion-config.ts';
 import { AccountSignals } from '../signals/index.ts';
 import { createPipeline } from '../services/pipeline.ts';
@@ -30,7 +31,7 @@ export interface RunningWorkers extends LocalModel {
 /** Loads the scorers once (warm), then consumes the score queue. */
 export async function startWorkers(ctx: AppContext, options: { reconcile?: boolean } = {}): Promise<RunningWorkers> {
   const { config } = ctx;
-  const scorers = await buildScorers(config.model, ctx.log);
+  const scorers = await buildScorers(config.model, ctx.log, modelObserver(ctx.metrics));
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
   const fusion = defaultFusionConfig;
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion });

@@ -5,14 +5,14 @@ import { seed } from '../review/seed.ts';
 const ORIGIN = 'http://localhost';
 
 /** Signs in through the login form like a browser; returns the session cookie and CSRF token. */
-async function login(env: TestEnv, key: string): Promise<{ cookie: string; csrf: string; setCookie: string }> {
+async function login(env: TestEnv, key: string, lang: 'en' | 'zh' = 'en'): Promise<{ cookie: string; csrf: string; setCookie: string }> {
   const form = await env.app.request('/console/login');
   const loginCookie = /sg_login=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1];
   const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
   const res = await env.app.request('/console/login', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sg_login=${loginCookie}`, origin: ORIGIN },
-    body: new URLSearchParams({ key, csrf: csrf ?? '', lang: 'en' }).toString(),
+    body: new URLSearchParams({ key, csrf: csrf ?? '', lang }).toString(),
   });
   const setCookie = res.headers.get('set-cookie') ?? '';
   const session = /sg_session=([^;]+)/.exec(setCookie)?.[1];
@@ -109,6 +109,25 @@ describe('web console (server side)', () => {
     expect(cluster).toContain('data-testid="aligned"');
     const article = await (await get(`/console/articles/${ids[0]}`)).text();
     expect(article).toContain('&lt;script&gt;window.__xss=5&lt;/script&gt;');
+  });
+
+  it('preselects nothing, and gives the script what it needs to confirm a decision over several items', async () => {
+    for (const path of ['/console/clusters/cl_console', `/console/articles/${ids[0]}`, '/console/batches/bat_console']) {
+      const body = await (await get(path)).text();
+      expect(body, path).toMatch(/name="articleIds"/);
+      expect(body, path).not.toMatch(/<input[^>]*\bchecked\b/);
+      expect(body, path).toContain('data-confirm="Apply “{d}” to {n} items?"');
+    }
+    expect(await (await get('/console/clusters/cl_console')).text()).toContain('data-group-count="2"');
+  });
+
+  it('names verdicts, labels and reason sources in Chinese in the Chinese interface', async () => {
+    const zh = await login(env, moderator, 'zh');
+    const body = await (await get('/console/clusters/cl_console', zh.cookie)).text();
+    expect(body).toContain('标记');
+    expect(body).toContain('AI（未声明）');
+    expect(body).toContain('(文本, +');
+    expect(body).not.toMatch(/>flag<|ai_undeclared<|\(text, /);
   });
 
   it('refuses actions without the CSRF token or from another origin', async () => {

@@ -9,9 +9,10 @@ import type { Role } from '../../src/domain/types.ts';
 import { buildApp } from '../../src/server.ts';
 import type { RunningWorkers, startWorkers } from '../../src/workers/runtime.ts';
 
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from './urls.ts';
+
 /** The real services the suite runs against (CI starts them; see .ci/run). */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_DATABASE_URL, TEST_REDIS_URL };
 
 export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(6).toString('hex')}`;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { DEFAULT_TEST_DATABASE_URL } from './urls.ts';
 
 /** Debian's PostgreSQL binaries, newest version first. */
 function postgresBin(): string | undefined {
@@ -29,7 +30,7 @@ export interface PrivatePostgres {
 export function startPrivatePostgres(port: number): PrivatePostgres {
   const bin = postgresBin();
   if (!bin) {
-    throw new Error('PostgreSQL is not running on 127.0.0.1:5432 and is not installed. Install it (Debian: apt-get install -y postgresql) or set TEST_DATABASE_URL.');
+    throw new Error(`PostgreSQL does not answer at ${DEFAULT_TEST_DATABASE_URL} and is not installed. Install it (Debian: apt-get install -y postgresql) or set TEST_DATABASE_URL.`);
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-pg-'));
   const asRoot = userInfo().uid === 0;

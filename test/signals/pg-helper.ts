@@ -3,8 +3,7 @@ import pg from 'pg';
 import type { Db } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPgDb } from '../../src/db/pg.ts';
-
-export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+import { TEST_DATABASE_URL as PG_URL } from '../helpers/urls.ts';
 
 /** A fresh schema with every migration applied (clusters write their `cluster.grew` events); `cleanup` drops it. */
 export async function isolatedPg(): Promise<{ db: Db; cleanup: () => Promise<void> }> {

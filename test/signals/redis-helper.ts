@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-
-export const REDIS_URL = 'redis://127.0.0.1:6379';
+import { TEST_REDIS_URL as REDIS_URL } from '../helpers/urls.ts';
 
 /** A Redis client and a random key prefix owned by one test; `cleanup` deletes its keys. */
 export async function isolatedRedis(): Promise<{ redis: Redis; prefix: string; cleanup: () => Promise<void> }> {

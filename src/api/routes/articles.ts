@@ -5,7 +5,7 @@ import type { ArticleService, StoredArticle, StoredScore } from '../../services/
 import { prepareArticle } from '../../services/articles.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { Accepted, ArticleInput, ArticleView, errorResponses, IdParam } from '../schemas.ts';
+import { Accepted, ArticleInput, ArticleView, AUTH, errorResponses, IdParam, JSON_BODY } from '../schemas.ts';
 
 export interface ArticleRouteDeps {
   articles: ArticleService;
@@ -60,27 +60,30 @@ export function articleView(article: StoredArticle, score: StoredScore | null, p
 const submitRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'submitArticle',
   summary: 'Submit one article for scoring',
   description:
     'Answers 202 at once. Resubmitting the same externalId with unchanged content is a no-op that returns the existing id and state; changed content creates a new revision that is scored again.',
   request: { body: { content: { 'application/json': { schema: ArticleInput } }, required: true } },
-  responses: { 202: { description: 'Accepted', content: { 'application/json': { schema: Accepted } } }, ...errorResponses },
+  responses: { 202: { description: 'Accepted', content: { 'application/json': { schema: Accepted } } }, ...errorResponses(...AUTH, ...JSON_BODY) },
 });
 
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getArticle',
   summary: 'Status, verdict, reasons and AI-content labelling of one article',
   request: { params: IdParam },
-  responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses },
+  responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 
 const byExternalRoute = createRoute({
   method: 'get',
   path: '/by-external-id/{externalId}',
+  operationId: 'getArticleByExternalId',
   summary: "Look an article up by the platform's id",
   request: { params: z.object({ externalId: z.string().min(1).max(256).openapi({ param: { name: 'externalId', in: 'path' } }) }) },
-  responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses },
+  responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 
 export function articleRoutes(deps: ArticleRouteDeps) {

@@ -6,7 +6,7 @@ import { type ArticleService, type PreparedArticle, prepareArticle } from '../..
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { BatchAccepted, BatchInput, BatchView, errorResponses, IdParam } from '../schemas.ts';
+import { AUTH, BatchAccepted, BatchInput, BatchView, errorResponses, IdParam, JSON_BODY } from '../schemas.ts';
 
 export interface BatchRouteDeps {
   articles: ArticleService;
@@ -26,18 +26,20 @@ interface ItemError {
 const submitRoute = createRoute({
   method: 'post',
   path: '/',
+  operationId: 'submitBatch',
   summary: 'Submit up to 1,000 articles in one call',
   description: 'Each item is validated on its own: bad items are listed with their index and do not reject the others.',
   request: { body: { content: { 'application/json': { schema: BatchInput } }, required: true } },
-  responses: { 202: { description: 'Accepted', content: { 'application/json': { schema: BatchAccepted } } }, ...errorResponses },
+  responses: { 202: { description: 'Accepted', content: { 'application/json': { schema: BatchAccepted } } }, ...errorResponses(...AUTH, ...JSON_BODY) },
 });
 
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getBatch',
   summary: 'Counts by status and verdict, and progress, of one batch',
   request: { params: IdParam },
-  responses: { 200: { description: 'The batch', content: { 'application/json': { schema: BatchView } } }, ...errorResponses },
+  responses: { 200: { description: 'The batch', content: { 'application/json': { schema: BatchView } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 
 export function batchRoutes(deps: BatchRouteDeps) {

@@ -3,7 +3,7 @@ import { ServiceError } from '../../domain/errors.ts';
 import { type ClusterService, InvalidCursorError } from '../../services/clusters.ts';
 import type { AppEnv } from '../env.ts';
 import { requireRole } from '../middleware.ts';
-import { errorResponses } from '../schemas.ts';
+import { AUTH, errorResponses } from '../schemas.ts';
 
 export interface ClusterRouteDeps {
   clusters: ClusterService;
@@ -29,6 +29,7 @@ const Cluster = z
 const listRoute = createRoute({
   method: 'get',
   path: '/',
+  operationId: 'listClusters',
   summary: 'Content-farm candidates: near-duplicate articles across accounts',
   description: 'Newest first, with their accounts, articles and time span. Cursor pagination.',
   request: {
@@ -40,16 +41,17 @@ const listRoute = createRoute({
   },
   responses: {
     200: { description: 'A page of clusters', content: { 'application/json': { schema: z.object({ clusters: z.array(Cluster), nextCursor: z.string().nullable() }) } } },
-    ...errorResponses,
+    ...errorResponses(...AUTH, 422),
   },
 });
 
 const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
+  operationId: 'getCluster',
   summary: 'One cluster with up to 1,000 member articles',
   request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) }) },
-  responses: { 200: { description: 'The cluster', content: { 'application/json': { schema: Cluster } } }, ...errorResponses },
+  responses: { 200: { description: 'The cluster', content: { 'application/json': { schema: Cluster } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 
 export function clusterRoutes(deps: ClusterRouteDeps) {

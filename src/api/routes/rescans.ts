@@ -1,12 +1,10 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import { OpenAPIHono as Router } from '@hono/zod-openapi';
-import { z } from 'zod';
+import { createRoute, type OpenAPIHono, OpenAPIHono as Router, z } from '@hono/zod-openapi';
 import { ServiceError } from '../../domain/errors.ts';
-import { type ChangedArticle, rescanFilterSchema, type RescanService } from '../../services/rescans.ts';
+import type { ChangedArticle, RescanService } from '../../services/rescans.ts';
+import { changeSummarySchema, rescanCreateSchema, rescanDryRunSchema, rescanListSchema, rescanViewSchema } from '../../services/views.ts';
 import type { AppEnv } from '../env.ts';
-import { registerRescanDocs } from '../historical-docs.ts';
-import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
+import { AUTH, errorResponses, IdParam, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface RescanRouteDeps {
   rescans: RescanService;
@@ -14,7 +12,58 @@ export interface RescanRouteDeps {
   defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0];
 }
 
-const createSchema = z.object({ filter: rescanFilterSchema.default({}), dryRun: z.boolean().default(false) }).strict();
+const createRescanRoute = createRoute({
+  method: 'post',
+  path: '/',
+  operationId: 'createRescan',
+  summary: 'Start a rescan of stored articles (admin); dryRun counts only',
+  request: { body: { content: { 'application/json': { schema: rescanCreateSchema } }, required: true } },
+  responses: { 202: jsonResponse(rescanViewSchema, 'Started'), 200: jsonResponse(rescanDryRunSchema, 'Dry run: how many articles match'), ...errorResponses(...AUTH, ...JSON_BODY) },
+});
+const listRescansRoute = createRoute({
+  method: 'get',
+  path: '/',
+  operationId: 'listRescans',
+  summary: "The tenant's latest rescans, newest first",
+  responses: { 200: jsonResponse(rescanListSchema, 'Rescans'), ...errorResponses(...AUTH) },
+});
+const getRescanRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  operationId: 'getRescan',
+  summary: 'Progress of a rescan: total, done, failed, rate, ETA',
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(rescanViewSchema, 'The rescan'), ...errorResponses(...AUTH, 404, 422) },
+});
+const actionRoute = (action: 'pause' | 'resume' | 'cancel') =>
+  createRoute({
+    method: 'post',
+    path: `/{id}/${action}`,
+    operationId: `${action}Rescan`,
+    summary: `${action[0]!.toUpperCase()}${action.slice(1)} a rescan (409 from a state that does not allow it)`,
+    request: { params: IdParam },
+    responses: { 200: jsonResponse(rescanViewSchema, 'The rescan'), ...errorResponses(...AUTH, 404, 409, 422) },
+  });
+const changesRoute = createRoute({
+  method: 'get',
+  path: '/{id}/changes',
+  operationId: 'getRescanChanges',
+  summary: 'Verdict, label and version transitions over the rescored articles',
+  request: { params: IdParam },
+  responses: { 200: jsonResponse(changeSummarySchema, 'Summary'), ...errorResponses(...AUTH, 404, 422) },
+});
+const downloadRoute = (format: 'csv' | 'jsonl') =>
+  createRoute({
+    method: 'get',
+    path: `/{id}/changes.${format}`,
+    operationId: format === 'csv' ? 'downloadRescanChangesCsv' : 'downloadRescanChangesJsonl',
+    summary: `The articles whose verdict or label changed, as ${format.toUpperCase()} (streamed)`,
+    request: { params: IdParam },
+    responses: {
+      200: { description: 'Download', content: { [format === 'csv' ? 'text/csv' : 'application/x-ndjson']: { schema: z.string() } } },
+      ...errorResponses(...AUTH, 404, 422),
+    },
+  });
 
 const CSV_COLUMNS: (keyof ChangedArticle)[] = [
   'articleId',
@@ -76,42 +125,38 @@ function download(rows: AsyncGenerator<ChangedArticle>, format: 'csv' | 'jsonl')
  */
 export function rescanRoutes(deps: RescanRouteDeps) {
   const app = new Router<AppEnv>(deps.defaultHook);
-  registerRescanDocs(app);
   app.use('*', requireRole('admin'));
   const tenant = (c: { get(key: 'principal'): { tenantId: string } }) => c.get('principal').tenantId;
 
-  app.post('/', jsonBody(deps.maxBodyBytes), async (c) => {
-    const parsed = createSchema.safeParse(await c.req.json());
-    if (!parsed.success) throw new ServiceError('validation_failed', 'request does not match the schema', zodIssues(parsed.error));
+  app.post('/', jsonBody(deps.maxBodyBytes));
+  app.openapi(createRescanRoute, async (c) => {
+    const { filter, dryRun } = c.req.valid('json');
     const principal = c.get('principal');
-    if (parsed.data.dryRun) {
-      return c.json({ dryRun: true, filter: parsed.data.filter, count: await deps.rescans.count(principal.tenantId, parsed.data.filter) }, 200);
-    }
-    const view = await deps.rescans.create({ tenantId: principal.tenantId, actor: principal.keyId }, parsed.data.filter);
-    return c.json(view, 202);
+    if (dryRun) return c.json({ dryRun: true as const, filter, count: await deps.rescans.count(principal.tenantId, filter) }, 200);
+    return c.json(await deps.rescans.create({ tenantId: principal.tenantId, actor: principal.keyId }, filter), 202);
   });
 
-  app.get('/', async (c) => c.json({ rescans: await deps.rescans.list(tenant(c)) }, 200));
+  app.openapi(listRescansRoute, async (c) => c.json({ rescans: await deps.rescans.list(tenant(c)) }, 200));
 
-  app.get('/:id', async (c) => {
-    const view = await deps.rescans.get(tenant(c), c.req.param('id'));
+  app.openapi(getRescanRoute, async (c) => {
+    const view = await deps.rescans.get(tenant(c), c.req.valid('param').id);
     if (!view) throw new ServiceError('not_found', 'no such rescan');
     return c.json(view, 200);
   });
 
-  app.post('/:id/pause', async (c) => c.json(await deps.rescans.pause(tenant(c), c.req.param('id')), 200));
-  app.post('/:id/resume', async (c) => c.json(await deps.rescans.resume(tenant(c), c.req.param('id')), 200));
-  app.post('/:id/cancel', async (c) => c.json(await deps.rescans.cancel(tenant(c), c.req.param('id')), 200));
+  app.openapi(actionRoute('pause'), async (c) => c.json(await deps.rescans.pause(tenant(c), c.req.valid('param').id), 200));
+  app.openapi(actionRoute('resume'), async (c) => c.json(await deps.rescans.resume(tenant(c), c.req.valid('param').id), 200));
+  app.openapi(actionRoute('cancel'), async (c) => c.json(await deps.rescans.cancel(tenant(c), c.req.valid('param').id), 200));
 
-  app.get('/:id/changes', async (c) => {
-    const summary = await deps.rescans.changes(tenant(c), c.req.param('id'));
+  app.openapi(changesRoute, async (c) => {
+    const summary = await deps.rescans.changes(tenant(c), c.req.valid('param').id);
     if (!summary) throw new ServiceError('not_found', 'no such rescan');
     return c.json(summary, 200);
   });
 
   for (const format of ['csv', 'jsonl'] as const) {
-    app.get(`/:id/changes.${format}`, async (c) => {
-      const id = c.req.param('id');
+    app.openapi(downloadRoute(format), async (c) => {
+      const { id } = c.req.valid('param');
       if (!(await deps.rescans.exists(tenant(c), id))) throw new ServiceError('not_found', 'no such rescan');
       const stream = download(deps.rescans.changedArticles(tenant(c), id), format);
       return c.body(stream, 200, {

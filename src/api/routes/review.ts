@@ -7,7 +7,8 @@ import type { AuditEvent, AuditQuery, ReviewService, ReviewTarget } from '../../
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { errorResponses } from '../schemas.ts';
+import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../review-views.ts';
+import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface ReviewRouteDeps {
   review: ReviewService;
@@ -162,16 +163,16 @@ const json = (description: string) => ({ description, content: { 'application/js
 const params = (name: string) => z.object({ [name]: id.openapi({ param: { name, in: 'path' } }) });
 
 const routes = [
-  createRoute({ method: 'get', path: '/queue', summary: 'Review queue: flagged and review items, single or grouped by batch or cluster', request: { query: QueueQuerySchema }, responses: { 200: json('A page of the queue with counts and nextCursor'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/articles/{id}', summary: 'One article with its evidence (reasons, segments, signals), review state and claim', request: { params: params('id') }, responses: { 200: json('The article'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/batches/{id}', summary: 'A submission batch, its members side by side', request: { params: params('id') }, responses: { 200: json('The batch'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/clusters/{id}', summary: 'An account cluster, its members side by side', request: { params: params('id') }, responses: { 200: json('The cluster'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/accounts/{accountId}', summary: "An account's articles, verdicts, signals over time and clusters", request: { params: params('accountId') }, responses: { 200: json('The account'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/claims', summary: 'Live claims (visible to every moderator)', request: { query: z.object({ moderator: id.optional() }) }, responses: { 200: json('Claims'), ...errorResponses } }),
-  createRoute({ method: 'post', path: '/claims', summary: 'Claim an item, a selection, a batch or a cluster with a lease (all or nothing; 409 with the holders)', request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } }, responses: { 200: json('Claimed'), ...errorResponses } }),
-  createRoute({ method: 'post', path: '/claims/release', summary: "Give back the caller's claims on a target", request: { body: { content: { 'application/json': { schema: ReleaseBody } }, required: true } }, responses: { 200: json('Released'), ...errorResponses } }),
-  createRoute({ method: 'post', path: '/decisions', summary: 'Decide one item or many in one atomic, idempotent request', request: { body: { content: { 'application/json': { schema: DecisionBody } }, required: true } }, responses: { 200: json('The decision and the items it changed'), ...errorResponses } }),
-  createRoute({ method: 'get', path: '/export', summary: 'Confirmed decisions as JSONL training records ({text,label,lang,source,generator,id,group})', request: { query: z.object({ since: isoTime.optional(), until: isoTime.optional() }) }, responses: { 200: { description: 'JSONL', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses } }),
+  createRoute({ method: 'get', path: '/queue', operationId: 'getReviewQueue', summary: 'Review queue: flagged and review items, single or grouped by batch or cluster', request: { query: QueueQuerySchema }, responses: { 200: jsonResponse(reviewQueueSchema, 'A page of the queue with counts and nextCursor'), ...errorResponses(...AUTH, 422) } }),
+  createRoute({ method: 'get', path: '/articles/{id}', operationId: 'getReviewArticle', summary: 'One article with its evidence (reasons, segments, signals), review state and claim', request: { params: params('id') }, responses: { 200: jsonResponse(reviewArticleSchema, 'The article'), ...errorResponses(...AUTH, 404, 422) } }),
+  createRoute({ method: 'get', path: '/batches/{id}', operationId: 'getReviewBatch', summary: 'A submission batch, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The batch'), ...errorResponses(...AUTH, 404, 422) } }),
+  createRoute({ method: 'get', path: '/clusters/{id}', operationId: 'getReviewCluster', summary: 'An account cluster, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The cluster'), ...errorResponses(...AUTH, 404, 422) } }),
+  createRoute({ method: 'get', path: '/accounts/{accountId}', operationId: 'getReviewAccount', summary: "An account's articles, verdicts, signals over time and clusters", request: { params: params('accountId') }, responses: { 200: json('The account'), ...errorResponses(...AUTH, 404, 422) } }),
+  createRoute({ method: 'get', path: '/claims', operationId: 'listClaims', summary: 'Live claims (visible to every moderator)', request: { query: z.object({ moderator: id.optional() }) }, responses: { 200: jsonResponse(claimListSchema, 'Claims'), ...errorResponses(...AUTH, 422) } }),
+  createRoute({ method: 'post', path: '/claims', operationId: 'claimItems', summary: 'Claim an item, a selection, a batch or a cluster with a lease (all or nothing; 409 with the holders)', request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } }, responses: { 200: jsonResponse(claimResultSchema, 'Claimed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) } }),
+  createRoute({ method: 'post', path: '/claims/release', operationId: 'releaseClaims', summary: "Give back the caller's claims on a target", request: { body: { content: { 'application/json': { schema: ReleaseBody } }, required: true } }, responses: { 200: jsonResponse(releasedSchema, 'Released'), ...errorResponses(...AUTH, ...JSON_BODY, 404) } }),
+  createRoute({ method: 'post', path: '/decisions', operationId: 'decideItems', summary: 'Decide one item or many in one atomic, idempotent request', request: { body: { content: { 'application/json': { schema: DecisionBody } }, required: true } }, responses: { 200: jsonResponse(decisionResultSchema, 'The decision and the items it changed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) } }),
+  createRoute({ method: 'get', path: '/export', operationId: 'exportLabelled', summary: 'Confirmed decisions as JSONL training records ({text,label,lang,source,generator,id,group})', request: { query: z.object({ since: isoTime.optional(), until: isoTime.optional() }) }, responses: { 200: { description: 'JSONL', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(...AUTH, 422) } }),
 ];
 
 /** `/v1/review`: the moderator's API (roles moderator and admin, tenant-scoped). */
@@ -230,9 +231,16 @@ export function auditRoutes(deps: { review: ReviewService; defaultHook: ReviewRo
     createRoute({
       method: 'get',
       path: '/',
+      operationId: 'getAudit',
       summary: 'Audit: events by article, batch (its own and its articles’), cluster or actor; format=json|jsonl|csv',
       request: { query: AuditQuerySchema },
-      responses: { 200: json('Events in id order with nextCursor, or the whole history as JSONL/CSV'), ...errorResponses },
+      responses: {
+        200: {
+          description: 'Events in id order with nextCursor (format=json), or the whole history as JSONL or CSV',
+          content: { 'application/json': { schema: auditPageSchema }, 'application/x-ndjson': { schema: z.string() }, 'text/csv': { schema: z.string() } },
+        },
+        ...errorResponses(...AUTH, 404, 422),
+      },
     }),
   );
   app.use('*', requireRole('moderator', 'admin'));

@@ -21,6 +21,27 @@
       });
     }
     form.addEventListener('change', function () { updateCount(form); });
+    // A decision touches what is ticked, or the whole group with that scope: never nothing by
+    // accident, and never more than one item without the moderator seeing how many.
+    form.addEventListener('submit', function (event) {
+      var button = event.submitter;
+      if (!button || button.name !== 'decision') return;
+      var actions = form.querySelector('.actions');
+      var scope = form.querySelector('select[name="scope"]');
+      var n = scope && scope.value === 'group'
+        ? Number(actions.getAttribute('data-group-count') || '0')
+        : form.querySelectorAll('input[name="articleIds"]:checked').length;
+      if (n === 0) {
+        event.preventDefault();
+        window.alert(actions.getAttribute('data-select-first'));
+        return;
+      }
+      if (n > 1) {
+        var label = button.firstChild ? button.firstChild.textContent.trim() : button.value;
+        var question = actions.getAttribute('data-confirm').replace('{d}', label).replace('{n}', String(n));
+        if (!window.confirm(question)) event.preventDefault();
+      }
+    });
     updateCount(form);
   });
 

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { DECISIONS, REVIEW_STATES } from '../domain/review.ts';
+import { LABELS, VERDICTS } from '../domain/types.ts';
+import { LabellingView } from './schemas.ts';
+import type { AuditEvent, DecisionResult, GroupDetail, QueueArticle, QueueCounts, QueueGroup, ReviewArticle, ReviewService } from '../services/review.ts';
+
+/**
+ * What the review and audit routes answer, for the OpenAPI document. The review service owns
+ * these types; the assertions at the end fail the type-check when a schema and the type the
+ * service returns drift apart, so the document says what the routes answer.
+ */
+
+const time = z.string().describe('ISO 8601');
+const count = z.number().int().min(0);
+const claimSchema = z.object({ moderator: z.string().describe('Key id holding the claim'), expiresAt: time });
+
+const queueArticleSchema = z.object({
+  kind: z.literal('article'),
+  id: z.string(),
+  externalId: z.string(),
+  accountId: z.string(),
+  title: z.string().nullable(),
+  score: z.number(),
+  label: z.enum(LABELS),
+  verdict: z.enum(VERDICTS),
+  modelVersion: z.string(),
+  configVersion: z.string(),
+  receivedAt: time,
+  state: z.enum(REVIEW_STATES),
+  decision: z.enum(DECISIONS).nullable(),
+  clusterId: z.string().nullable(),
+  clusterSize: count,
+  batchId: z.string().nullable(),
+  claim: claimSchema.nullable(),
+});
+
+const queueGroupSchema = z.object({
+  kind: z.enum(['batch', 'cluster']),
+  id: z.string(),
+  items: count,
+  pending: count,
+  escalated: count,
+  decided: count,
+  flagged: count,
+  maxScore: z.number(),
+  accounts: count,
+  oldestAt: time,
+  clusterSize: count.nullable().describe('Members of the whole cluster (not only those in the queue); null for batches'),
+  claimedBy: z.array(z.string()).describe('Moderators holding a live claim on some item of the group'),
+});
+
+const queueCountsSchema = z.object({
+  total: count,
+  byState: z.object({ pending: count, escalated: count, decided: count }),
+  byVerdict: z.object({ flag: count, review: count }),
+  claimed: count,
+});
+
+export const reviewQueueSchema = z
+  .object({ items: z.array(z.union([queueArticleSchema, queueGroupSchema])), nextCursor: z.string().nullable(), counts: queueCountsSchema })
+  .meta({ id: 'ReviewQueue' });
+
+const reasonSchema = z.object({
+  code: z.string(),
+  source: z.enum(['model', 'text', 'account', 'policy']),
+  contribution: z.number().describe('Signed contribution to the fused score (positive: more AI-like)'),
+  message: z.object({ zh: z.string(), en: z.string() }),
+  evidence: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const reviewArticleSchema = queueArticleSchema
+  .omit({ kind: true })
+  .extend({
+    text: z.string(),
+    lang: z.enum(['zh', 'en']),
+    declaredAi: z.boolean(),
+    publishedAt: time.nullable(),
+    reasons: z.array(reasonSchema),
+    segments: z.array(z.object({ start: z.number(), end: z.number(), probability: z.number() })).describe('Per-window model probabilities, character offsets'),
+    signals: z.record(z.string(), z.unknown()),
+    scoreId: z.string().nullable(),
+    labelling: LabellingView,
+  })
+  .meta({ id: 'ReviewArticle' });
+
+export const reviewGroupSchema = z
+  .object({
+    kind: z.enum(['batch', 'cluster']),
+    id: z.string(),
+    createdAt: time.nullable(),
+    articles: z.array(reviewArticleSchema).describe('Every member the record holds, in queue or not (at most 200, oldest first)'),
+    members: count,
+    counts: queueCountsSchema,
+    cluster: z.object({ accounts: z.array(z.string()), spanSeconds: z.number(), maxSimilarity: z.number().nullable() }).nullable(),
+  })
+  .meta({ id: 'ReviewGroup' });
+
+export const decisionResultSchema = z
+  .object({
+    decision: z.enum(DECISIONS),
+    target: z.object({ type: z.enum(['selection', 'batch', 'cluster']), id: z.string().nullable() }),
+    requested: count,
+    decided: count,
+    unchanged: count,
+    items: z.array(z.object({ articleId: z.string(), state: z.enum(REVIEW_STATES), decision: z.enum(DECISIONS), eventId: z.number().int().nullable() })),
+  })
+  .meta({ id: 'DecisionResult' });
+
+export const claimResultSchema = z
+  .object({ moderator: z.string(), claimed: z.array(z.string()).describe('Article ids now held'), expiresAt: time.nullable(), leaseSeconds: count })
+  .meta({ id: 'ClaimResult' });
+
+const claimRowSchema = z.object({
+  articleId: z.string(),
+  moderator: z.string(),
+  scopeType: z.string().describe('article, selection, batch or cluster: what was claimed'),
+  scopeId: z.string().nullable(),
+  claimedAt: time.nullable(),
+  expiresAt: time.nullable(),
+});
+export const claimListSchema = z.object({ claims: z.array(claimRowSchema) }).meta({ id: 'ClaimList' });
+
+export const releasedSchema = z.object({ released: count }).meta({ id: 'Released' });
+
+export const auditPageSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.number().int(),
+        at: time,
+        type: z.string().describe('e.g. article.scored, review.decided, review.bulk_decided'),
+        subjectType: z.string(),
+        subjectId: z.string(),
+        actor: z.string(),
+        payload: z.record(z.string(), z.unknown()),
+        modelVersion: z.string().nullable(),
+        configVersion: z.string().nullable(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'AuditPage' });
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const matches = <T extends true>(_: T) => undefined;
+matches<Same<z.infer<typeof queueArticleSchema>, QueueArticle>>(true);
+matches<Same<z.infer<typeof queueGroupSchema>, QueueGroup>>(true);
+matches<Same<z.infer<typeof queueCountsSchema>, QueueCounts>>(true);
+matches<Same<z.infer<typeof reviewArticleSchema>, ReviewArticle>>(true);
+matches<Same<z.infer<typeof reviewGroupSchema>, GroupDetail>>(true);
+matches<Same<z.infer<typeof decisionResultSchema>, DecisionResult>>(true);
+matches<Same<z.infer<typeof auditPageSchema>['events'][number], AuditEvent>>(true);
+matches<Same<z.infer<typeof claimResultSchema>, Awaited<ReturnType<ReviewService['claim']>>>>(true);
+matches<Same<z.infer<typeof claimRowSchema>, Awaited<ReturnType<ReviewService['listClaims']>>[number]>>(true);
