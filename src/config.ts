@@ -24,6 +24,10 @@ const optionalString = z
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: int(8080),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(600_000),
+  HTTP_IDLE_TIMEOUT_MS: int(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
@@ -103,7 +107,18 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 
 export interface Config {
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /** A client must send its request headers within this long (then 408). */
+    headersTimeoutMs: number;
+    /** A client must send its whole request, body included, within this long (then 408): bounds a trickled body. */
+    requestTimeoutMs: number;
+    /** A connection with nothing sent either way for this long is closed: a stalled body is dropped quickly. */
+    idleTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutMs: number;
+  };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   dataDir: string;
   /** Undefined: embedded PGlite in `dataDir`. */
@@ -193,7 +208,15 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   return {
-    http: { host: e.HOST, port: e.PORT },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      // Node requires the header limit not to exceed the request limit; 0 would mean none.
+      headersTimeoutMs: Math.max(100, Math.min(e.HTTP_HEADERS_TIMEOUT_MS, Math.max(100, e.HTTP_REQUEST_TIMEOUT_MS))),
+      requestTimeoutMs: Math.max(100, e.HTTP_REQUEST_TIMEOUT_MS),
+      idleTimeoutMs: Math.max(100, e.HTTP_IDLE_TIMEOUT_MS),
+      keepAliveTimeoutMs: Math.max(100, e.HTTP_KEEP_ALIVE_TIMEOUT_MS),
+    },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,

@@ -92,7 +92,19 @@ export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ 
     }
   };
   return new Promise((resolve) => {
-    const server = serve({ fetch, hostname: ctx.config.http.host, port: ctx.config.http.port }, (info) => {
+    const { host, port, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, keepAliveTimeoutMs } = ctx.config.http;
+    const serverOptions = {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // How often Node checks the header and request limits (its default, 30 s, would let a
+      // short limit run over by that much).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
+    };
+    const server = serve({ fetch, hostname: host, port, serverOptions }, (info) => {
+      // Nothing sent either way for this long: a stalled body or a silent client is dropped
+      // (Node destroys the socket on timeout when no handler takes the event).
+      server.setTimeout(idleTimeoutMs);
       resolve({
         server,
         port: info.port,

@@ -8,7 +8,7 @@ import type { KeyService } from '../services/keys.ts';
 import { DOCS_CSP, DOCS_CSS, DOCS_HTML, DOCS_JS } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, respondError, zodIssues } from './errors.ts';
-import { authenticate, rateLimit, requestContext } from './middleware.ts';
+import { authenticate, rateLimit, requestContext, storableParams } from './middleware.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { clusterRoutes } from './routes/clusters.ts';
@@ -90,7 +90,7 @@ export function createApp(deps: AppDeps) {
   app.get('/docs.js', (c) => c.body(DOCS_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
 
   const { limits, redisPrefix } = deps.config;
-  app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));
+  app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute), storableParams());
   app.route(
     '/v1/articles',
     articleRoutes({ articles: deps.articles, maxBodyBytes: limits.maxBodyBytes, maxTextChars: limits.maxTextChars, defaultHook }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, refineStorable, TEXT_RULE_MESSAGE, timestamp } from './fields.ts';
 import { hasLoneSurrogate } from './normalize.ts';
 
 /**
@@ -6,6 +7,8 @@ import { hasLoneSurrogate } from './normalize.ts';
  * that depend on configuration (text length) are checked by the service, which answers 413.
  */
 
+// Text and title may carry NUL and control characters: normalisation removes them before
+// storage. Every other string is stored as sent, so it follows the text rule (fields.ts).
 const noLoneSurrogate = (value: string) => !hasLoneSurrogate(value);
 const SURROGATE_MESSAGE = 'contains a lone UTF-16 surrogate (invalid Unicode)';
 // Ids are opaque to us but must stay printable: no control characters.
@@ -41,11 +44,12 @@ export const articleInputSchema = z
       .string()
       .max(2048)
       .url()
+      .refine(isStorableText, TEXT_RULE_MESSAGE)
       .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
       .optional(),
-    publishedAt: z.iso.datetime({ offset: true }).optional().describe('When the platform published it (ISO 8601).'),
+    publishedAt: timestamp().optional().describe('When the platform published it (ISO 8601 with an offset, 1970-01-01 to 2100-12-31).'),
     declaredAi: z.boolean().default(false).describe('The author labelled it as AI-generated.'),
-    labels: z.array(z.string().min(1).max(64).refine(noLoneSurrogate, SURROGATE_MESSAGE)).max(32).default([]),
+    labels: z.array(z.string().min(1).max(64).refine(isStorableText, TEXT_RULE_MESSAGE)).max(32).default([]),
     metadata: z
       .record(z.string().max(128), z.unknown())
       .default({})
@@ -54,6 +58,8 @@ export const articleInputSchema = z
           ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_METADATA_DEPTH} levels` });
         } else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) {
           ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
+        } else {
+          refineStorable(m, ctx);
         }
       }),
   })
