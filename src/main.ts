@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext } from './context.ts';
+import { DataDirLockedError } from './infra/data-lock.ts';
 import { RedisNotInstalledError } from './infra/redis-server.ts';
 import { ensureBootstrapKey, startHttp } from './server.ts';
 import { type RunningWorkers, startWorkers } from './workers/runtime.ts';
@@ -31,6 +32,8 @@ async function main(mode: Mode) {
       );
     }
     http = await startHttp(ctx, workers);
+    // The CLI finds the service of this data folder here (`npm run cli -- keys ...`).
+    ctx.dataLock?.setUrl(`http://${urlHost(config.http.host)}:${http.port}`);
     ctx.log.info({ port: http.port, mode }, `slopguard listening on http://${config.http.host}:${http.port}`);
   }
 
@@ -48,10 +51,17 @@ async function main(mode: Mode) {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** A host to reach a listener on: a wildcard bind is reached over loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** Starts the service in `mode`; on a start-up failure prints why and exits non-zero. */
 export function runService(mode: Mode): void {
   main(mode).catch((error: unknown) => {
-    if (error instanceof ConfigError || error instanceof RedisNotInstalledError) {
+    if (error instanceof ConfigError || error instanceof RedisNotInstalledError || error instanceof DataDirLockedError) {
       process.stderr.write(`${error.message}\n`);
     } else {
       process.stderr.write(`slopguard failed to start: ${(error as Error).stack ?? String(error)}\n`);
