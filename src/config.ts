@@ -288,11 +288,15 @@ export function loadConfig(): Config {
   return buildConfig(process.env);
 }
 
-/** Where the operator CLI's HTTP commands (import, rescan) reach the service, from the environment. */
-export function loadCliClientDefaults(): { url: string; key: string | undefined } {
+/**
+ * Where the operator CLI's HTTP commands reach the service, from the environment; `urlSet`
+ * says SLOPGUARD_URL was given (the `keys` command then talks to that service, not the database).
+ */
+export function loadCliClientDefaults(): { url: string; urlSet: boolean; key: string | undefined } {
   const parsed = z
-    .object({ SLOPGUARD_URL: z.string().url().default('http://127.0.0.1:8080'), SLOPGUARD_KEY: optionalString })
+    .object({ SLOPGUARD_URL: z.string().url().optional().or(z.literal('')), SLOPGUARD_KEY: optionalString })
     .safeParse(process.env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return { url: parsed.data.SLOPGUARD_URL, key: parsed.data.SLOPGUARD_KEY };
+  const given = parsed.data.SLOPGUARD_URL || undefined;
+  return { url: given ?? 'http://127.0.0.1:8080', urlSet: given !== undefined, key: parsed.data.SLOPGUARD_KEY };
 }

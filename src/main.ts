@@ -25,15 +25,20 @@ async function main(mode: Mode) {
   let http: Awaited<ReturnType<typeof startHttp>> | undefined;
   if (mode !== 'worker') {
     const key = await ensureBootstrapKey(ctx);
+    http = await startHttp(ctx, workers);
+    const url = `http://${urlHost(config.http.host)}:${http.port}`;
+    // The CLI finds the service of this data folder here (`npm run cli -- keys ...`).
+    ctx.dataLock?.setUrl(url);
     if (key) {
+      // The CLI reaches a running service through its admin API with this key (cli/keys.ts).
+      const where = ctx.dataLock ? '' : ` SLOPGUARD_URL=${url}`;
       process.stdout.write(
         `\n  Bootstrap admin key for tenant "${config.bootstrapTenant}" (shown once, store it now):\n\n    ${key}\n\n` +
-          `  Create more keys with: npm run cli -- keys create --tenant <tenant> --role submitter\n\n`,
+          `  Create more keys while it runs, through its API with this key:\n` +
+          `    SLOPGUARD_KEY=<the key above>${where} npm run cli -- keys create --tenant <tenant> --role submitter\n` +
+          `  or on the console's Keys page: ${url}/console/keys\n\n`,
       );
     }
-    http = await startHttp(ctx, workers);
-    // The CLI finds the service of this data folder here (`npm run cli -- keys ...`).
-    ctx.dataLock?.setUrl(`http://${urlHost(config.http.host)}:${http.port}`);
     ctx.log.info({ port: http.port, mode }, `slopguard listening on http://${config.http.host}:${http.port}`);
   }
 

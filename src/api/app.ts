@@ -14,6 +14,7 @@ import { batchRoutes } from './routes/batches.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import type { ClusterService } from '../services/clusters.ts';
 import { importRoutes } from './routes/imports.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { rescanRoutes } from './routes/rescans.ts';
 import type { ImportService } from '../services/imports.ts';
 import type { RescanService } from '../services/rescans.ts';
@@ -110,6 +111,10 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/clusters', clusterRoutes({ clusters: deps.clusters, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
+  app.route(
+    '/v1/admin/keys',
+    keyRoutes({ keys: deps.keys, operatorTenant: deps.config.bootstrapTenant, maxBodyBytes: limits.maxBodyBytes, defaultHook }),
+  );
   if (deps.console) app.route('/console', consoleRoutes(deps.console));
   app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));

@@ -23,9 +23,9 @@ export const HISTORICAL_USAGE = `  import <file.ndjson[.gz]> [--url URL] [--key 
   rescan --resume ID | --pause ID | --cancel ID | --status ID   [--json]
          (URL and KEY default to SLOPGUARD_URL and SLOPGUARD_KEY; the key needs the admin role for rescans)`;
 
-class CliError extends Error {}
+export class CliError extends Error {}
 
-interface Api {
+export interface Api {
   url: string;
   key: string;
 }
@@ -38,7 +38,7 @@ function apiFrom(values: { url?: string | undefined; key?: string | undefined })
   return { url: url.replace(/\/+$/, ''), key };
 }
 
-async function call<T>(api: Api, method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(api: Api, method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {
