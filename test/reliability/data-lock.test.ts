@@ -54,7 +54,7 @@ describe('the data folder has one owner', () => {
   it('a second start fails fast naming the running pid; a stale lock is taken over; a clean stop removes it', async () => {
     const first = start();
     // Serving: the lock names the process and where it listens.
-    const held = await waitFor(async () => lock()?.url && lock(), 60_000);
+    const held = await waitFor(async () => (lock()?.url ? lock() : undefined), 60_000);
     expect(held.pid).toBe(first.child.pid);
     expect((await fetch(`${held.url}/healthz`)).status).toBe(200);
 
@@ -72,7 +72,7 @@ describe('the data folder has one owner', () => {
 
     const third = start();
     const taken = await waitFor(async () => (lock()?.pid === third.child.pid && lock()?.url ? lock() : undefined), 60_000);
-    expect((await fetch(`${taken!.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${taken.url}/healthz`)).status).toBe(200);
 
     third.child.kill('SIGTERM');
     expect((await third.exited).code).toBe(0);
