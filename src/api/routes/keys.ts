@@ -103,6 +103,16 @@ export function keyView(k: KeyView): z.infer<typeof KeyViewSchema> {
   return { ...k, createdAt: new Date(k.createdAt).toISOString(), revokedAt: k.revokedAt ? new Date(k.revokedAt).toISOString() : null };
 }
 
+/**
+ * The tenant an admin may manage keys of (undefined: every tenant), or 403: its own, or any
+ * (`all`: every one) for an admin of the operator tenant. Shared by the API and the console.
+ */
+export function keyScope(principal: { tenantId: string }, tenant: string | undefined, operatorTenant: string): string | undefined {
+  if (tenant === undefined || tenant === principal.tenantId) return principal.tenantId;
+  if (principal.tenantId === operatorTenant) return tenant === 'all' ? undefined : tenant;
+  throw new ServiceError('forbidden', "an admin key manages its own tenant's keys; another tenant needs a key of the operator tenant");
+}
+
 export interface KeyRouteDeps {
   keys: KeyService;
   /** Admins of this tenant manage every tenant's keys. */
@@ -114,14 +124,7 @@ export interface KeyRouteDeps {
 export function keyRoutes(deps: KeyRouteDeps) {
   const app = new OpenAPIHono<AppEnv>(deps.defaultHook);
   app.use('*', requireRole('admin'));
-  /** The tenant a request may act on, or 403. */
-  const scope = (principal: { tenantId: string }, tenant: string | undefined): string | undefined => {
-    const operator = principal.tenantId === deps.operatorTenant;
-    if (tenant === undefined) return principal.tenantId;
-    if (operator) return tenant === 'all' ? undefined : tenant;
-    if (tenant !== principal.tenantId) throw new ServiceError('forbidden', "an admin key manages its own tenant's keys; another tenant needs a key of the operator tenant");
-    return tenant;
-  };
+  const scope = (principal: { tenantId: string }, tenant: string | undefined) => keyScope(principal, tenant, deps.operatorTenant);
 
   app.post('/', jsonBody(deps.maxBodyBytes));
   app.openapi(createKeyRoute, async (c) => {
