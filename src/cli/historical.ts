@@ -193,7 +193,27 @@ export async function importCommand(args: string[]): Promise<number> {
     );
     if (view.rejected > 0) process.stdout.write(`line errors: GET ${api.url}/v1/imports/${view.id}/errors\n`);
   }
-  return view.status === 'completed' ? 0 : 1;
+  if (view.rejected > 0) await listLineErrors(api, view.id, view.rejected);
+  // Bad lines are reported, not fatal: the good ones are stored. Nothing stored from a file
+  // of only bad lines, or a stopped import, is a failure.
+  const stored = view.accepted + view.duplicates > 0;
+  return view.status === 'completed' && (stored || view.rejected === 0) ? 0 : 1;
+}
+
+const LISTED_LINE_ERRORS = 20;
+
+/** The first bad lines, on stderr: line number, code, message and field paths. */
+async function listLineErrors(api: Api, importId: string, rejected: number): Promise<void> {
+  const { errors } = await call<{ errors: { line: number; code: string; message: string; details?: { path?: string }[] }[] }>(
+    api,
+    'GET',
+    `/v1/imports/${importId}/errors?limit=${LISTED_LINE_ERRORS}`,
+  );
+  for (const e of errors) {
+    const paths = Array.isArray(e.details) ? e.details.map((d) => d.path).filter(Boolean) : [];
+    process.stderr.write(`line ${e.line}: ${e.code}: ${e.message}${paths.length > 0 ? ` (${paths.join(', ')})` : ''}\n`);
+  }
+  if (rejected > errors.length) process.stderr.write(`... and ${rejected - errors.length} more bad lines\n`);
 }
 
 interface RescanView {
