@@ -117,7 +117,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/static/:file', (c) => {
-    const file = STATIC[c.req.param('file')];
+    const name = c.req.param('file');
+    const file = Object.hasOwn(STATIC, name) ? STATIC[name] : undefined;
     if (!file) return c.text('not found', 404);
     return c.body(file.body, 200, { 'Content-Type': file.type, 'Cache-Control': 'no-cache' });
   });

@@ -232,9 +232,10 @@ export class ArticleService {
     if (articles.length === 0 && !batch) return [];
     let outcomes: (SubmitResult | StoreFailure)[];
     try {
+      // The batch's tenant from the caller: a batch whose every item was refused has no article to take it from.
       outcomes = await this.store(
         articles.map((article) => ({ who, article })),
-        batch,
+        batch && { ...batch, tenantId: who.tenantId },
       );
     } catch (error) {
       if (isUnavailable(error) || articles.length === 0) throw error;
@@ -290,7 +291,7 @@ export class ArticleService {
 
   private async store(
     items: readonly { who: Submitter; article: PreparedArticle }[],
-    batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+    batch?: { id: string; tenantId: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
   ): Promise<SubmitResult[]> {
     const records = items.map(({ who, article: a }, idx) => ({
       idx,
@@ -313,7 +314,7 @@ export class ArticleService {
     const rows = await this.db.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(SUBMIT_SQL, [
       JSON.stringify(records),
       batch?.id ?? null,
-      items[0]?.who.tenantId ?? null,
+      batch?.tenantId ?? null,
       batch?.kind ?? 'batch',
       batch?.total ?? null,
       batch?.rejected ?? null,

@@ -62,6 +62,16 @@ describe('hostile values are refused before the database', () => {
     expect(new Set(body.errors.map((e) => e.code))).toEqual(new Set(['validation_failed']));
   });
 
+  it('a batch whose every item is refused is still recorded, with every item listed', async () => {
+    const res = await post('/v1/batches', `{"articles":[${hostileArticles.slice(0, 3).map((h) => h.raw).join(',')}]}`);
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { batchId: string; accepted: unknown[]; errors: { index: number }[] };
+    expect(body.accepted).toEqual([]);
+    expect(body.errors.map((e) => e.index)).toEqual([0, 1, 2]);
+    const batch = (await (await env.request('GET', `/v1/batches/${body.batchId}`, { key: submitter })).json()) as { total: number; rejected: number };
+    expect(batch).toMatchObject({ total: 3, rejected: 3 });
+  });
+
   it('an import: hostile lines are counted and listed, the good lines are stored', async () => {
     const lines = [JSON.stringify({ ...valid, externalId: 'i-good-1' }), ...hostileArticles.map((h) => h.raw), JSON.stringify({ ...valid, externalId: 'i-good-2' })];
     const res = await post('/v1/imports', `${lines.join('\n')}\n`, submitter, 'application/x-ndjson');
@@ -90,6 +100,8 @@ describe('hostile values are refused before the database', () => {
     ['/v1/review/queue?account=a%00b', 'account'],
     ['/v1/review/export?since=0001-01-01T00:00:00Z', 'since'],
     ['/v1/review/accounts/a%00b', null],
+    ['/v1/imports/imp_x/errors?after=1.5', 'after'],
+    ['/v1/imports/imp_x/errors?after=1e999999', 'after'],
     ['/v1/audit?actor=x%00', 'actor'],
     ['/v1/clusters?cursor=' + Buffer.from(JSON.stringify(['0000-01-01T00:00:00Z', 'c'])).toString('base64url'), null],
     ['/v1/review/queue?cursor=' + Buffer.from(JSON.stringify([0.5, 1e20, 'x'])).toString('base64url'), 'cursor'],
@@ -99,6 +111,11 @@ describe('hostile values are refused before the database', () => {
     const body = (await res.json()) as ErrorBody;
     expect(body.error.code).toBe('validation_failed');
     if (field) expect(body.error.details?.map((d) => d.path).join(' ')).toContain(field);
+  });
+
+  it.each(['toString', '__proto__', 'constructor'])('queue named %s is 404, not an inherited member', async (name) => {
+    const res = await env.request('GET', `/v1/admin/queues/${name}/jobs`, { key: admin });
+    expect(res.status).toBe(404);
   });
 
   it.each(['publishedFrom', 'publishedTo', 'receivedFrom', 'scoredBefore'])('rescan filter %s in year 0 -> 422', async (field) => {

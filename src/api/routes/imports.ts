@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { OpenAPIHono as Router } from '@hono/zod-openapi';
+import { z } from 'zod';
 import { ServiceError } from '../../domain/errors.ts';
 import { iterateStream } from '../../infra/ndjson.ts';
 import type { ImportService } from '../../services/imports.ts';
@@ -7,6 +8,13 @@ import type { AppEnv } from '../env.ts';
 import { registerImportDocs } from '../historical-docs.ts';
 import { respondError } from '../errors.ts';
 import { requireRole } from '../middleware.ts';
+import { parseOr422 } from './review.ts';
+
+// Line numbers are int4 in the store: a larger or non-finite `after` is a 422, not a database error.
+const ErrorsQuery = z.object({
+  after: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+});
 
 export interface ImportRouteDeps {
   imports: ImportService;
@@ -60,8 +68,7 @@ export function importRoutes(deps: ImportRouteDeps) {
   });
 
   app.get('/:id/errors', async (c) => {
-    const after = Math.max(0, Number(c.req.query('after') ?? 0) || 0);
-    const limit = Math.min(1000, Math.max(1, Number(c.req.query('limit') ?? 1000) || 1000));
+    const { after, limit } = parseOr422(ErrorsQuery, c.req.query());
     const errors = await deps.imports.errors(c.get('principal').tenantId, c.req.param('id'), after, limit);
     if (!errors) throw new ServiceError('not_found', 'no such import');
     const last = errors[errors.length - 1];
