@@ -115,7 +115,10 @@ export function createApp(deps: AppDeps) {
     '/v1/admin/keys',
     keyRoutes({ keys: deps.keys, operatorTenant: deps.config.bootstrapTenant, maxBodyBytes: limits.maxBodyBytes, defaultHook }),
   );
-  if (deps.console) app.route('/console', consoleRoutes(deps.console));
+  if (deps.console) {
+    app.use('/console/*', storableParams());
+    app.route('/console', consoleRoutes(deps.console));
+  }
   app.route('/v1/imports', importRoutes({ imports: deps.imports, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;

@@ -60,6 +60,15 @@ describe('console: API keys page for admins', () => {
     expect((await probe(secret!)).status).toBe(401);
   });
 
+  it.each(['/console/accounts/a%00b', '/console/queue?from=0000-01-01T00:00:00Z', '/console/queue?account=x%00', '/console/static/toString'])(
+    'answers %s with a 4xx, not a 500',
+    async (path) => {
+      const res = await get('admin', path);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    },
+  );
+
   it("lets the operator create another tenant's key; refuses moderators and a revoke without the CSRF token", async () => {
     const created = await post('operator', '/console/keys/create', { role: 'moderator', tenant: 'tenant-z' });
     expect(created.status).toBe(201);
