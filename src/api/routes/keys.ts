@@ -96,7 +96,7 @@ const revokeKeyRoute = createRoute({
   operationId: 'revokeKey',
   summary: 'Revoke an API key: refused from the next request on (revoking it again changes nothing)',
   request: { params: IdParam },
-  responses: { 200: json('The revoked key', KeyViewSchema), 401: unauthorized, 403: forbidden, 404: notFound, 429: limited, 503: unavailable },
+  responses: { 200: json('The revoked key', KeyViewSchema), 401: unauthorized, 403: forbidden, 404: notFound, 422: invalid, 429: limited, 503: unavailable },
 });
 
 export function keyView(k: KeyView): z.infer<typeof KeyViewSchema> {
