@@ -122,6 +122,6 @@ export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ 
 /** Prints a bootstrap admin key once, on the very first start of an empty store. */
 export async function ensureBootstrapKey(ctx: AppContext): Promise<string | null> {
   if ((await ctx.keys.count()) > 0) return null;
-  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap');
+  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap', 'system:bootstrap');
   return created.key;
 }
