@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { KeyCreateInput, keyScope } from '../api/routes/keys.ts';
 import { auditExport, AuditQuerySchema, QueueQuerySchema, toAuditQuery, toQueueQuery } from '../api/routes/review.ts';
 import { ERROR_STATUS, ServiceError } from '../domain/errors.ts';
+import { isStorableText, TEXT_RULE_MESSAGE } from '../domain/fields.ts';
 import { DECISIONS, type Decision } from '../domain/review.ts';
 import type { KeyService } from '../services/keys.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
@@ -170,6 +171,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
       if (typeof csrf !== 'string' || !sameSecret(csrf, session.csrf) || !sameOrigin(c)) {
         throw new ServiceError('forbidden', 'missing or wrong CSRF token, or a request from another site');
       }
+      // Every form field under the text rule (domain/fields.ts), as the API's bodies: a NUL in
+      // an id would otherwise reach the database as a 500.
+      const unstorable = Object.entries(form).filter(([name, v]) => !isStorableText(name) || ([] as unknown[]).concat(v).some((x) => typeof x === 'string' && !isStorableText(x)));
+      if (unstorable.length > 0) throw new ServiceError('validation_failed', `${unstorable.map(([name]) => name).join(', ')}: ${TEXT_RULE_MESSAGE}`);
     }
     await next();
   });
