@@ -63,8 +63,8 @@ function pct(xs: number[], p: number): number {
 /** One really scored farm article, then MEMBERS clones of its row as cluster members. */
 async function seedCluster(ctx: AppContext, waitScored: (id: string) => Promise<number>): Promise<string> {
   const prepared = prepareArticle({ externalId: 'seed', accountId: 'seed-acct', text: farmText('杭州', 30), declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
-  const [seed] = await ctx.articles.submit({ tenantId: TENANT, actor: 'bench' }, [prepared]);
-  await waitScored(seed!.id);
+  const seed = await ctx.articles.submitOne({ tenantId: TENANT, actor: 'bench' }, prepared);
+  await waitScored(seed.id);
   const clusterId = `cl_bench${randomBytes(6).toString('hex')}`;
   const start = Date.parse('2026-11-20T08:00:00Z');
   const rows = Array.from({ length: MEMBERS }, (_, i) => {
@@ -91,7 +91,7 @@ async function seedCluster(ctx: AppContext, waitScored: (id: string) => Promise<
      )
      INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
      SELECT $3, x.id, $4, x.account_id, x.posted, 0.9 FROM input x`,
-    [JSON.stringify(rows), seed!.id, TENANT, clusterId, MEMBERS, rows[0]!.posted, rows[rows.length - 1]!.posted],
+    [JSON.stringify(rows), seed.id, TENANT, clusterId, MEMBERS, rows[0]!.posted, rows[rows.length - 1]!.posted],
   );
   return clusterId;
 }
@@ -128,8 +128,8 @@ async function main() {
       const externalId = `live-${live++}`;
       const prepared = prepareArticle({ externalId, accountId: `reader-${live % 11}`, text: texts[live % texts.length]!, declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
       const started = performance.now();
-      const [r] = await ctx.articles.submit({ tenantId: 'live', actor: 'bench' }, [prepared]);
-      out.push((await waitScored(r!.id)) - started);
+      const r = await ctx.articles.submitOne({ tenantId: 'live', actor: 'bench' }, prepared);
+      out.push((await waitScored(r.id)) - started);
       await sleep(40);
     }
     return out;

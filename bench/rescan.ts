@@ -182,8 +182,8 @@ async function liveLatency(ctx: AppContext, corpus: Corpus, onScored: Map<string
       { maxTextChars: 200_000 },
     );
     const started = performance.now();
-    const [result] = await ctx.articles.submit({ tenantId: 'live', actor: 'bench' }, [prepared]);
-    await new Promise<void>((resolve) => onScored.set(result!.id, (at) => {
+    const result = await ctx.articles.submitOne({ tenantId: 'live', actor: 'bench' }, prepared);
+    await new Promise<void>((resolve) => onScored.set(result.id, (at) => {
       latencies.push(at - started);
       resolve();
     }));

@@ -26,6 +26,10 @@ export const envSchema = z.object({
   PORT: int(8080),
   // A worker process has no API: it serves its own /metrics here (0: not at all).
   WORKER_METRICS_PORT: int(9464),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(600_000),
+  HTTP_IDLE_TIMEOUT_MS: int(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
@@ -112,7 +116,20 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 
 export interface Config {
-  http: { host: string; port: number; workerMetricsPort: number };
+  http: {
+    host: string;
+    port: number;
+    /** A worker process serves its own /metrics here (0: not at all). */
+    workerMetricsPort: number;
+    /** A client must send its request headers within this long (then 408). */
+    headersTimeoutMs: number;
+    /** A client must send its whole request, body included, within this long (then 408): bounds a trickled body. */
+    requestTimeoutMs: number;
+    /** A connection with nothing sent either way for this long is closed: a stalled body is dropped quickly. */
+    idleTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutMs: number;
+  };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   dataDir: string;
   /** Undefined: embedded PGlite in `dataDir`. */
@@ -222,7 +239,16 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   return {
-    http: { host: e.HOST, port: e.PORT, workerMetricsPort: e.WORKER_METRICS_PORT },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      workerMetricsPort: e.WORKER_METRICS_PORT,
+      // Node requires the header limit not to exceed the request limit; 0 would mean none.
+      headersTimeoutMs: Math.max(100, Math.min(e.HTTP_HEADERS_TIMEOUT_MS, Math.max(100, e.HTTP_REQUEST_TIMEOUT_MS))),
+      requestTimeoutMs: Math.max(100, e.HTTP_REQUEST_TIMEOUT_MS),
+      idleTimeoutMs: Math.max(100, e.HTTP_IDLE_TIMEOUT_MS),
+      keepAliveTimeoutMs: Math.max(100, e.HTTP_KEEP_ALIVE_TIMEOUT_MS),
+    },
     logLevel: e.LOG_LEVEL,
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
@@ -302,11 +328,15 @@ export function loadConfig(): Config {
   return buildConfig(process.env);
 }
 
-/** Where the operator CLI's HTTP commands (import, rescan) reach the service, from the environment. */
-export function loadCliClientDefaults(): { url: string; key: string | undefined } {
+/**
+ * Where the operator CLI's HTTP commands reach the service, from the environment; `urlSet`
+ * says SLOPGUARD_URL was given (the `keys` command then talks to that service, not the database).
+ */
+export function loadCliClientDefaults(): { url: string; urlSet: boolean; key: string | undefined } {
   const parsed = z
-    .object({ SLOPGUARD_URL: z.string().url().default('http://127.0.0.1:8080'), SLOPGUARD_KEY: optionalString })
+    .object({ SLOPGUARD_URL: z.string().url().optional().or(z.literal('')), SLOPGUARD_KEY: optionalString })
     .safeParse(process.env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return { url: parsed.data.SLOPGUARD_URL, key: parsed.data.SLOPGUARD_KEY };
+  const given = parsed.data.SLOPGUARD_URL || undefined;
+  return { url: given ?? 'http://127.0.0.1:8080', urlSet: given !== undefined, key: parsed.data.SLOPGUARD_KEY };
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
+import { acquireDataLock, type DataLock } from './infra/data-lock.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
@@ -45,6 +46,8 @@ export interface AppContext {
   reevaluation: ReevaluationPlanner;
   /** Webhook deliveries (see `jobs/catalog.ts`). */
   deliverQueue: Queue;
+  /** Held while this process owns the data folder (embedded PGlite or private redis-server). */
+  dataLock: DataLock | undefined;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
   workerConnection(): Redis;
   close(): Promise<void>;
@@ -72,12 +75,21 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const log = options.logger ?? createLogger(config.logLevel);
   let embedded: EmbeddedRedis | undefined;
   let redisUrl = config.redisUrl;
-  if (!redisUrl) {
-    embedded = await startEmbeddedRedis(config.dataDir);
-    redisUrl = embedded.url;
-    log.info({ url: redisUrl, dir: path.join(config.dataDir, 'redis') }, 'started a private redis-server (AOF on)');
+  // Before anything touches the folder: a second owner of PGlite's files or the AOF corrupts them.
+  const dataLock = !config.databaseUrl || !redisUrl ? acquireDataLock(config.dataDir) : undefined;
+  let db: Db;
+  try {
+    if (!redisUrl) {
+      embedded = await startEmbeddedRedis(config.dataDir);
+      redisUrl = embedded.url;
+      log.info({ url: redisUrl, dir: path.join(config.dataDir, 'redis') }, 'started a private redis-server (AOF on)');
+    }
+    db = await openDatabase(config);
+  } catch (error) {
+    await embedded?.stop();
+    dataLock?.release();
+    throw error;
   }
-  const db = await openDatabase(config);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
 
@@ -129,6 +141,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     webhooks,
     reevaluation: new ReevaluationPlanner(db, reevaluate, { chunk: config.reevaluation.chunk, retry }, log),
     deliverQueue: deliver,
+    dataLock,
     workerConnection() {
       const connection = new Redis(url, { maxRetriesPerRequest: null });
       connection.on('error', () => undefined);
@@ -145,6 +158,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       redis.disconnect();
       await db.close().catch(() => undefined);
       await embedded?.stop();
+      dataLock?.release();
     },
   };
 }

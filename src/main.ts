@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
 import { createContext } from './context.ts';
+import { DataDirLockedError } from './infra/data-lock.ts';
 import { RedisNotInstalledError } from './infra/redis-server.ts';
 import { ensureBootstrapKey, startHttp, startMetricsHttp } from './server.ts';
 import { type RunningWorkers, startWorkers } from './workers/runtime.ts';
@@ -35,14 +36,21 @@ async function main(mode: Mode) {
   }
   if (mode !== 'worker') {
     const key = await ensureBootstrapKey(ctx);
-    if (key) {
-      process.stdout.write(
-        `\n  Bootstrap admin key for tenant "${config.bootstrapTenant}" (shown once, store it now):\n\n    ${key}\n\n` +
-          `  Create more keys with: npm run cli -- keys create --tenant <tenant> --role submitter\n\n`,
-      );
-    }
     const api = await startHttp(ctx, workers);
     http = api;
+    const url = `http://${urlHost(config.http.host)}:${api.port}`;
+    // The CLI finds the service of this data folder here (`npm run cli -- keys ...`).
+    ctx.dataLock?.setUrl(url);
+    if (key) {
+      // The CLI reaches a running service through its admin API with this key (cli/keys.ts).
+      const where = ctx.dataLock ? '' : ` SLOPGUARD_URL=${url}`;
+      process.stdout.write(
+        `\n  Bootstrap admin key for tenant "${config.bootstrapTenant}" (shown once, store it now):\n\n    ${key}\n\n` +
+          `  Create more keys while it runs, through its API with this key:\n` +
+          `    SLOPGUARD_KEY=<the key above>${where} npm run cli -- keys create --tenant <tenant> --role submitter\n` +
+          `  or on the console's Keys page: ${url}/console/keys\n\n`,
+      );
+    }
     ctx.log.info({ port: api.port, mode }, `slopguard listening on http://${config.http.host}:${api.port}`);
   }
 
@@ -60,10 +68,17 @@ async function main(mode: Mode) {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** A host to reach a listener on: a wildcard bind is reached over loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** Starts the service in `mode`; on a start-up failure prints why and exits non-zero. */
 export function runService(mode: Mode): void {
   main(mode).catch((error: unknown) => {
-    if (error instanceof ConfigError || error instanceof RedisNotInstalledError) {
+    if (error instanceof ConfigError || error instanceof RedisNotInstalledError || error instanceof DataDirLockedError) {
       process.stderr.write(`${error.message}\n`);
     } else {
       process.stderr.write(`slopguard failed to start: ${(error as Error).stack ?? String(error)}\n`);

@@ -99,7 +99,19 @@ export async function startHttp(ctx: AppContext, local?: LocalModel): Promise<{ 
     }
   };
   return new Promise((resolve) => {
-    const server = serve({ fetch, hostname: ctx.config.http.host, port: ctx.config.http.port }, (info) => {
+    const { host, port, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, keepAliveTimeoutMs } = ctx.config.http;
+    const serverOptions = {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      keepAliveTimeout: keepAliveTimeoutMs,
+      // How often Node checks the header and request limits (its default, 30 s, would let a
+      // short limit run over by that much).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeoutMs / 4)),
+    };
+    const server = serve({ fetch, hostname: host, port, serverOptions }, (info) => {
+      // Nothing sent either way for this long: a stalled body or a silent client is dropped
+      // (Node destroys the socket on timeout when no handler takes the event).
+      server.setTimeout(idleTimeoutMs);
       resolve({
         server,
         port: info.port,
@@ -143,6 +155,6 @@ export function startMetricsHttp(metrics: Metrics, host: string, port: number): 
 /** Prints a bootstrap admin key once, on the very first start of an empty store. */
 export async function ensureBootstrapKey(ctx: AppContext): Promise<string | null> {
   if ((await ctx.keys.count()) > 0) return null;
-  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap');
+  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap', 'system:bootstrap');
   return created.key;
 }

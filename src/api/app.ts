@@ -8,12 +8,13 @@ import type { KeyService } from '../services/keys.ts';
 import { DOCS_CSP, DOCS_CSS, type OpenApiDoc, renderDocs } from './docs.ts';
 import type { AppEnv } from './env.ts';
 import { handleError, respondError, zodIssues } from './errors.ts';
-import { authenticate, rateLimit, requestContext } from './middleware.ts';
+import { authenticate, rateLimit, requestContext, storableParams } from './middleware.ts';
 import { articleRoutes } from './routes/articles.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { clusterRoutes } from './routes/clusters.ts';
 import type { ClusterService } from '../services/clusters.ts';
 import { importRoutes } from './routes/imports.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { rescanRoutes } from './routes/rescans.ts';
 import type { ImportService } from '../services/imports.ts';
 import type { RescanService } from '../services/rescans.ts';
@@ -102,7 +103,7 @@ export function createApp(deps: AppDeps) {
   app.get('/docs.css', (c) => c.body(DOCS_CSS, 200, { 'Content-Type': 'text/css; charset=utf-8' }));
 
   const { limits, redisPrefix } = deps.config;
-  app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute));
+  app.use('/v1/*', authenticate(deps.keys), rateLimit(deps.redis, redisPrefix, limits.rateLimitPerMinute), storableParams());
   app.route(
     '/v1/articles',
     articleRoutes({ articles: deps.articles, propagator: deps.config.labelling.propagator, maxBodyBytes: limits.maxBodyBytes, maxTextChars: limits.maxTextChars, defaultHook }),
@@ -122,7 +123,14 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/clusters', clusterRoutes({ clusters: deps.clusters, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
-  if (deps.console) app.route('/console', consoleRoutes(deps.console));
+  app.route(
+    '/v1/admin/keys',
+    keyRoutes({ keys: deps.keys, operatorTenant: deps.config.bootstrapTenant, maxBodyBytes: limits.maxBodyBytes, defaultHook }),
+  );
+  if (deps.console) {
+    app.use('/console/*', storableParams());
+    app.route('/console', consoleRoutes(deps.console));
+  }
   app.route('/v1/imports', importRoutes({ imports: deps.imports, metrics: deps.metrics, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;

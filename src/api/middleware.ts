@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ServiceError } from '../domain/errors.ts';
+import { isStorableText, TEXT_RULE_MESSAGE } from '../domain/fields.ts';
 import type { Role } from '../domain/types.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import type { Metrics } from '../infra/metrics.ts';
@@ -90,6 +91,39 @@ export function jsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
       throw new ServiceError('malformed_json', `request body is not valid JSON: ${(error as Error).message}`);
     }
     (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
+    await next();
+  };
+}
+
+/**
+ * The text rule (`domain/fields.ts`) for every path segment and query parameter, names
+ * included, of every route at once: an id or filter a route passes to the database as it is
+ * cannot carry a NUL there (422 instead of the database's refusal as a 500).
+ */
+export function storableParams(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const url = c.req.url;
+    const start = url.indexOf('/', url.indexOf('//') + 2);
+    const query = url.indexOf('?', start);
+    const path = query === -1 ? url.slice(start) : url.slice(start, query);
+    const issues: { path: string; message: string }[] = [];
+    if (path.includes('%')) {
+      for (const segment of path.split('/')) {
+        let decoded: string;
+        try {
+          decoded = decodeURIComponent(segment);
+        } catch {
+          continue; // not decodable: routes see it percent-encoded, which is storable
+        }
+        if (!isStorableText(decoded)) issues.push({ path: `path.${segment}`, message: TEXT_RULE_MESSAGE });
+      }
+    }
+    if (query !== -1) {
+      for (const [name, value] of new URLSearchParams(url.slice(query + 1))) {
+        if (!isStorableText(name) || !isStorableText(value)) issues.push({ path: `query.${name}`, message: TEXT_RULE_MESSAGE });
+      }
+    }
+    if (issues.length > 0) throw new ServiceError('validation_failed', 'request does not match the schema', issues);
     await next();
   };
 }

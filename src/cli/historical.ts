@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { loadCliClientDefaults } from '../config.ts';
-import { changeSummarySchema, type ImportView, importViewSchema, rescanDryRunSchema, type RescanView, rescanViewSchema } from '../services/views.ts';
+import { changeSummarySchema, importErrorsPageSchema, type ImportView, importViewSchema, rescanDryRunSchema, type RescanView, rescanViewSchema } from '../services/views.ts';
 
 /**
  * Operators' `import` and `rescan` commands. Both talk to a running service over HTTP
@@ -25,9 +25,9 @@ export const HISTORICAL_USAGE = `  import <file.ndjson[.gz]> [--url URL] [--key 
   rescan --resume ID | --pause ID | --cancel ID | --status ID   [--json]
          (URL and KEY default to SLOPGUARD_URL and SLOPGUARD_KEY; the key needs the admin role for rescans)`;
 
-class CliError extends Error {}
+export class CliError extends Error {}
 
-interface Api {
+export interface Api {
   url: string;
   key: string;
 }
@@ -41,7 +41,7 @@ function apiFrom(values: { url?: string | undefined; key?: string | undefined })
 }
 
 /** One JSON call; the answer is parsed with the schema the route documents (src/services/views.ts). */
-async function call<S extends z.ZodType>(api: Api, method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+export async function call<S extends z.ZodType>(api: Api, method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
   let res: Response;
   try {
     res = await fetch(`${api.url}${path}`, {
@@ -186,7 +186,23 @@ export async function importCommand(args: string[]): Promise<number> {
     );
     if (view.rejected > 0) process.stdout.write(`line errors: GET ${api.url}/v1/imports/${view.id}/errors\n`);
   }
-  return view.status === 'completed' ? 0 : 1;
+  if (view.rejected > 0) await listLineErrors(api, view.id, view.rejected);
+  // Bad lines are reported, not fatal: the good ones are stored. Nothing stored from a file
+  // of only bad lines, or a stopped import, is a failure.
+  const stored = view.accepted + view.duplicates > 0;
+  return view.status === 'completed' && (stored || view.rejected === 0) ? 0 : 1;
+}
+
+const LISTED_LINE_ERRORS = 20;
+
+/** The first bad lines, on stderr: line number, code, message and field paths. */
+async function listLineErrors(api: Api, importId: string, rejected: number): Promise<void> {
+  const { errors } = await call(api, 'GET', `/v1/imports/${importId}/errors?limit=${LISTED_LINE_ERRORS}`, importErrorsPageSchema);
+  for (const e of errors) {
+    const paths = Array.isArray(e.details) ? e.details.map((d) => d.path).filter(Boolean) : [];
+    process.stderr.write(`line ${e.line}: ${e.code}: ${e.message}${paths.length > 0 ? ` (${paths.join(', ')})` : ''}\n`);
+  }
+  if (rejected > errors.length) process.stderr.write(`... and ${rejected - errors.length} more bad lines\n`);
 }
 
 /** `rescan`: start (or resume, pause, cancel) a rescan and follow it with a progress bar. */

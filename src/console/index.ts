@@ -15,6 +15,7 @@ export function consoleDeps(ctx: AppContext, queueAdmin: QueueAdmin): ConsoleDep
     queueAdmin,
     cookieSecure: ctx.config.console.cookieSecure,
     sessionTtlSeconds: ctx.config.console.sessionTtlSeconds,
+    operatorTenant: ctx.config.bootstrapTenant,
     log: ctx.log,
   };
 }

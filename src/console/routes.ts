@@ -4,8 +4,10 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
+import { KeyCreateInput, keyScope } from '../api/routes/keys.ts';
 import { auditExport, AuditQuerySchema, QueueQuerySchema, toAuditQuery, toQueueQuery } from '../api/routes/review.ts';
 import { ERROR_STATUS, ServiceError } from '../domain/errors.ts';
+import { isStorableText, TEXT_RULE_MESSAGE } from '../domain/fields.ts';
 import { DECISIONS, type Decision } from '../domain/review.ts';
 import type { KeyService } from '../services/keys.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
@@ -14,6 +16,7 @@ import type { WebhookService } from '../services/webhooks.ts';
 import type { AppEnv } from '../api/env.ts';
 import type { Html } from './html.ts';
 import { type Lang, LANGS, pickLang, t } from './i18n.ts';
+import { keysPage } from './keys-page.ts';
 import { accountPage, adminQueuesPage, articlePage, auditPage, errorPage, groupPage, loginPage, type PageContext, queuePage } from './pages.ts';
 import { sameSecret, type Session, type SessionStore } from './sessions.ts';
 
@@ -33,6 +36,8 @@ export interface ConsoleDeps {
   queueAdmin: QueueAdmin;
   cookieSecure: 'auto' | 'true' | 'false';
   sessionTtlSeconds: number;
+  /** Admins of this tenant manage every tenant's keys (BOOTSTRAP_TENANT). */
+  operatorTenant: string;
   log: Logger;
 }
 
@@ -113,7 +118,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/static/:file', (c) => {
-    const file = STATIC[c.req.param('file')];
+    const name = c.req.param('file');
+    const file = Object.hasOwn(STATIC, name) ? STATIC[name] : undefined;
     if (!file) return c.text('not found', 404);
     return c.body(file.body, 200, { 'Content-Type': file.type, 'Cache-Control': 'no-cache' });
   });
@@ -165,6 +171,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
       if (typeof csrf !== 'string' || !sameSecret(csrf, session.csrf) || !sameOrigin(c)) {
         throw new ServiceError('forbidden', 'missing or wrong CSRF token, or a request from another site');
       }
+      // Every form field under the text rule (domain/fields.ts), as the API's bodies: a NUL in
+      // an id would otherwise reach the database as a 500.
+      const unstorable = Object.entries(form).filter(([name, v]) => !isStorableText(name) || ([] as unknown[]).concat(v).some((x) => typeof x === 'string' && !isStorableText(x)));
+      if (unstorable.length > 0) throw new ServiceError('validation_failed', `${unstorable.map(([name]) => name).join(', ')}: ${TEXT_RULE_MESSAGE}`);
     }
     await next();
   });
@@ -286,6 +296,36 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const s = c.get('session');
     await deps.webhooks.redrive(s.tenantId, s.keyId, String(form.webhookId ?? ''));
     return c.redirect('/console/admin/queues', 303);
+  });
+
+  // ---------------------------------------------------------------- admin: API keys
+
+  const keysOf = (c: Context<ConsoleEnv>) => {
+    const { tenantId } = c.get('session');
+    return deps.keys.list({ tenantId: tenantId === deps.operatorTenant ? undefined : tenantId });
+  };
+  app.get('/keys', adminOnly, async (c) => page(c, keysPage(pc(c), await keysOf(c), { operator: c.get('session').tenantId === deps.operatorTenant })));
+  app.post('/keys/create', adminOnly, async (c) => {
+    const form = await c.req.parseBody();
+    const session = c.get('session');
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+    const parsed = KeyCreateInput.safeParse({ role: form.role, name: str(form.name) ?? '', ...(str(form.tenant) ? { tenant: str(form.tenant) } : {}) });
+    if (!parsed.success) throw new ServiceError('validation_failed', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const tenant = keyScope(session, parsed.data.tenant, deps.operatorTenant);
+    if (tenant === undefined) throw new ServiceError('validation_failed', 'tenant: "all" is not a tenant');
+    const created = await deps.keys.create(tenant, parsed.data.role, parsed.data.name, session.keyId);
+    // The secret goes in this answer only: not in a redirect's URL, not in a flash.
+    c.header('Cache-Control', 'no-store');
+    const shown = { id: created.keyId, key: created.key, tenantId: tenant, role: created.role };
+    return page(c, keysPage(pc(c), await keysOf(c), { operator: session.tenantId === deps.operatorTenant, created: shown }), 201);
+  });
+  app.post('/keys/revoke', adminOnly, async (c) => {
+    const form = await c.req.parseBody();
+    const session = c.get('session');
+    const id = typeof form.keyId === 'string' ? form.keyId : '';
+    const revoked = await deps.keys.revoke(id, { tenantId: session.tenantId === deps.operatorTenant ? undefined : session.tenantId, actor: session.keyId });
+    if (!revoked) throw new ServiceError('not_found', 'no such key');
+    return c.redirect('/console/keys', 303);
   });
 
   return app;

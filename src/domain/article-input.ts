@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableText, refineStorable, TEXT_RULE_MESSAGE, timestamp } from './fields.ts';
 import { AIGC_KEY, parseAigcEntry } from './labelling.ts';
 import { hasLoneSurrogate } from './normalize.ts';
 
@@ -7,6 +8,8 @@ import { hasLoneSurrogate } from './normalize.ts';
  * that depend on configuration (text length) are checked by the service, which answers 413.
  */
 
+// Text and title may carry NUL and control characters: normalisation removes them before
+// storage. Every other string is stored as sent, so it follows the text rule (fields.ts).
 const noLoneSurrogate = (value: string) => !hasLoneSurrogate(value);
 const SURROGATE_MESSAGE = 'contains a lone UTF-16 surrogate (invalid Unicode)';
 // Ids are opaque to us but must stay printable: no control characters.
@@ -42,11 +45,12 @@ export const articleInputSchema = z
       .string()
       .max(2048)
       .url()
+      .refine(isStorableText, TEXT_RULE_MESSAGE)
       .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
       .optional(),
-    publishedAt: z.iso.datetime({ offset: true }).optional().describe('When the platform published it (ISO 8601).'),
+    publishedAt: timestamp().optional().describe('When the platform published it (ISO 8601 with an offset, 1970-01-01 to 2100-12-31).'),
     declaredAi: z.boolean().default(false).describe('The author labelled it as AI-generated.'),
-    labels: z.array(z.string().min(1).max(64).refine(noLoneSurrogate, SURROGATE_MESSAGE)).max(32).default([]),
+    labels: z.array(z.string().min(1).max(64).refine(isStorableText, TEXT_RULE_MESSAGE)).max(32).default([]),
     metadata: z
       .record(z.string().max(128), z.unknown())
       .default({})
@@ -55,10 +59,13 @@ export const articleInputSchema = z
           ctx.addIssue({ code: 'custom', message: `must not nest deeper than ${MAX_METADATA_DEPTH} levels` });
         } else if (Buffer.byteLength(JSON.stringify(m)) > MAX_METADATA_BYTES) {
           ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_METADATA_BYTES} bytes as JSON` });
-        } else if (AIGC_KEY in m) {
-          // The implicit AI label (GB 45438-2025): a bad one is refused, never silently ignored.
-          const aigc = parseAigcEntry(m[AIGC_KEY]);
-          if (!aigc.ok) for (const issue of aigc.issues) ctx.addIssue({ code: 'custom', path: [AIGC_KEY, ...issue.path], message: issue.message });
+        } else {
+          refineStorable(m, ctx);
+          if (AIGC_KEY in m) {
+            // The implicit AI label (GB 45438-2025): a bad one is refused, never silently ignored.
+            const aigc = parseAigcEntry(m[AIGC_KEY]);
+            if (!aigc.ok) for (const issue of aigc.issues) ctx.addIssue({ code: 'custom', path: [AIGC_KEY, ...issue.path], message: issue.message });
+          }
         }
       })
       .describe('Free-form platform metadata. `AIGC` is the implicit AI label of GB 45438-2025 (see the labelling section).'),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Db } from '../db/db.ts';
+import { type Db, isUnavailable } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { implicitLabelOf } from '../domain/labelling.ts';
@@ -34,6 +34,17 @@ export interface SubmitResult {
   status: ArticleStatus;
   /** False when the same content was already stored: nothing was queued. */
   changed: boolean;
+}
+
+/** An item of a batch or import the database refused although it passed validation; the others are stored. */
+export interface StoreFailure {
+  failed: true;
+  code: 'not_stored';
+  message: string;
+}
+
+export function isStoreFailure(outcome: SubmitResult | StoreFailure): outcome is StoreFailure {
+  return 'failed' in outcome;
 }
 
 export interface ArticleLimits {
@@ -185,8 +196,13 @@ export class ArticleService {
       const queued = this.enqueueChanged(results.map((result, i) => ({ tenantId: items[i]!.who.tenantId, result })));
       return results.map((result) => ({ result, queued }));
     },
-    // The same article twice in one statement would make the upsert touch a row twice.
-    { conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}`, maxInFlight: 1 },
+    // The same article twice in one statement would make the upsert touch a row twice. One
+    // refused row fails only its own request, not the concurrent ones that shared its statement.
+    {
+      conflictKey: ({ who, article }) => `${who.tenantId}\u0000${article.externalId}`,
+      maxInFlight: 1,
+      retryAlone: (error) => !isUnavailable(error),
+    },
   );
 
   constructor(
@@ -206,21 +222,64 @@ export class ArticleService {
 
   /**
    * Stores prepared articles (unchanged ones are no-ops) and queues the changed ones.
-   * With `batch`, the batch and its items are recorded in the same statement.
+   * With `batch`, the batch and its items are recorded in the same statement. When the
+   * database refuses that statement for a reason other than an outage, each article is stored
+   * on its own: one refused row becomes a `StoreFailure` at its position and the others are
+   * kept (the batch is then recorded with the ones stored).
    */
   async submit(
     who: Submitter,
     articles: readonly PreparedArticle[],
     batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
-  ): Promise<SubmitResult[]> {
+  ): Promise<(SubmitResult | StoreFailure)[]> {
     this.assertQueueAvailable();
     if (articles.length === 0 && !batch) return [];
-    const results = await this.store(
-      articles.map((article) => ({ who, article })),
-      batch,
-    );
-    await this.enqueueChanged(results.map((result) => ({ tenantId: who.tenantId, result })));
-    return results;
+    let outcomes: (SubmitResult | StoreFailure)[];
+    try {
+      // The batch's tenant from the caller: a batch whose every item was refused has no article to take it from.
+      outcomes = await this.store(
+        articles.map((article) => ({ who, article })),
+        batch && { ...batch, tenantId: who.tenantId },
+      );
+    } catch (error) {
+      if (isUnavailable(error) || articles.length === 0) throw error;
+      outcomes = await this.storeEach(who, articles, batch);
+    }
+    const stored = outcomes.filter((o): o is SubmitResult => !isStoreFailure(o));
+    await this.enqueueChanged(stored.map((result) => ({ tenantId: who.tenantId, result })));
+    return outcomes;
+  }
+
+  private async storeEach(
+    who: Submitter,
+    articles: readonly PreparedArticle[],
+    batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+  ): Promise<(SubmitResult | StoreFailure)[]> {
+    const outcomes: (SubmitResult | StoreFailure)[] = [];
+    for (const article of articles) {
+      try {
+        const [result] = await this.store([{ who, article }]);
+        outcomes.push(result!);
+      } catch (error) {
+        if (isUnavailable(error)) throw error;
+        const sqlState = (error as { code?: unknown }).code;
+        this.log.warn({ err: error, externalId: article.externalId }, 'the database refused one article; the others are stored');
+        outcomes.push({
+          failed: true,
+          code: 'not_stored',
+          message: `the database refused this article${typeof sqlState === 'string' ? ` (SQLSTATE ${sqlState})` : ''}; the other items were stored`,
+        });
+      }
+    }
+    if (batch) {
+      const items = outcomes.flatMap((o, i) => (isStoreFailure(o) ? [] : [{ idx: batch.indexes[i] ?? i, article_id: o.id }]));
+      await this.db.query(
+        `WITH batch AS (INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected) VALUES ($1, $2, $3, $4, $5, $6))
+         INSERT INTO batch_items (batch_id, idx, article_id) SELECT $1, x.idx, x.article_id FROM jsonb_to_recordset($7::jsonb) AS x(idx int, article_id text)`,
+        [batch.id, who.tenantId, batch.kind ?? 'batch', batch.total, items.length, batch.rejected + outcomes.length - items.length, JSON.stringify(items)],
+      );
+    }
+    return outcomes;
   }
 
   /**
@@ -236,7 +295,7 @@ export class ArticleService {
 
   private async store(
     items: readonly { who: Submitter; article: PreparedArticle }[],
-    batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+    batch?: { id: string; tenantId: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
   ): Promise<SubmitResult[]> {
     const records = items.map(({ who, article: a }, idx) => ({
       idx,
@@ -259,7 +318,7 @@ export class ArticleService {
     const rows = await this.db.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(SUBMIT_SQL, [
       JSON.stringify(records),
       batch?.id ?? null,
-      items[0]?.who.tenantId ?? null,
+      batch?.tenantId ?? null,
       batch?.kind ?? 'batch',
       batch?.total ?? null,
       batch?.rejected ?? null,

@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { Coalescer } from '../infra/coalescer.ts';
+import { isStorableText, isTimeInRange } from '../domain/fields.ts';
 import type { AccountSignalsResult } from '../signals/types.ts';
 import { crossesStep } from './reevaluation.ts';
 
@@ -97,7 +98,7 @@ function encodeCursor(lastPostedAt: string | null, id: string): string {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isFinite(Date.parse(v[0]))) {
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string' && isTimeInRange(v[0]) && isStorableText(v[1])) {
       return [v[0], v[1]];
     }
   } catch {

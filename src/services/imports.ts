@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
 import { articleInputSchema } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
+import { storableCopy } from '../domain/fields.ts';
 import { newId } from '../domain/ids.ts';
 import { NdjsonFormatError, NdjsonLimitError, type NdjsonStats, readNdjson } from '../infra/ndjson.ts';
-import { type ArticleService, type PreparedArticle, prepareArticle, type Submitter } from './articles.ts';
+import { type ArticleService, isStoreFailure, type PreparedArticle, prepareArticle, type SubmitResult, type Submitter } from './articles.ts';
 
 /**
  * Bulk NDJSON import: one article per line, in the shape of `POST /v1/articles`. The body is
@@ -80,6 +81,7 @@ export class ImportService {
     const stats: NdjsonStats = { bytes: 0, gzip: false };
     const counts = { linesRead: 0, accepted: 0, duplicates: 0, rejected: 0, errorsKept: 0 };
     let chunk: PreparedArticle[] = [];
+    let chunkLines: number[] = [];
     let chunkExternalIds = new Set<string>();
     let chunkTextBytes = 0;
     let errors: ImportLineError[] = [];
@@ -97,16 +99,18 @@ export class ImportService {
     let inFlight: { done: Promise<void>; ids: Set<string> }[] = [];
     const flush = async () => {
       const batch = chunk;
+      const batchLines = chunkLines;
       const batchIds = chunkExternalIds;
       const batchErrors = errors;
       chunk = [];
+      chunkLines = [];
       chunkExternalIds = new Set();
       chunkTextBytes = 0;
       errors = [];
       for (const other of [...inFlight]) {
         if (inFlight.length >= STORES_IN_FLIGHT || [...batchIds].some((x) => other.ids.has(x))) await other.done;
       }
-      const entry = { done: store(batch, batchErrors), ids: batchIds };
+      const entry = { done: store(batch, batchLines, batchErrors), ids: batchIds };
       inFlight.push(entry);
       void entry.done.then(
         () => {
@@ -119,11 +123,21 @@ export class ImportService {
       await flush();
       await Promise.all(inFlight.map((e) => e.done));
     };
-    const store = async (batch: PreparedArticle[], batchErrors: ImportLineError[]) => {
+    const store = async (batch: PreparedArticle[], lines: number[], batchErrors: ImportLineError[]) => {
       const linesRead = counts.linesRead;
-      const rejected = counts.rejected;
       const bytes = stats.bytes;
-      const results = batch.length > 0 ? await this.articles.submit(submitter, batch) : [];
+      const outcomes = batch.length > 0 ? await this.articles.submit(submitter, batch) : [];
+      const results: SubmitResult[] = [];
+      for (const [i, outcome] of outcomes.entries()) {
+        if (!isStoreFailure(outcome)) results.push(outcome);
+        // A line the database refused is a rejected line like any other; the chunk's others stay.
+        else if (counts.errorsKept < this.settings.maxStoredErrors) {
+          counts.rejected++;
+          counts.errorsKept++;
+          batchErrors.push({ line: lines[i]!, code: outcome.code, message: outcome.message });
+        } else counts.rejected++;
+      }
+      const rejected = counts.rejected;
       let accepted = 0;
       for (const r of results) if (r.changed) accepted++;
       await this.db.transaction(async (tx) => {
@@ -138,7 +152,7 @@ export class ImportService {
             `INSERT INTO import_errors (import_id, line, code, message, details)
              SELECT $1, x.line, x.code, x.message, x.details FROM jsonb_to_recordset($2::jsonb) AS x(line int, code text, message text, details jsonb)
              ON CONFLICT DO NOTHING`,
-            [id, JSON.stringify(batchErrors.map((e) => ({ ...e, details: e.details ?? null })))],
+            [id, JSON.stringify(storableCopy(batchErrors.map((e) => ({ ...e, details: e.details ?? null }))))],
           );
         }
         counts.accepted += accepted;
@@ -173,6 +187,7 @@ export class ImportService {
             // The multi-row upsert cannot touch one row twice: a repeated id starts a new chunk.
             if (chunkExternalIds.has(prepared.externalId)) await flush();
             chunk.push(prepared);
+            chunkLines.push(item.line);
             chunkExternalIds.add(prepared.externalId);
             chunkTextBytes += prepared.text.length * 2;
           }

@@ -14,6 +14,18 @@ export interface Principal {
 export interface CreatedKey extends Principal {
   /** The secret, shown once; only its hash is stored. */
   key: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** A key as listed: never its secret or hash. */
+export interface KeyView {
+  id: string;
+  tenantId: string;
+  role: Role;
+  name: string;
+  createdAt: Date;
+  revokedAt: Date | null;
 }
 
 const KEY_PREFIX = 'sg_';
@@ -49,47 +61,55 @@ export class KeyService {
 
   constructor(private readonly db: Db) {}
 
-  async create(tenantId: string, role: Role, name = ''): Promise<CreatedKey> {
+  /** A new key; `actor` (who asked: `system:cli` or the admin key's id) goes into the event log. */
+  async create(tenantId: string, role: Role, name = '', actor = 'system:cli'): Promise<CreatedKey> {
     const key = KEY_PREFIX + randomBytes(32).toString('base64url');
     const keyId = newId('key');
-    await this.db.transaction(async (tx) => {
+    const rows = await this.db.transaction(async (tx) => {
       await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [tenantId]);
-      await tx.query('INSERT INTO api_keys (id, tenant_id, role, name, key_hash) VALUES ($1, $2, $3, $4, $5)', [
-        keyId,
-        tenantId,
-        role,
-        name,
-        hashKey(key),
-      ]);
+      const inserted = await tx.query<{ createdAt: Date }>(
+        'INSERT INTO api_keys (id, tenant_id, role, name, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at AS "createdAt"',
+        [keyId, tenantId, role, name, hashKey(key)],
+      );
       await tx.query(
         `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-         VALUES ($1, 'api_key', $2, 'api_key.created', 'system:cli', $3::jsonb)`,
-        [tenantId, keyId, JSON.stringify({ role, name })],
+         VALUES ($1, 'api_key', $2, 'api_key.created', $3, $4::jsonb)`,
+        [tenantId, keyId, actor, JSON.stringify({ role, name })],
       );
+      return inserted;
     });
-    return { key, keyId, tenantId, role };
+    return { key, keyId, tenantId, role, name, createdAt: rows[0]!.createdAt };
   }
 
-  /** Revokes at once: every request looks the key up, there is no cache to outlive it. */
-  async revoke(keyId: string): Promise<boolean> {
-    const rows = await this.db.query<{ tenant_id: string }>(
-      'UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING tenant_id',
-      [keyId],
+  /**
+   * Revokes at once: every request looks the key up, there is no cache to outlive it. With
+   * `tenantId`, only a key of that tenant. Answers the key, or null when there is no such key
+   * (a key already revoked is answered as it is).
+   */
+  async revoke(keyId: string, options: { tenantId?: string | undefined; actor?: string } = {}): Promise<KeyView | null> {
+    const tenantId = options.tenantId ?? null;
+    const rows = await this.db.query<{ tenant_id: string; changed: boolean }>(
+      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)
+       RETURNING tenant_id, (revoked_at = now()) AS changed`,
+      [keyId, tenantId],
     );
     const row = rows[0];
-    if (!row) return false;
-    await this.db.query(
-      `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'api_key', $2, 'api_key.revoked', 'system:cli')`,
-      [row.tenant_id, keyId],
-    );
-    return true;
+    if (!row) return null;
+    if (row.changed) {
+      await this.db.query(
+        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'api_key', $2, 'api_key.revoked', $3)`,
+        [row.tenant_id, keyId, options.actor ?? 'system:cli'],
+      );
+    }
+    return (await this.list({ tenantId: row.tenant_id, keyId }))[0] ?? null;
   }
 
-  async list(tenantId?: string): Promise<{ id: string; tenantId: string; role: Role; name: string; createdAt: Date; revokedAt: Date | null }[]> {
-    return this.db.query(
+  /** Keys, never their secrets: all, one tenant's, or one key. */
+  async list(filter: { tenantId?: string | undefined; keyId?: string } = {}): Promise<KeyView[]> {
+    return this.db.query<KeyView>(
       `SELECT id, tenant_id AS "tenantId", role, name, created_at AS "createdAt", revoked_at AS "revokedAt"
-       FROM api_keys WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY id`,
-      [tenantId ?? null],
+       FROM api_keys WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR id = $2) ORDER BY created_at, id`,
+      [filter.tenantId ?? null, filter.keyId ?? null],
     );
   }
 

@@ -29,7 +29,9 @@ export class QueueAdmin {
   constructor(private readonly queues: () => Record<string, Queue>) {}
 
   private queue(name: string): Queue {
-    const queue = this.queues()[name];
+    const queues = this.queues();
+    // Own names only: "toString" or "__proto__" must not find an inherited member.
+    const queue = Object.hasOwn(queues, name) ? queues[name] : undefined;
     if (!queue) throw new ServiceError('not_found', 'no such queue');
     return queue;
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
+import { storableText, timestamp } from '../domain/fields.ts';
 import { newId } from '../domain/ids.ts';
 import { LABELS, VERDICTS } from '../domain/types.ts';
 import {
@@ -28,8 +29,8 @@ import type { ScoreOutcome } from './scoring.ts';
  *   -> {"id": "rsc_...", "status": "running", "total": 1234, "done": 0, ...}
  */
 
-const iso = z.iso.datetime({ offset: true });
-const idString = z.string().min(1).max(256);
+const iso = timestamp();
+const idString = storableText().min(1).max(256);
 
 export const rescanFilterSchema = z
   .object({
@@ -40,8 +41,8 @@ export const rescanFilterSchema = z
     accountIds: z.array(idString).min(1).max(1000).optional(),
     verdicts: z.array(z.enum([...VERDICTS, 'none'])).min(1).optional().describe("current verdict; 'none': never scored"),
     labels: z.array(z.enum([...LABELS, 'none'])).min(1).optional().describe("current label; 'none': never scored"),
-    modelVersionNot: z.string().min(1).optional().describe('scored by another model version (or never scored)'),
-    configVersionNot: z.string().min(1).optional().describe('scored under another fusion config version (or never scored)'),
+    modelVersionNot: storableText().min(1).max(300).optional().describe('scored by another model version (or never scored)'),
+    configVersionNot: storableText().min(1).max(300).optional().describe('scored under another fusion config version (or never scored)'),
     scoredBefore: iso.optional().describe('last scored before this time (or never scored)'),
   })
   .strict();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
+import { isStorableText } from '../domain/fields.ts';
 import {
   type Decision,
   type Grouping,
@@ -202,10 +203,19 @@ function encodeCursor(values: unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, types: ('number' | 'string')[]): unknown[] {
+type CursorType = 'number' | 'int' | 'string';
+
+/** A cursor value the database will take for its cast: a crafted cursor answers 422, never a 500. */
+function cursorValueFits(x: unknown, type: CursorType): boolean {
+  if (type === 'string') return typeof x === 'string' && x.length <= 256 && isStorableText(x);
+  if (typeof x !== 'number' || !Number.isFinite(x) || Math.abs(x) > 1e30) return false;
+  return type === 'number' || (Number.isInteger(x) && Math.abs(x) < 2 ** 31);
+}
+
+function decodeCursor(cursor: string, types: CursorType[]): unknown[] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === types.length && v.every((x, i) => typeof x === types[i])) return v;
+    if (Array.isArray(v) && v.length === types.length && v.every((x, i) => cursorValueFits(x, types[i]!))) return v;
   } catch {
     // fall through
   }
@@ -367,7 +377,7 @@ export class ReviewService {
 
     if (q.group === 'article') {
       const keys = q.sort === 'priority' ? ['score', '"clusterSize"', 'id'] : ['"ageUs"', 'id'];
-      const types: ('number' | 'string')[] = q.sort === 'priority' ? ['number', 'number', 'string'] : ['number', 'string'];
+      const types: CursorType[] = q.sort === 'priority' ? ['number', 'int', 'string'] : ['number', 'string'];
       const desc = q.sort === 'priority';
       let after = 'true';
       if (q.cursor) {
@@ -395,7 +405,7 @@ export class ReviewService {
       : `SELECT bi.batch_id AS id, NULL::int AS "clusterSize", ${GROUP_AGGREGATES} FROM f JOIN batch_items bi ON bi.article_id = f.id GROUP BY bi.batch_id`;
     const keys =
       q.sort === 'age' ? ['"oldestUs"', 'id'] : byCluster ? ['"clusterSize"', '"maxScore"', 'id'] : ['"maxScore"', 'items', 'id'];
-    const types: ('number' | 'string')[] = q.sort === 'age' ? ['number', 'string'] : ['number', 'number', 'string'];
+    const types: CursorType[] = q.sort === 'age' ? ['number', 'string'] : byCluster ? ['int', 'number', 'string'] : ['number', 'int', 'string'];
     const casts = q.sort === 'age' ? ['::float8', '::text'] : byCluster ? ['::int', '::real', '::text'] : ['::real', '::int', '::text'];
     const desc = q.sort === 'priority';
     let after = 'true';

@@ -18,15 +18,15 @@ describe('npm run cli -- keys', () => {
     });
 
   it('creates a key that works, lists it, and revokes it so it stops working at once', async () => {
-    const created = JSON.parse((await cli('create', '--tenant', 'acme', '--role', 'moderator', '--name', 'ops', '--json')).stdout) as { key: string; keyId: string; role: string };
+    const created = JSON.parse((await cli('create', '--tenant', 'acme', '--role', 'moderator', '--name', 'ops', '--json')).stdout) as { key: string; id: string; role: string };
     expect(created.role).toBe('moderator');
     expect((await env.request('GET', '/v1/articles/by-external-id/x', { key: created.key })).status).toBe(404);
     const listed = JSON.parse((await cli('list', '--tenant', 'acme', '--json')).stdout) as { id: string; revokedAt: string | null }[];
-    expect(listed).toEqual([expect.objectContaining({ id: created.keyId, revokedAt: null })]);
+    expect(listed).toEqual([expect.objectContaining({ id: created.id, revokedAt: null })]);
     // The secret is never stored: only its hash.
-    const rows = await env.ctx.db.query<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE id = $1', [created.keyId]);
+    const rows = await env.ctx.db.query<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE id = $1', [created.id]);
     expect(rows[0]!.key_hash).not.toContain(created.key);
-    expect((await cli('revoke', created.keyId)).stdout).toContain('revoked');
+    expect((await cli('revoke', created.id)).stdout).toContain('revoked');
     expect((await env.request('GET', '/v1/articles/by-external-id/x', { key: created.key })).status).toBe(401);
   });
 

@@ -72,4 +72,21 @@ describe('operator CLI: import and rescan over HTTP', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot reach/);
   }, 60_000);
+
+  it('lists bad lines and exits 0 when the good ones are stored; 1 when no line is good', async () => {
+    const good = (id: string) => JSON.stringify({ externalId: id, accountId: 'a', text: '一篇正常的文章。' });
+    const file = path.join(dir, 'mixed.ndjson');
+    writeFileSync(file, [good('m-1'), '{"externalId":"m-2","accountId":"a","text":"t","metadata":{"k":"x\\u0000"}}', '{broken', good('m-4')].join('\n'));
+    const mixed = await cli(['import', file, '--url', url, '--key', admin, '--json']);
+    expect(mixed.code).toBe(0);
+    expect(JSON.parse(mixed.stdout)).toMatchObject({ status: 'completed', accepted: 2, rejected: 2 });
+    expect(mixed.stderr).toMatch(/line 2: validation_failed: .*\(metadata\.k\)/);
+    expect(mixed.stderr).toMatch(/line 3: malformed_json/);
+
+    const bad = path.join(dir, 'bad.ndjson');
+    writeFileSync(bad, '{broken\n{"externalId":"x"}\n');
+    const none = await cli(['import', bad, '--url', url, '--key', admin]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toMatch(/0 accepted, 0 unchanged, 2 rejected/);
+  }, 60_000);
 });

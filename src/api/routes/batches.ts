@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { articleInputSchema } from '../../domain/article-input.ts';
 import { ServiceError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
-import { type ArticleService, type PreparedArticle, prepareArticle } from '../../services/articles.ts';
+import { type ArticleService, isStoreFailure, type PreparedArticle, prepareArticle } from '../../services/articles.ts';
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
@@ -81,7 +81,12 @@ export function batchRoutes(deps: BatchRouteDeps) {
       rejected: errors.length,
       indexes,
     });
-    const accepted = results.map((r, i) => ({ ...r, index: indexes[i]! }));
+    const accepted = [];
+    for (const [i, outcome] of results.entries()) {
+      if (isStoreFailure(outcome)) errors.push({ index: indexes[i]!, code: outcome.code, message: outcome.message });
+      else accepted.push({ ...outcome, index: indexes[i]! });
+    }
+    errors.sort((a, b) => a.index - b.index);
     return c.json({ batchId, accepted, errors }, 202);
   });
   app.openapi(getRoute, async (c) => {

@@ -60,11 +60,12 @@ const importErrorsRoute = createRoute({
   method: 'get',
   path: '/{id}/errors',
   operationId: 'listImportErrors',
+  // Line numbers are int4 in the store: a larger or non-finite `after` is a 422, not a database error.
   summary: 'Per-line errors of one import (first IMPORT_MAX_STORED_ERRORS), in line order',
   request: {
     params: IdParam,
     query: z.object({
-      after: z.coerce.number().int().min(0).default(0).openapi({ description: 'Line number to start after (`next` of the previous page)' }),
+      after: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0).openapi({ description: 'Line number to start after (`next` of the previous page)' }),
       limit: z.coerce.number().int().min(1).max(1000).default(1000),
     }),
   },

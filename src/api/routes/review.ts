@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ServiceError } from '../../domain/errors.ts';
+import { storableText, timestamp } from '../../domain/fields.ts';
 import { DECISIONS, GROUPINGS, QUEUE_SORTS, STATE_FILTERS } from '../../domain/review.ts';
 import { LABELS } from '../../domain/types.ts';
 import type { AuditEvent, AuditQuery, ReviewService, ReviewTarget } from '../../services/review.ts';
@@ -23,13 +24,13 @@ export function parseOr422<S extends z.ZodType>(schema: S, data: unknown): z.inf
   return parsed.data;
 }
 
-const id = z.string().min(1).max(128);
+const id = storableText().min(1).max(128);
 const list = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values)));
-const isoTime = z.string().refine((s) => Number.isFinite(Date.parse(s)), 'an ISO 8601 time');
+const isoTime = timestamp();
 
 export const QueueQuerySchema = z.object({
   group: z.enum(GROUPINGS).default('article'),
@@ -44,8 +45,8 @@ export const QueueQuerySchema = z.object({
   cluster: id.optional(),
   from: isoTime.optional(),
   to: isoTime.optional(),
-  model: z.string().min(1).max(300).optional(),
-  cursor: z.string().max(1000).optional(),
+  model: storableText().min(1).max(300).optional(),
+  cursor: storableText().max(1000).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 export type QueueQueryInput = z.infer<typeof QueueQuerySchema>;
@@ -87,7 +88,7 @@ export const ClaimBody = z
   .openapi('ClaimInput');
 export const ReleaseBody = z.object(TargetFields).strict().refine(oneTarget, targetMessage).openapi('ReleaseInput');
 export const DecisionBody = z
-  .object({ ...TargetFields, decision: z.enum(DECISIONS), comment: z.string().max(2000).optional() })
+  .object({ ...TargetFields, decision: z.enum(DECISIONS), comment: storableText().max(2000).optional() })
   .strict()
   .refine(oneTarget, targetMessage)
   .openapi('DecisionInput', { example: { clusterId: 'cl_3f2a9b', decision: 'confirm_ai_undeclared', comment: 'same farm as last week' } });
@@ -103,7 +104,7 @@ export const AuditQuerySchema = z.object({
   batch: id.optional(),
   cluster: id.optional(),
   actor: id.optional(),
-  type: z.string().min(1).max(100).optional(),
+  type: storableText().min(1).max(100).optional(),
   cursor: z.string().regex(/^\d{1,18}$/).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
   format: z.enum(['json', 'jsonl', 'csv']).default('json'),

@@ -12,6 +12,7 @@ import {
   webhookSecretSchema,
   webhookViewSchema,
 } from '../../services/views.ts';
+import { storableText } from '../../domain/fields.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
 import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
@@ -24,17 +25,17 @@ export interface WebhookRouteDeps {
 
 const WebhookInput = z
   .object({
-    url: z.string().min(1).max(2000),
+    url: storableText().min(1).max(2000),
     events: z.array(z.enum(WEBHOOK_EVENTS)).min(1),
-    description: z.string().max(500).optional(),
+    description: storableText().max(500).optional(),
   })
   .strict()
   .openapi('WebhookInput', { example: { url: 'https://platform.example/slopguard', events: ['article.flagged', 'review.decided'] } });
 const WebhookPatch = z
   .object({
-    url: z.string().min(1).max(2000).optional(),
+    url: storableText().min(1).max(2000).optional(),
     events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).optional(),
-    description: z.string().max(500).optional(),
+    description: storableText().max(500).optional(),
     active: z.boolean().optional(),
   })
   .strict()
