@@ -99,7 +99,9 @@ const en = {
   webhooks: 'Webhooks',
   deadDeliveries: 'Dead deliveries',
   redrive: 'Redrive',
-  highlightLegend: 'Highlighted: windows the model scored as AI-like (darker = more likely).',
+  highlightLegend: 'Highlighted passages: windows whose own calibrated probability reaches a threshold; the rest of the text is below review.',
+  highlightReview: 'review threshold',
+  highlightFlag: 'flag threshold',
 };
 
 type Messages = typeof en;
@@ -200,7 +202,9 @@ const zh: Messages = {
   webhooks: 'Webhook',
   deadDeliveries: '死信投递',
   redrive: '重新投递',
-  highlightLegend: '高亮：模型判为类 AI 的窗口（颜色越深可能性越高）。',
+  highlightLegend: '高亮段落：该窗口自身的校准概率达到阈值；未高亮的文字低于复核阈值。',
+  highlightReview: '达到复核阈值',
+  highlightFlag: '达到标记阈值',
 };
 
 export type MessageKey = keyof Messages;

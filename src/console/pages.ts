@@ -212,6 +212,11 @@ function reasonsList(lang: Lang, reasons: Reason[]): Html {
   return html`<ul class="reasons">${reasons.map((r) => html`<li><b>${r.message?.[lang] ?? r.code}</b> <span class="muted">(${r.source}, ${r.contribution >= 0 ? '+' : ''}${fmtScore(r.contribution)})</span></li>`)}</ul>`;
 }
 
+/** What the highlight colours mean (shown with every article that has window scores). */
+function highlightLegend(lang: Lang): Html {
+  return html`<p class="legend" data-testid="highlight-legend">${t(lang, 'highlightLegend')} <span class="swatch p2">${t(lang, 'highlightReview')}</span> <span class="swatch p3">${t(lang, 'highlightFlag')}</span></p>`;
+}
+
 function highlighted(a: ReviewArticle, passages: { start: number; end: number; passage: number }[] = []): Html {
   const runs = annotate(a.text, a.segments, passages);
   return html`<div class="text" data-testid="article-text">${runs.map((r) => {
@@ -234,7 +239,7 @@ function articleCard(pc: PageContext, a: ReviewArticle, passages: { start: numbe
     <br>${fmtTime(a.publishedAt ?? a.receivedAt)} · ${a.lang}${a.declaredAi ? ' · declared AI' : ''}
   </div>
   ${reasonsList(lang, a.reasons)}
-  ${a.segments.length === 0 ? html`<p class="legend">${t(lang, 'segmentsNone')}</p>` : ''}
+  ${a.segments.length === 0 ? html`<p class="legend">${t(lang, 'segmentsNone')}</p>` : highlightLegend(lang)}
   ${highlighted(a, passages)}
 </section>`;
 }
@@ -271,7 +276,6 @@ export function groupPage(pc: PageContext, g: GroupDetail): Html {
 ${bulkActions(pc, { type: g.kind, id: g.id })}
 ${alignedTable}
 <h2>${t(lang, 'articles')}</h2>
-<p class="legend">${t(lang, 'highlightLegend')}</p>
 <div class="cards" data-testid="cards">${g.articles.map((a, i) => articleCard(pc, a, passagesByArticle[i] ?? []))}</div>
 </form>`,
   );

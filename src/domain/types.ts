@@ -33,7 +33,16 @@ export interface Segment {
   start: number;
   end: number;
   probability: number;
+  /**
+   * Whether the console highlights this window: its own calibrated probability against the
+   * language's thresholds. Absent on segments stored before windows were calibrated (not
+   * highlighted).
+   */
+  highlight?: SegmentHighlight;
 }
+
+export const SEGMENT_HIGHLIGHTS = ['none', 'review', 'flag'] as const;
+export type SegmentHighlight = (typeof SEGMENT_HIGHLIGHTS)[number];
 
 /** What the scorer reads: one article revision, already canonicalised. */
 export interface ScoreInput {
