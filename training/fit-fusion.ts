@@ -94,6 +94,8 @@ const rows: DevRow[] = texts.map((t) => {
   };
 });
 log(`${rows.length} dev rows with their parts`);
+// kept for analysis outside this script (fusion experiments need no model run)
+writeFileSync(LIMIT ? `training/work/dev-parts-limit${LIMIT}.jsonl` : 'training/work/dev-parts.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 // 2. weighted logistic regression (Newton steps with a small ridge)
 function fitLogistic(X: number[][], y: number[], w: number[], ridge = 1e-3): { bias: number; coef: number[] } {
@@ -259,8 +261,13 @@ for (const lang of LANGS) {
   const hlt = rows.filter((r) => r.lang === lang && isHlt(r) && r.units >= MIN_UNITS[lang]).map(prob).sort((a, b) => b - a);
   const hltCut = hlt.length ? hlt[Math.floor(HLT_FLAG_MAX * hlt.length)]! + 1e-9 : 0;
   flag = Math.max(flag, review, seedMax + 0.02, hltCut);
-  cal.thresholds = { review: r4(Math.min(review, 0.9999)), flag: r4(Math.min(flag, 0.9999)) };
-  thresholdNotes[lang] = { articleTexts: art.length, articleHumans: labels.filter((l) => l === 0).length, perDataset, seedMax: r4(seedMax), hltTexts: hlt.length, hltCut: r4(hltCut) };
+  // the strict AI-assisted policy's review point: 5% FPR on the pooled article-length humans
+  const reviewStrict = Math.min(review, thresholdAtFpr(labels, probs, 0.05).threshold);
+  cal.thresholds = { review: r4(Math.min(review, 0.9999)), flag: r4(Math.min(flag, 0.9999)), reviewStrict: r4(Math.min(reviewStrict, 0.9999)) };
+  const share = (ps: number[], t: number): number => r4(ps.filter((p) => p >= t).length / Math.max(1, ps.length));
+  const humans = probs.filter((_, i) => labels[i] === 0);
+  const strict = { articleHumanFpr: share(humans, reviewStrict), hltReview: hlt.length ? share(hlt, reviewStrict) : null, hltReviewLenient: hlt.length ? share(hlt, review) : null };
+  thresholdNotes[lang] = { articleTexts: art.length, articleHumans: humans.length, perDataset, seedMax: r4(seedMax), hltTexts: hlt.length, hltCut: r4(hltCut), strict };
   log(`${lang}: thresholds ${JSON.stringify(cal.thresholds)} ${JSON.stringify(thresholdNotes[lang])}`);
 }
 

@@ -64,8 +64,11 @@ export interface ScorerOutput {
   reasons: Reason[];
   segments: Segment[];
   features: Record<string, number>;
-  /** Per-language decision points for `probability`, when the scorer was calibrated for them. */
-  thresholds: { review: number; flag: number } | null;
+  /**
+   * Per-language decision points for `probability`, when the scorer was calibrated for them;
+   * `reviewStrict` is the lower review point of the strict AI-assisted policy (fusion config).
+   */
+  thresholds: { review: number; flag: number; reviewStrict?: number } | null;
 }
 
 /**

@@ -19,7 +19,8 @@
  *   2. No model probability (text too short): `review` when the account suspicion reaches
  *      `account.review` or the text signals alone reach `textOnlyReview`, else `pass`.
  *   3. Otherwise the text-side score t = sigmoid(model + text) is compared with the detector's
- *      per-language thresholds (config fallback when it has none):
+ *      per-language thresholds (config fallback when it has none; with `aiAssisted: strict`
+ *      the review point is the detector's lower `reviewStrict`):
  *        t >= flag   -> flag
  *        t >= review -> review (flag when account suspicion >= `account.escalate`)
  *        t <  review -> review when account suspicion >= `account.review`, else pass.
@@ -160,8 +161,9 @@ export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
   const textSide = (model ?? 0) + textNudge;
   const score = sigmoid(textSide + accountPart);
   const t = sigmoid(textSide);
+  const strict = config.aiAssisted === 'strict' ? detector?.thresholds?.reviewStrict : undefined;
   const thresholds = detector?.thresholds
-    ? { ...detector.thresholds, source: 'detector' as const }
+    ? { review: Math.min(detector.thresholds.review, strict ?? 1), flag: detector.thresholds.flag, source: 'detector' as const }
     : { ...config.thresholds[input.lang], source: 'config' as const };
   const accountReview = suspicion >= config.account.review;
 

@@ -18,7 +18,8 @@ export interface LangCalibration {
    * reported as evidence). Window probabilities are the fusion applied to each window.
    */
   segment: { a: number; b: number };
-  thresholds: { review: number; flag: number };
+  /** reviewStrict: review point of the strict AI-assisted policy (5% FPR on article-length dev humans) */
+  thresholds: { review: number; flag: number; reviewStrict?: number };
 }
 
 export interface DetectorManifest {

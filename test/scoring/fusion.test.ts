@@ -153,6 +153,15 @@ describe('fuse', () => {
     expect(fuse(input({ detector: detector(0.99) }), cfg)).toMatchObject({ verdict: 'flag', label: 'ai_undeclared' });
   });
 
+  it('the strict AI-assisted policy reviews from the lower reviewStrict point, flags alike', () => {
+    const d = scorer(0.75, { name: 'detector', thresholds: { review: 0.9, flag: 0.96, reviewStrict: 0.7 } });
+    const strict = parseFusionConfig({ version: 'test-1', aiAssisted: 'strict' });
+    expect(fuse(input({ detector: d }), cfg)).toMatchObject({ verdict: 'pass', label: 'human' });
+    expect(fuse(input({ detector: d }), strict)).toMatchObject({ verdict: 'review', label: 'uncertain', thresholds: { review: 0.7, flag: 0.96 } });
+    // a detector without the strict point keeps its review threshold
+    expect(fuse(input({ detector: detector(0.75) }), strict).thresholds.review).toBe(0.6);
+  });
+
   it('does not add the text signals twice when the detector already weighs them', () => {
     const reasons: Reason[] = [{ code: 'slop_phrases', source: 'text', contribution: 2, message: { zh: '套话', en: 'stock phrases' } }];
     const fused = (p: number) => scorer(p, { name: 'detector', thresholds: { review: 0.6, flag: 0.9 }, features: { text_signals_weight: 0.25 } });
@@ -193,6 +202,6 @@ describe('fuse', () => {
     const { version, ...rest } = defaultFusionConfig;
     const fingerprint = createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 12);
     // If this fails you changed a default: bump `version` in fusion-config.ts, then update both.
-    expect({ version, fingerprint }).toEqual({ version: 'fusion-2026-11-26.1', fingerprint: 'b1121e69f018' });
+    expect({ version, fingerprint }).toEqual({ version: 'fusion-2026-11-27.1', fingerprint: '6f056cbd3800' });
   });
 });
