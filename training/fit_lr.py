@@ -6,7 +6,7 @@ matrices 15-25 s per fit where the dual solver took minutes at C >= 8) for each 
 Writes <prefix>.weights.bin (float32, 2^bits) and <prefix>.fit.json (bias, C, dev AUROC per C,
 dev logits for the TypeScript side to check that it reproduces them).
 
-Usage: /usr/bin/python3 training/fit_lr.py PREFIX --bits 20 [--cs 1,4,16]
+Usage: /usr/bin/python3 training/fit_lr.py PREFIX --bits 20 [--cs 2,4,8]
 """
 import argparse
 import json
@@ -30,7 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("prefix")
     ap.add_argument("--bits", type=int, default=20)
-    ap.add_argument("--cs", default="1,4,16")
+    ap.add_argument("--cs", default="2,4,8")
     a = ap.parse_args()
     size = 1 << a.bits
     xtr, ytr = load(a.prefix, "train", size)

@@ -8,7 +8,7 @@
  * scikit-learn's liblinear (training/fit_lr.py, Debian's /usr/bin/python3). The dev logits
  * computed here from the fitted weights are checked against scikit-learn's.
  *
- * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--cs 1,4,16] [--langs zh,en]
+ * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--cs 2,4,8]
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ interface Rec { id: string; text: string; label: number; lang: Lang; dataset: st
 const outDir = process.argv[2] ?? 'models/slopguard-detector';
 const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
 const BITS = Number(argOf('--bits', '20'));
-const CS = argOf('--cs', '1,4,16');
-const LANGS = argOf('--langs', 'zh,en').split(',') as Lang[];
+const CS = argOf('--cs', '2,4,8');
+const LANGS: Lang[] = ['zh', 'en'];
 /** Training texts are read up to this many characters (memory); inference reads all. */
 const MAX_CHARS = 4000;
 const SIZE = 1 << BITS;
