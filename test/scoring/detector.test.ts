@@ -17,7 +17,7 @@ import { sharedPath } from '../helpers/shared.ts';
 const MODEL_DIR = 'models';
 const SEED_DIR = sharedPath('seed') ?? '../shared/seed';
 /** Most of the human seed page's text that highlighted windows may cover. */
-const SEED_LIT_MAX = 0.2;
+const SEED_LIT_MAX = 0.1;
 
 const ZH_ARTICLE = canonicalText(
   '近期，浙江建德一个“办不成事”窗口走红网络。事实上，这类窗口在全国多地均有设立，专门兜底解决因各种原因搁浅的疑难杂症。\n\n' +
