@@ -1,11 +1,13 @@
 /**
  * The detector scorer: a small transformer (int8 ONNX, served through transformers.js,
- * offline) over sliding windows of the whole article, fused with a hashed character n-gram
- * TF-IDF logistic regression, calibrated per language on the dev splits
- * (training/fit-fusion.ts). Thresholds per language come from the manifest.
+ * offline) over sliding windows of the whole article, fused with a hashed n-gram TF-IDF
+ * logistic regression (ngram.ts) and the text signals' logit, calibrated per language on the
+ * dev splits (training/fit-fusion.ts; features named in the manifest). Thresholds per
+ * language come from the manifest.
  *
  * - Windows over the canonical text by character offsets (model-windows.ts), each passed
- *   through `modelText` before tokenising; per-window probabilities become `segments`.
+ *   through `modelText` before tokenising; each window's own calibrated probability (the
+ *   fusion over that window alone) becomes a `segment`, highlighted from `review` up.
  * - Windows of concurrent `score()` calls share forward passes (model-batcher.ts), which run
  *   on model threads (model-thread.ts), off the event loop.
  * - Texts under `manifest.minUnits` (content units: Han characters + Latin words) get
@@ -240,8 +242,8 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
           source: 'model',
           contribution: features.fused_logit!,
           message: {
-            zh: `检测模型（${c.windows.length}个窗口的Transformer与字符n-gram融合）判断AI生成概率为${pct(probability)}（复核阈值${pct(th.review)}，标记阈值${pct(th.flag)}）`,
-            en: `Detector model (transformer over ${c.windows.length} window${c.windows.length === 1 ? '' : 's'} fused with character n-grams): ${pct(probability)} likely AI-generated (review at ${pct(th.review)}, flag at ${pct(th.flag)})`,
+            zh: `检测模型（${c.windows.length}个窗口的Transformer、字词n-gram与文本特征融合）判断AI生成概率为${pct(probability)}（复核阈值${pct(th.review)}，标记阈值${pct(th.flag)}）`,
+            en: `Detector model (transformer over ${c.windows.length} window${c.windows.length === 1 ? '' : 's'} fused with character and word n-grams and the text signals): ${pct(probability)} likely AI-generated (review at ${pct(th.review)}, flag at ${pct(th.flag)})`,
           },
           evidence: {
             transformerProbability: features.transformer_probability,
