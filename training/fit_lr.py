@@ -1,7 +1,7 @@
 """L2 logistic regression on the n-gram TF-IDF matrices train-ngram.ts dumps (one language).
 
 Reads <prefix>.{train,dev}.{ptr,idx,val,y}.bin (CSR: int64 row pointers, int32 columns,
-float32 values, uint8 labels), fits scikit-learn's liblinear (primal trust-region Newton: on these
+float32 values, uint8 labels) and <prefix>.train.w.bin (float32 sample weights), fits scikit-learn's liblinear (primal trust-region Newton: on these
 matrices 15-25 s per fit where the dual solver took minutes at C >= 8) for each C of --cs, and keeps the C with the best dev AUROC.
 Writes <prefix>.weights.bin (float32, 2^bits) and <prefix>.fit.json (bias, C, dev AUROC per C,
 dev logits for the TypeScript side to check that it reproduces them).
@@ -35,6 +35,7 @@ def main():
     size = 1 << a.bits
     xtr, ytr = load(a.prefix, "train", size)
     xdv, ydv = load(a.prefix, "dev", size)
+    w = np.fromfile(f"{a.prefix}.train.w.bin", dtype=np.float32).astype(np.float64)
     print(f"train {xtr.shape[0]} texts, {xtr.nnz} nonzeros; dev {xdv.shape[0]}", flush=True)
     best = None
     tried = {}
@@ -43,7 +44,7 @@ def main():
         # intercept_scaling: liblinear regularises the intercept as a feature; a large constant
         # column keeps that penalty negligible
         m = LogisticRegression(C=c, solver="liblinear", dual=False, max_iter=500, tol=1e-4, intercept_scaling=10.0)
-        m.fit(xtr, ytr)
+        m.fit(xtr, ytr, sample_weight=w)
         z = xdv @ m.coef_[0] + m.intercept_[0]
         auc = roc_auc_score(ydv, z)
         tried[str(c)] = round(float(auc), 5)

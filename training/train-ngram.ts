@@ -8,7 +8,10 @@
  * scikit-learn's liblinear (training/fit_lr.py, Debian's /usr/bin/python3). The dev logits
  * computed here from the fitted weights are checked against scikit-learn's.
  *
- * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--cs 2,4,8]
+ * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--cs 2,4,8] [--weighting zh=sqrt,en=natural]
+ * (sqrt: each (dataset, label) group of the train texts weighs ~ sqrt(its size), so the big
+ * sets do not drown the small ones; natural: every text weighs 1. Measured on dev at C 4 / 8:
+ * zh 0.9066 natural -> 0.9083 sqrt (NLPCC 0.863 -> 0.890), en 0.9305 natural -> 0.9294 sqrt)
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,8 @@ const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv
 const BITS = Number(argOf('--bits', '20'));
 const CS = argOf('--cs', '2,4,8');
 const LANGS: Lang[] = ['zh', 'en'];
+const WEIGHTING = Object.fromEntries(argOf('--weighting', 'zh=sqrt,en=natural').split(',').map((kv) => kv.split('='))) as Record<Lang, string>;
+for (const lang of LANGS) if (WEIGHTING[lang] !== 'sqrt' && WEIGHTING[lang] !== 'natural') throw new Error(`--weighting: ${lang}=sqrt or ${lang}=natural`);
 /** Training texts are read up to this many characters (memory); inference reads all. */
 const MAX_CHARS = 4000;
 const SIZE = 1 << BITS;
@@ -108,6 +113,11 @@ for (const lang of LANGS) {
   const devDocs = dv.map((r) => tfidfVector(blockCounts(r.text, lang, BITS), idf));
   const prefix = join(WORK, lang);
   dump(`${prefix}.train`, trainDocs, tr.map((r) => r.label));
+  const group = new Map<string, number>();
+  for (const r of tr) group.set(`${r.dataset}/${r.label}`, (group.get(`${r.dataset}/${r.label}`) ?? 0) + 1);
+  const w = tr.map((r) => (WEIGHTING[lang] === 'sqrt' ? 1 / Math.sqrt(group.get(`${r.dataset}/${r.label}`)!) : 1));
+  const mean = w.reduce((a, b) => a + b, 0) / w.length;
+  writeFileSync(`${prefix}.train.w.bin`, Float32Array.from(w.map((x) => x / mean)));
   dump(`${prefix}.dev`, devDocs, dv.map((r) => r.label));
   trainDocs.length = 0;
   log(`${lang}: ${tr.length} train / ${dv.length} dev texts dumped; fitting (C in ${CS})`);
@@ -151,7 +161,8 @@ const meta: NgramMeta = {
     features: { char: '1-4 characters, lower-cased', word: 'zh: jieba precise-mode words 1-2; en: words and punctuation 1-2' },
     tf: '1+ln(count), each block L2-normalised', idf: 'ln((N+1)/(df+1))+1 per language',
     maxCharsTrain: MAX_CHARS,
-    regression: 'L2 logistic regression, scikit-learn liblinear (dual), intercept_scaling 10',
+    regression: 'L2 logistic regression, scikit-learn liblinear (primal), intercept_scaling 10',
+    weighting: WEIGHTING,
     report,
   },
 };

@@ -46,8 +46,8 @@ export const fusionConfigSchema = z.object({
   /**
    * Human text refined by an LLM is not the `flag` target. `lenient`: the detector's review
    * threshold (1% FPR on article-length human text; most LLM-refined human text passes).
-   * `strict`: its lower `reviewStrict` point (5% FPR), which sends about half of the NLPCC HLT
-   * dev texts to review (model card) at the cost of more human articles in the queue.
+   * `strict`: its lower `reviewStrict` point (5% FPR), which sends half of the NLPCC HLT dev
+   * texts to review against a fifth at the default (model card) at the cost of more human articles in the queue.
    */
   aiAssisted: z.enum(['lenient', 'strict']).default('lenient'),
   /** When the detector cannot score (short text): text-signal probability that still sends to review. */
