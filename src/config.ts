@@ -49,6 +49,7 @@ export const envSchema = z.object({
   DETECTOR_BATCH_WAIT_MS: int(2),
   DETECTOR_THREADS: int(0),
   DETECTOR_MODEL_THREADS: int(1),
+  AI_ASSISTED_POLICY: z.enum(['lenient', 'strict']).default('lenient'),
   ZEROSHOT_OBSERVER: optionalString,
   ZEROSHOT_PERFORMER: optionalString,
   MAX_BODY_BYTES: int(1_048_576),
@@ -153,6 +154,8 @@ export interface Config {
     modelThreads: number;
     /** Causal LM folders under `dir` for the zero-shot scorer; undefined: off. */
     zeroShot: { observer: string; performer: string | undefined } | undefined;
+    /** Human text refined by an LLM: `strict` sends more of it to review (fusion-config `aiAssisted`). */
+    aiAssisted: 'lenient' | 'strict';
   };
   limits: {
     maxBodyBytes: number;
@@ -264,6 +267,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       threads: e.DETECTOR_THREADS,
       modelThreads: e.DETECTOR_MODEL_THREADS,
       zeroShot: e.ZEROSHOT_OBSERVER ? { observer: e.ZEROSHOT_OBSERVER, performer: e.ZEROSHOT_PERFORMER } : undefined,
+      aiAssisted: e.AI_ASSISTED_POLICY,
     },
     limits: {
       maxBodyBytes: e.MAX_BODY_BYTES,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped detector (models/slopguard-detector) from ../shared/datasets:
 #   normalised data (TS, modelText) -> vocab -> token ids (transformers.js) -> transformer
-#   (resumes from training/work/ckpt.pt, else warm-starts from the shipped int8 model) -> ONNX fp32 + int8 -> n-gram model -> fusion,
-#   thresholds, manifest, model card.
+#   (resumes from training/work/ckpt.pt, else warm-starts from the shipped int8 model) -> ONNX fp32 + int8, then
+#   training/refit.sh: n-gram model -> fusion, thresholds, manifest, model card.
 # Usage: training/train.sh [--clean]      TRAIN_MINUTES=80 (wall-clock budget of the transformer),
 #        TRAIN_LR=1e-3 (peak learning rate; lower it when continuing a trained model)
 # Work files (data, checkpoints, fp32 ONNX) stay in training/work/, which git ignores.
@@ -34,11 +34,7 @@ cp $EXP/config.json $EXP/tokenizer.json $EXP/tokenizer_config.json $EXP/referenc
 cp $EXP/onnx/model_quantized.onnx $OUT/onnx/
 [[ -f models/matmul-peak/matmul_fp32.onnx ]] || $PY training/make_matmul_onnx.py models/matmul-peak
 
-# the n-gram model is retrained only when missing (--clean) or when RETRAIN_NGRAM is set
-# AdaGrad only, as shipped: plain SGD (--optimizers adagrad,sgd) lifts the Chinese n-gram's union
-# AUROC (0.853 -> 0.895, mostly short hc3plus answers) but the fused detector then lost on
-# article-length Chinese (TPR at 1% FPR 0.71 -> 0.58, flag FPR 0 -> 0.7%), what users post
-[[ -f $OUT/ngram.bin && -z "${RETRAIN_NGRAM:-}" ]] || npx tsx training/train-ngram.ts $OUT --epochs 3 --lr 0.2 --weighting natural --optimizers adagrad
+# n-gram TF-IDF + LR, fusion, thresholds, manifest and model card around the new transformer
+training/refit.sh $OUT
 cp $OUT/ngram.json $OUT/ngram.bin $EXP/   # lets bench/model.ts run the fp32 export as a whole detector
-npx tsx training/fit-fusion.ts --model-dir models --model-id slopguard-detector
 echo "done: $OUT (manifest.json, MODEL_CARD.md)"

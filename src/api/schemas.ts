@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { articleInputSchema } from '../domain/article-input.ts';
 import { AIGC_LABEL_VALUES, LABELLING_DECISIONS } from '../domain/labelling.ts';
-import { ARTICLE_STATUSES, LABELS, VERDICTS } from '../domain/types.ts';
+import { ARTICLE_STATUSES, LABELS, SEGMENT_HIGHLIGHTS, VERDICTS } from '../domain/types.ts';
 
 /** Shapes of request and response bodies, shared by the routes and the OpenAPI document. */
 
@@ -103,7 +103,7 @@ export const ArticleView = z
         label: z.enum(LABELS),
         verdict: z.enum(VERDICTS),
         reasons: z.array(Reason),
-        segments: z.array(z.object({ start: z.number(), end: z.number(), probability: z.number() })),
+        segments: z.array(z.object({ start: z.number(), end: z.number(), probability: z.number(), highlight: z.enum(SEGMENT_HIGHLIGHTS).optional() })),
         signals: z.record(z.string(), z.unknown()),
         modelVersion: z.string(),
         configVersion: z.string(),

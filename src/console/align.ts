@@ -7,33 +7,42 @@ import type { Segment } from '../domain/types.ts';
 
 export interface Run {
   text: string;
-  /** 0: not AI-like, 1..3: increasingly AI-like windows. */
-  level: 0 | 1 | 2 | 3;
+  /** 0: not highlighted; 2: a window at or over the review threshold; 3: over the flag threshold. */
+  level: Level;
   probability: number | null;
   /** Index of the shared passage this run belongs to, or null. */
   passage: number | null;
 }
 
-export function level(p: number): 0 | 1 | 2 | 3 {
-  if (p >= 0.85) return 3;
-  if (p >= 0.7) return 2;
-  if (p >= 0.5) return 1;
-  return 0;
+export type Level = 0 | 2 | 3;
+
+/**
+ * A window is highlighted only by its own calibrated probability against the language's
+ * thresholds, which the detector records as `highlight`; segments stored without it (before
+ * windows were calibrated) are not highlighted.
+ */
+export function level(s: Pick<Segment, 'highlight'>): Level {
+  return s.highlight === 'flag' ? 3 : s.highlight === 'review' ? 2 : 0;
 }
 
 /**
- * Splits `text` into runs where neither the highest overlapping window probability level
- * nor the shared-passage index changes. Windows may overlap; offsets outside the text are
- * clipped; a malformed segment is ignored.
+ * Splits `text` into runs where neither the highest overlapping window level nor the
+ * shared-passage index changes. Windows may overlap; offsets outside the text are clipped;
+ * a malformed segment is ignored. A run's probability is the highest of its windows'.
  */
 export function annotate(text: string, segments: readonly Segment[], passages: readonly { start: number; end: number; passage: number }[] = []): Run[] {
   const n = text.length;
   const prob = new Float64Array(n).fill(-1);
+  const lev = new Uint8Array(n);
   for (const s of segments) {
     if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || !Number.isFinite(s.probability)) continue;
     const start = Math.max(0, Math.floor(s.start));
     const end = Math.min(n, Math.floor(s.end));
-    for (let i = start; i < end; i++) if (s.probability > prob[i]!) prob[i] = s.probability;
+    const l = level(s);
+    for (let i = start; i < end; i++) {
+      if (s.probability > prob[i]!) prob[i] = s.probability;
+      if (l > lev[i]!) lev[i] = l;
+    }
   }
   const passage = new Int32Array(n).fill(-1);
   for (const p of passages) for (let i = Math.max(0, p.start); i < Math.min(n, p.end); i++) passage[i] = p.passage;
@@ -41,10 +50,10 @@ export function annotate(text: string, segments: readonly Segment[], passages: r
   let start = 0;
   for (let i = 1; i <= n; i++) {
     const boundary =
-      i === n || level(Math.max(0, prob[i]!)) !== level(Math.max(0, prob[start]!)) || passage[i] !== passage[start];
+      i === n || lev[i] !== lev[start] || passage[i] !== passage[start];
     if (boundary) {
       const p = prob[start]!;
-      runs.push({ text: text.slice(start, i), level: level(Math.max(0, p)), probability: p < 0 ? null : p, passage: passage[start] === -1 ? null : passage[start]! });
+      runs.push({ text: text.slice(start, i), level: lev[start] as Level, probability: p < 0 ? null : p, passage: passage[start] === -1 ? null : passage[start]! });
       start = i;
     }
   }

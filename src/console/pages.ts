@@ -228,6 +228,11 @@ function labellingBlock(lang: Lang, a: ReviewArticle): Html {
 </div>`;
 }
 
+/** What the highlight colours mean (shown with every article that has window scores). */
+function highlightLegend(lang: Lang): Html {
+  return html`<p class="legend" data-testid="highlight-legend">${t(lang, 'highlightLegend')} <span class="swatch p2">${t(lang, 'highlightReview')}</span> <span class="swatch p3">${t(lang, 'highlightFlag')}</span></p>`;
+}
+
 function highlighted(a: ReviewArticle, passages: { start: number; end: number; passage: number }[] = []): Html {
   const runs = annotate(a.text, a.segments, passages);
   return html`<div class="text" data-testid="article-text">${runs.map((r) => {
@@ -259,7 +264,7 @@ function articleCard(pc: PageContext, a: ReviewArticle, passages: { start: numbe
   </div>
   ${labellingBlock(lang, a)}
   ${reasonsList(lang, a.reasons)}
-  ${a.segments.length === 0 ? html`<p class="legend">${t(lang, 'segmentsNone')}</p>` : ''}
+  ${a.segments.length === 0 ? html`<p class="legend">${t(lang, 'segmentsNone')}</p>` : highlightLegend(lang)}
   ${highlighted(a, passages)}
 </section>`;
 }
@@ -296,7 +301,6 @@ export function groupPage(pc: PageContext, g: GroupDetail): Html {
 ${bulkActions(pc, { type: g.kind, id: g.id, open: g.counts.total - g.counts.byState.decided })}
 ${alignedTable}
 <h2>${t(lang, 'articles')}</h2>
-<p class="legend">${t(lang, 'highlightLegend')}</p>
 <div class="cards" data-testid="cards">${g.articles.map((a, i) => articleCard(pc, a, passagesByArticle[i] ?? []))}</div>
 </form>`,
   );

@@ -33,7 +33,16 @@ export interface Segment {
   start: number;
   end: number;
   probability: number;
+  /**
+   * Whether the console highlights this window: its own calibrated probability against the
+   * language's thresholds. Absent on segments stored before windows were calibrated (not
+   * highlighted).
+   */
+  highlight?: SegmentHighlight;
 }
+
+export const SEGMENT_HIGHLIGHTS = ['none', 'review', 'flag'] as const;
+export type SegmentHighlight = (typeof SEGMENT_HIGHLIGHTS)[number];
 
 /** What the scorer reads: one article revision, already canonicalised. */
 export interface ScoreInput {
@@ -55,8 +64,11 @@ export interface ScorerOutput {
   reasons: Reason[];
   segments: Segment[];
   features: Record<string, number>;
-  /** Per-language decision points for `probability`, when the scorer was calibrated for them. */
-  thresholds: { review: number; flag: number } | null;
+  /**
+   * Per-language decision points for `probability`, when the scorer was calibrated for them;
+   * `reviewStrict` is the lower review point of the strict AI-assisted policy (fusion config).
+   */
+  thresholds: { review: number; flag: number; reviewStrict?: number } | null;
 }
 
 /**

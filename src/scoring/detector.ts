@@ -1,11 +1,13 @@
 /**
  * The detector scorer: a small transformer (int8 ONNX, served through transformers.js,
- * offline) over sliding windows of the whole article, fused with a hashed character n-gram
- * TF-IDF logistic regression, calibrated per language on the dev splits
- * (training/fit-fusion.ts). Thresholds per language come from the manifest.
+ * offline) over sliding windows of the whole article, fused with a hashed n-gram TF-IDF
+ * logistic regression (ngram.ts) and the text signals' logit, calibrated per language on the
+ * dev splits (training/fit-fusion.ts; features named in the manifest). Thresholds per
+ * language come from the manifest.
  *
  * - Windows over the canonical text by character offsets (model-windows.ts), each passed
- *   through `modelText` before tokenising; per-window probabilities become `segments`.
+ *   through `modelText` before tokenising; each window's own calibrated probability (the
+ *   fusion over that window alone) becomes a `segment`, highlighted from `review` up.
  * - Windows of concurrent `score()` calls share forward passes (model-batcher.ts), which run
  *   on model threads (model-thread.ts), off the event loop.
  * - Texts under `manifest.minUnits` (content units: Han characters + Latin words) get
@@ -24,10 +26,11 @@ import { contentLength, modelText, type Lang } from '../domain/normalize.ts';
 import type { Reason, ScoreInput, Scorer, ScorerOutput, Segment } from '../domain/types.ts';
 import type { ModelObserver } from '../infra/metrics.ts';
 import { WindowBatcher } from './model-batcher.ts';
-import { fusionFeatures, loadManifest, sigmoid, type DetectorManifest } from './model-manifest.ts';
+import { fusedLogit, loadManifest, sigmoid, type DetectorManifest, type FusionParts } from './model-manifest.ts';
 import { capWindows, planWindows, type Window } from './model-windows.ts';
 import { type ModelThread, startModelThreadPool } from './model-thread.ts';
 import { loadNgramModel, type NgramModel } from './ngram.ts';
+import { scoreTextSignals } from './text-signals.ts';
 
 export const DETECTOR_NAME = 'detector';
 export const DEFAULT_DETECTOR_ID = 'slopguard-detector';
@@ -70,10 +73,18 @@ export interface DetectorOptions {
 /** Uncalibrated parts of one text's score, for calibration and evaluation. */
 export interface DetectorComponents {
   units: number;
-  /** Mean window logit of the transformer; null when no window had text. */
+  /** Mean and max window logit of the transformer; null when no window had text. */
   transformer: number | null;
+  transformerMax: number | null;
   ngram: number;
+  /** Logit of the interpretable text signals (0 when the text is under their minimum length). */
+  textSignals: number;
   windows: (Window & { logit: number })[];
+}
+
+/** Text-signals logit of a canonical text, 0 when it is too short for them (their own rule). */
+function textSignalsLogit(text: string, lang: Lang, title: string | null = null): number {
+  return scoreTextSignals({ text, title, lang }).explanation?.logit ?? 0;
 }
 
 export interface DetectorScorer extends Scorer {
@@ -134,7 +145,7 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     ready = true;
   }
 
-  async function components(text: string, lang: Lang, background = false): Promise<DetectorComponents> {
+  async function components(text: string, lang: Lang, background = false, title: string | null = null): Promise<DetectorComponents> {
     if (!ready) await scorer.load();
     const m = manifest!;
     let windows = planWindows(text, lang, m.windows[lang]);
@@ -152,7 +163,9 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     return {
       units: contentLength(mt),
       transformer: scored.length ? scored.reduce((a, w) => a + w.logit, 0) / scored.length : null,
+      transformerMax: scored.length ? Math.max(...scored.map((w) => w.logit)) : null,
       ngram: mt.length ? ngram!.logit(mt, lang) : 0,
+      textSignals: textSignalsLogit(text, lang, title),
       windows: scored,
     };
   }
@@ -185,24 +198,35 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     },
     async score(input: ScoreInput): Promise<ScorerOutput> {
       const { lang } = input;
-      const c = await components(input.text, lang, input.background);
+      const c = await components(input.text, lang, input.background, input.title);
       const m = manifest!;
       const cal = m.calibration[lang];
-      const segments: Segment[] = c.windows.map((w) => ({
-        start: w.start,
-        end: w.end,
-        probability: sigmoid(cal.segment.a * w.logit + cal.segment.b),
-      }));
-      const features: Record<string, number> = { units: c.units, windows: c.windows.length, ngram_logit: c.ngram };
+      const th = cal.thresholds;
+      const names = m.featureNames;
+      // A window's probability is the fusion applied to that window alone (its own transformer
+      // logit, n-grams, text signals and length): calibrated like a text of that length, so
+      // comparing it with the review threshold means the same thing as for a whole text.
+      const segments: Segment[] = c.windows.map((w) => {
+        const wt = input.text.slice(w.start, w.end);
+        const mt = modelText(wt);
+        const units = contentLength(mt);
+        const probability = sigmoid(fusedLogit(names, cal, { transformer: w.logit, transformerMax: w.logit, ngram: ngram!.logit(mt, lang), textSignals: textSignalsLogit(wt, lang), units }));
+        return { start: w.start, end: w.end, probability, highlight: probability >= th.flag ? 'flag' : probability >= th.review ? 'review' : 'none' };
+      });
+      const features: Record<string, number> = { units: c.units, windows: c.windows.length, ngram_logit: c.ngram, text_signals_logit: c.textSignals };
       const reasons: Reason[] = [];
       let probability: number | null = null;
       if (c.transformer !== null) {
+        const parts: FusionParts = { transformer: c.transformer, transformerMax: c.transformerMax!, ngram: c.ngram, textSignals: c.textSignals, units: c.units };
         features.transformer_logit = c.transformer;
-        const x = fusionFeatures(c.transformer, c.ngram, c.units);
-        const z = cal.bias + x.reduce((a, v, i) => a + v * (cal.weights[i] ?? 0), 0);
+        const z = fusedLogit(names, cal, parts);
         features.fused_logit = z;
         features.raw_probability = sigmoid(z);
         features.transformer_probability = sigmoid(cal.segment.a * c.transformer + cal.segment.b);
+        // the share of the fused logit carried by the text signals, so the fusion can show
+        // their reasons without adding them a second time
+        const k = names.indexOf('text_signals');
+        if (k >= 0) features.text_signals_weight = cal.weights[k] ?? 0;
         if (c.units >= m.minUnits[lang]) probability = sigmoid(z);
       }
       const unit = { zh: lang === 'zh' ? '字' : '词', en: lang === 'zh' ? 'characters' : 'words' };
@@ -218,14 +242,13 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
           evidence: { units: c.units, minUnits: m.minUnits[lang] },
         });
       } else {
-        const th = cal.thresholds;
         reasons.push({
           code: 'model_probability',
           source: 'model',
           contribution: features.fused_logit!,
           message: {
-            zh: `检测模型（${c.windows.length}个窗口的Transformer与字符n-gram融合）判断AI生成概率为${pct(probability)}（复核阈值${pct(th.review)}，标记阈值${pct(th.flag)}）`,
-            en: `Detector model (transformer over ${c.windows.length} window${c.windows.length === 1 ? '' : 's'} fused with character n-grams): ${pct(probability)} likely AI-generated (review at ${pct(th.review)}, flag at ${pct(th.flag)})`,
+            zh: `检测模型（${c.windows.length}个窗口的Transformer、字词n-gram与文本特征融合）判断AI生成概率为${pct(probability)}（复核阈值${pct(th.review)}，标记阈值${pct(th.flag)}）`,
+            en: `Detector model (transformer over ${c.windows.length} window${c.windows.length === 1 ? '' : 's'} fused with character and word n-grams and the text signals): ${pct(probability)} likely AI-generated (review at ${pct(th.review)}, flag at ${pct(th.flag)})`,
           },
           evidence: {
             transformerProbability: features.transformer_probability,

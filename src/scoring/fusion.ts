@@ -6,23 +6,30 @@
  *
  * How the score is built, in log-odds (all reason contributions are in these units):
  *   model    logit(p) of the detector's calibrated P(AI)   (0 when the detector cannot score)
- *   text     weights.text x lengthFactor x (2 * pText - 1)  (a bounded nudge, either way)
+ *   text     weights.text x lengthFactor x (2 * pText - 1)  (a bounded nudge, either way), or 0
+ *            when the detector's calibrated fusion already weighs the text signals
+ *            (`features.text_signals_weight`): their reasons are then shown with their share
+ *            of the model's logit, not added a second time
  *   account  weights.account x suspicion, suspicion = 1 - prod(1 - w_code x strength)
  *   score    sigmoid(model + text + account)
  *
  * How the verdict is decided (rules, not the score alone, so each guarantee is easy to see):
- *   1. Declared AI content: label `ai_declared`, never `ai_undeclared`; verdict from policy
- *      (`declared.verdict`, or `declared.farmVerdict` when the accounts look like a farm).
- *   2. No model probability (text too short): label `uncertain`; `review` when the account
- *      suspicion reaches `account.review` or the text signals alone reach `textOnlyReview`.
+ *   1. Declared AI content: verdict from policy (`declared.verdict`, or `declared.farmVerdict`
+ *      when the accounts look like a farm).
+ *   2. No model probability (text too short): `review` when the account suspicion reaches
+ *      `account.review` or the text signals alone reach `textOnlyReview`, else `pass`.
  *   3. Otherwise the text-side score t = sigmoid(model + text) is compared with the detector's
- *      per-language thresholds (config fallback when it has none):
- *        t >= flag   -> flag, `ai_undeclared`
- *        t >= review -> review (flag when account suspicion >= `account.escalate`), `uncertain`
- *        t <  review -> review when account suspicion >= `account.review` (label `uncertain`),
- *                       else pass, `human`.
+ *      per-language thresholds (config fallback when it has none; with `aiAssisted: strict`
+ *      the review point is the detector's lower `reviewStrict`):
+ *        t >= flag   -> flag
+ *        t >= review -> review (flag when account suspicion >= `account.escalate`)
+ *        t <  review -> review when account suspicion >= `account.review`, else pass.
  *      So account signals route to review, and escalate a text that is already doubtful, but
  *      never flag a text the model reads as human.
+ *
+ * The label always agrees with the verdict (labelFor): declared AI content is `ai_declared`
+ * whatever its verdict (never `ai_undeclared`); otherwise flag -> `ai_undeclared`,
+ * review -> `uncertain`, pass -> `human`.
  *
  * Example: detector p = 0.95 (zh, thresholds 0.5 / 0.85), neutral text, no account signals ->
  *   { score: 0.95, label: 'ai_undeclared', verdict: 'flag', reasons: [model_probability ...] }
@@ -83,6 +90,12 @@ function pct(p: number): string {
   return `${Math.round(p * 100)}%`;
 }
 
+/** The label a verdict carries (see the module doc): the one rule, so the two never disagree. */
+export function labelFor(verdict: Verdict, declaredAi: boolean): Label {
+  if (declaredAi) return 'ai_declared';
+  return verdict === 'flag' ? 'ai_undeclared' : verdict === 'review' ? 'uncertain' : 'human';
+}
+
 /** Fuses model, text and account evidence into one explained verdict (see the module doc). */
 export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
   const { detector, text, account } = input;
@@ -101,12 +114,18 @@ export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
     });
   }
 
-  // Text signals: a bounded nudge, weaker on short texts.
+  // Text signals: a bounded nudge, weaker on short texts; none when the detector's own
+  // calibrated fusion already weighs them (its probability includes them).
+  const inModel = p !== null && detector?.features.text_signals_weight !== undefined;
   const lengthFactor = Math.min(1, Math.max(0, input.contentLength) / config.weights.textFullWeightLength);
-  const textNudge = text.probability === null ? 0 : config.weights.text * lengthFactor * (2 * text.probability - 1);
+  const textNudge = text.probability === null || inModel ? 0 : config.weights.text * lengthFactor * (2 * text.probability - 1);
   const rawSum = text.reasons.reduce((a, r) => a + r.contribution, 0);
   const rawAbs = text.reasons.reduce((a, r) => a + Math.abs(r.contribution), 0);
-  if (textNudge !== 0 && rawAbs > 0) {
+  if (inModel) {
+    // each text reason's share of the text-signals logit, times the fusion's weight on it
+    const k = detector!.features.text_signals_weight!;
+    for (const r of text.reasons) reasons.push({ ...r, source: 'text', contribution: round(r.contribution * k), evidence: { ...r.evidence, inModel: true } });
+  } else if (textNudge !== 0 && rawAbs > 0) {
     // Spread the nudge over the text reasons in proportion to their own contributions.
     const k = rawSum !== 0 && Math.sign(rawSum) === Math.sign(textNudge) ? textNudge / rawSum : Math.abs(textNudge) / rawAbs;
     for (const r of text.reasons) reasons.push({ ...r, source: 'text', contribution: round(r.contribution * k) });
@@ -142,15 +161,14 @@ export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
   const textSide = (model ?? 0) + textNudge;
   const score = sigmoid(textSide + accountPart);
   const t = sigmoid(textSide);
+  const strict = config.aiAssisted === 'strict' ? detector?.thresholds?.reviewStrict : undefined;
   const thresholds = detector?.thresholds
-    ? { ...detector.thresholds, source: 'detector' as const }
+    ? { review: Math.min(detector.thresholds.review, strict ?? 1), flag: detector.thresholds.flag, source: 'detector' as const }
     : { ...config.thresholds[input.lang], source: 'config' as const };
   const accountReview = suspicion >= config.account.review;
 
-  let label: Label;
   let verdict: Verdict;
   if (input.declaredAi) {
-    label = 'ai_declared';
     verdict = accountReview ? worse(config.declared.verdict, config.declared.farmVerdict) : config.declared.verdict;
     reasons.push({
       code: 'declared_ai',
@@ -159,7 +177,6 @@ export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
       message: { zh: '发布者已声明内容由AI生成', en: 'The publisher declared this content as AI-generated' },
     });
   } else if (p === null) {
-    label = 'uncertain';
     const textOnly = text.probability !== null && text.probability >= config.textOnlyReview;
     verdict = accountReview || textOnly ? 'review' : 'pass';
     reasons.push({
@@ -172,15 +189,13 @@ export function fuse(input: FusionInput, config: FusionConfig): FusionResult {
       },
     });
   } else if (t >= thresholds.flag) {
-    label = 'ai_undeclared';
     verdict = 'flag';
   } else if (t >= thresholds.review) {
-    label = 'uncertain';
     verdict = suspicion >= config.account.escalate ? 'flag' : 'review';
   } else {
-    label = accountReview ? 'uncertain' : 'human';
     verdict = accountReview ? 'review' : 'pass';
   }
+  const label = labelFor(verdict, input.declaredAi);
 
   reasons.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution) || a.code.localeCompare(b.code));
   return {

@@ -13,9 +13,13 @@ export interface LangCalibration {
   /** Fusion logit = bias + Σ weights[k] · feature[k], features named in `featureNames`. */
   bias: number;
   weights: number[];
-  /** Per-window probability for highlighted segments: sigmoid(a · window logit + b). */
+  /**
+   * Platt scaling of the transformer's mean window logit alone (its standalone probability,
+   * reported as evidence). Window probabilities are the fusion applied to each window.
+   */
   segment: { a: number; b: number };
-  thresholds: { review: number; flag: number };
+  /** reviewStrict: review point of the strict AI-assisted policy (5% FPR on article-length dev humans) */
+  thresholds: { review: number; flag: number; reviewStrict?: number };
 }
 
 export interface DetectorManifest {
@@ -49,13 +53,53 @@ export function loadManifest(dir: string, verify = true): DetectorManifest {
   return m;
 }
 
-/** The fusion's input features, in `featureNames` order. */
-export const FUSION_FEATURES = ['transformer', 'ngram', 'log_units', 'transformer_x_log_units', 'ngram_x_log_units'] as const;
+/** Every feature the fusion can use; a manifest's `featureNames` picks its subset, in order. */
+export const FUSION_FEATURES = [
+  'transformer',
+  'transformer_max',
+  'ngram',
+  'text_signals',
+  'log_units',
+  'transformer_x_log_units',
+  'ngram_x_log_units',
+] as const;
+export type FusionFeature = (typeof FUSION_FEATURES)[number];
 
-export function fusionFeatures(transformer: number, ngram: number, units: number): number[] {
+/** Uncalibrated parts of one text (or one window) that the fusion combines. */
+export interface FusionParts {
+  /** mean and max window logit of the transformer */
+  transformer: number;
+  transformerMax: number;
+  ngram: number;
+  /** logit of the interpretable text signals; 0 when the text is too short for them */
+  textSignals: number;
+  units: number;
+}
+
+export function fusionFeatureValues(p: FusionParts): Record<FusionFeature, number> {
   // centred so the interaction terms stay near zero for a typical 300-unit text
-  const l = Math.log(Math.max(units, 1)) - Math.log(300);
-  return [transformer, ngram, l, transformer * l, ngram * l];
+  const l = Math.log(Math.max(p.units, 1)) - Math.log(300);
+  return {
+    transformer: p.transformer,
+    transformer_max: p.transformerMax,
+    ngram: p.ngram,
+    text_signals: p.textSignals,
+    log_units: l,
+    transformer_x_log_units: p.transformer * l,
+    ngram_x_log_units: p.ngram * l,
+  };
+}
+
+/** Fusion logit of one language's calibration over the manifest's `featureNames`. */
+export function fusedLogit(names: readonly string[], cal: Pick<LangCalibration, 'bias' | 'weights'>, p: FusionParts): number {
+  const v = fusionFeatureValues(p) as Record<string, number>;
+  let z = cal.bias;
+  names.forEach((name, i) => {
+    const x = v[name];
+    if (x === undefined) throw new Error(`unknown fusion feature ${name}`);
+    z += x * (cal.weights[i] ?? 0);
+  });
+  return z;
 }
 
 export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { AppContext } from '../context.ts';
 import { buildScorers } from '../scoring/index.ts';
 import { modelObserver } from '../infra/metrics.ts';
-import { defaultFusionConfig } from '../scoring/fusion-config.ts';
+import { defaultFusionConfig, parseFusionConfig } from '../scoring/fusion-config.ts';
 import { AccountSignals } from '../signals/index.ts';
 import { createPipeline } from '../services/pipeline.ts';
 import { ScoringService } from '../services/scoring.ts';
@@ -33,7 +33,8 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const { config } = ctx;
   const scorers = await buildScorers(config.model, ctx.log, modelObserver(ctx.metrics));
   const account = new AccountSignals(ctx.redis, config.accountSignals, `${config.redisPrefix}:sig:`);
-  const fusion = defaultFusionConfig;
+  // the strict AI-assisted policy changes verdicts, so its scores record a version of their own
+  const fusion = config.model.aiAssisted === 'strict' ? parseFusionConfig({ version: `${defaultFusionConfig.version}+strict`, aiAssisted: 'strict' }) : defaultFusionConfig;
   const pipeline = createPipeline({ text: scorers.text, detector: scorers.detector, zeroShot: scorers.zeroShot, account, fusion });
   const scoring = new ScoringService(ctx.db, pipeline);
   // What follows a commit (webhooks, cluster joins, re-evaluations) is read from the events

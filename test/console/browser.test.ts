@@ -52,8 +52,8 @@ describe.skipIf(MISSING !== null)(`web console in Chromium${MISSING ? ` (skipped
           title: i === 2 ? '<img src=x onerror="window.__xss=2">标题' : `农场文章 ${i}`,
           text,
           segments: [
-            { start: 0, end: Math.floor(text.length / 2), probability: 0.92 },
-            { start: Math.floor(text.length / 2), end: text.length, probability: 0.64 },
+            { start: 0, end: Math.floor(text.length / 2), probability: 0.92, highlight: 'flag' as const },
+            { start: Math.floor(text.length / 2), end: text.length, probability: 0.64, highlight: 'none' as const },
           ],
           reasons: [{ code: 'text.template_phrases', source: 'text', contribution: 0.42, message: { zh: '模板化的套话', en: 'Templated stock phrases' } }],
         };

@@ -45,9 +45,11 @@ describe('web console (server side)', () => {
       env.ctx.db,
       tenant,
       [
-        { externalId: 'x1', accountId: 'acct"><script>window.__xss=4</script>', verdict: 'flag', score: 0.95, title: XSS_TITLE, text: XSS_TEXT, segments: [{ start: 0, end: 40, probability: 0.9 }],
+        { externalId: 'x1', accountId: 'acct"><script>window.__xss=4</script>', verdict: 'flag', score: 0.95, title: XSS_TITLE, text: XSS_TEXT, segments: [{ start: 0, end: 40, probability: 0.9, highlight: 'flag' }],
           reasons: [{ code: 'x', source: 'text', contribution: 0.5, message: { zh: '<b>粗体</b>', en: '<iframe src="//evil">' } }] },
-        { externalId: 'x2', accountId: 'acct-2', verdict: 'flag', score: 0.9, text: XSS_TEXT },
+        { externalId: 'x2', accountId: 'acct-2', verdict: 'flag', score: 0.9, text: XSS_TEXT,
+          // a window under review (not highlighted) and one stored before windows were calibrated
+          segments: [{ start: 0, end: 20, probability: 0.4, highlight: 'none' }, { start: 20, end: 40, probability: 0.95 }] },
       ],
       { clusterId: 'cl_console', batchId: 'bat_console' },
     );
@@ -178,6 +180,21 @@ describe('web console (server side)', () => {
     const body = await (await get('/console/queue')).text();
     expect(body).toContain('审核队列');
     expect(body).toContain('lang="zh-CN"');
+    await post('/console/lang', { csrf: session.csrf, lang: 'en', back: '/console/queue' });
+  });
+
+  it('highlights only windows at a threshold, with a legend in both languages', async () => {
+    const flagged = await (await get(`/console/articles/${ids[0]}`)).text();
+    expect(flagged).toContain('data-testid="highlight-legend"');
+    expect(flagged).toContain('review threshold');
+    expect(flagged).toMatch(/<mark class="seg p3[ "]/);
+    const other = await (await get(`/console/articles/${ids[1]}`)).text();
+    expect(other).toContain('data-testid="highlight-legend"');
+    expect(other).not.toMatch(/<mark class="seg/);
+    await post('/console/lang', { csrf: session.csrf, lang: 'zh', back: '/console/queue' });
+    const zh = await (await get(`/console/articles/${ids[0]}`)).text();
+    expect(zh).toContain('达到复核阈值');
+    expect(zh).toContain('达到标记阈值');
     await post('/console/lang', { csrf: session.csrf, lang: 'en', back: '/console/queue' });
   });
 });

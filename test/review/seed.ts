@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/db.ts';
 import { newId } from '../../src/domain/ids.ts';
+import type { Segment } from '../../src/domain/types.ts';
 
 /** One scored article as the review tests want it, written straight to the record. */
 export interface SeedArticle {
@@ -12,7 +13,7 @@ export interface SeedArticle {
   text?: string;
   title?: string;
   receivedAt?: string;
-  segments?: { start: number; end: number; probability: number }[];
+  segments?: Segment[];
   reasons?: { code: string; source: string; contribution: number; message: { zh: string; en: string } }[];
   signals?: Record<string, unknown>;
 }

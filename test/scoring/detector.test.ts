@@ -16,6 +16,8 @@ import { sharedPath } from '../helpers/shared.ts';
 
 const MODEL_DIR = 'models';
 const SEED_DIR = sharedPath('seed') ?? '../shared/seed';
+/** Most of the human seed page's text that highlighted windows may cover. */
+const SEED_LIT_MAX = 0.1;
 
 const ZH_ARTICLE = canonicalText(
   '近期，浙江建德一个“办不成事”窗口走红网络。事实上，这类窗口在全国多地均有设立，专门兜底解决因各种原因搁浅的疑难杂症。\n\n' +
@@ -179,4 +181,33 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
       if (out.probability !== null) expect(out.probability, p.title).toBeLessThan(out.thresholds!.flag);
     }
   }, 30_000);
+
+  it('gives each window its own calibrated probability and highlights it only from review up', async () => {
+    const out = await detector.score({ text: ZH_ARTICLE, title: null, lang: 'zh' });
+    const th = out.thresholds!;
+    expect(out.segments.length).toBeGreaterThan(1);
+    for (const s of out.segments) {
+      expect(s.highlight).toBe(s.probability >= th.flag ? 'flag' : s.probability >= th.review ? 'review' : 'none');
+    }
+    // a window's probability is what the detector says of that window's text alone (up to the
+    // int8 activations' per-batch quantisation scale, as in the batching test)
+    const w = out.segments[1]!;
+    const alone = await detector.score({ text: ZH_ARTICLE.slice(w.start, w.end), title: null, lang: 'zh' });
+    expect(alone.segments).toHaveLength(1);
+    expect(Math.abs(alone.features.raw_probability! - w.probability)).toBeLessThan(0.01);
+  }, 30_000);
+
+  it.skipIf(!existsSync(SEED_DIR))('leaves most of the seed page (human news) unhighlighted', async () => {
+    const file = readdirSync(SEED_DIR).find((f) => f.endsWith('.txt'))!;
+    let chars = 0;
+    let lit = 0;
+    for (const p of splitSeedPage(readFileSync(join(SEED_DIR, file), 'utf8'))) {
+      const out = await detector.score({ text: p.text, title: null, lang: p.lang });
+      const on = new Uint8Array(p.text.length);
+      for (const s of out.segments) if (s.highlight !== 'none') on.fill(1, s.start, s.end);
+      chars += p.text.length;
+      lit += on.reduce((a, b) => a + b, 0);
+    }
+    expect(lit / chars).toBeLessThan(SEED_LIT_MAX);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Reason, ScorerOutput } from '../../src/domain/types.ts';
 import { defaultFusionConfig, parseFusionConfig } from '../../src/scoring/fusion-config.ts';
-import { fuse, type FusionInput } from '../../src/scoring/fusion.ts';
+import { fuse, labelFor, type FusionInput } from '../../src/scoring/fusion.ts';
 import type { AccountSignal, AccountSignalsResult } from '../../src/signals/types.ts';
 
 const cfg = defaultFusionConfig;
@@ -102,9 +102,9 @@ describe('fuse', () => {
     expect(fuse(input({ account: account(signal('no_rest_period', 0.3)) }), cfg).verdict).toBe('pass');
   });
 
-  it('is uncertain without a model probability unless other signals decide', () => {
+  it('passes a text without a model probability unless other signals decide', () => {
     const short = fuse(input({ detector: detector(null), contentLength: 20 }), cfg);
-    expect(short).toMatchObject({ label: 'uncertain', verdict: 'pass', score: 0.5 });
+    expect(short).toMatchObject({ label: 'human', verdict: 'pass', score: 0.5 });
     expect(short.reasons.map((r) => r.code)).toContain('model_unavailable');
     expect(fuse(input({ detector: null, account: farm }), cfg)).toMatchObject({ label: 'uncertain', verdict: 'review' });
     expect(fuse(input({ detector: null, text: scorer(0.95) }), cfg)).toMatchObject({ label: 'uncertain', verdict: 'review' });
@@ -128,6 +128,51 @@ describe('fuse', () => {
     expect(shortText.parts.text).toBeCloseTo(cfg.weights.text * 0.1, 6);
     // Maximal text signals cannot move a confident human reading past review.
     expect(fuse(input({ detector: detector(0.05), text: scorer(1, { reasons }) }), cfg).verdict).toBe('pass');
+  });
+
+  it('labels agree with verdicts: flag is ai_undeclared (or ai_declared), review uncertain, pass human', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+        fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: null }),
+        fc.subarray(farm.signals),
+        fc.boolean(),
+        fc.constantFrom('pass', 'review', 'flag') as fc.Arbitrary<'pass' | 'review' | 'flag'>,
+        (p, t, signals, declaredAi, declaredVerdict) => {
+          const policy = parseFusionConfig({ version: 'test-1', declared: { verdict: declaredVerdict } });
+          const r = fuse(input({ detector: detector(p), text: scorer(t), account: account(...signals), declaredAi }), policy);
+          expect(r.label).toBe(labelFor(r.verdict, declaredAi));
+          if (r.verdict === 'flag') expect(['ai_undeclared', 'ai_declared']).toContain(r.label);
+          if (!declaredAi) expect(r.label).toBe({ flag: 'ai_undeclared', review: 'uncertain', pass: 'human' }[r.verdict]);
+        },
+      ),
+    );
+    // a doubtful text escalated to flag by a farm is labelled as a flag, not `uncertain`
+    expect(fuse(input({ detector: detector(0.7), account: farm }), cfg)).toMatchObject({ verdict: 'flag', label: 'ai_undeclared' });
+    // an obvious template article at 0.99 is a flag and says so
+    expect(fuse(input({ detector: detector(0.99) }), cfg)).toMatchObject({ verdict: 'flag', label: 'ai_undeclared' });
+  });
+
+  it('the strict AI-assisted policy reviews from the lower reviewStrict point, flags alike', () => {
+    const d = scorer(0.75, { name: 'detector', thresholds: { review: 0.9, flag: 0.96, reviewStrict: 0.7 } });
+    const strict = parseFusionConfig({ version: 'test-1', aiAssisted: 'strict' });
+    expect(fuse(input({ detector: d }), cfg)).toMatchObject({ verdict: 'pass', label: 'human' });
+    expect(fuse(input({ detector: d }), strict)).toMatchObject({ verdict: 'review', label: 'uncertain', thresholds: { review: 0.7, flag: 0.96 } });
+    // a detector without the strict point keeps its review threshold
+    expect(fuse(input({ detector: detector(0.75) }), strict).thresholds.review).toBe(0.6);
+  });
+
+  it('does not add the text signals twice when the detector already weighs them', () => {
+    const reasons: Reason[] = [{ code: 'slop_phrases', source: 'text', contribution: 2, message: { zh: '套话', en: 'stock phrases' } }];
+    const fused = (p: number) => scorer(p, { name: 'detector', thresholds: { review: 0.6, flag: 0.9 }, features: { text_signals_weight: 0.25 } });
+    const r = fuse(input({ detector: fused(0.55), text: scorer(1, { reasons }) }), cfg);
+    // the detector's calibrated probability decides alone: 0.55 stays under review
+    expect(r.parts.text).toBe(0);
+    expect(r.verdict).toBe('pass');
+    // the reason is still shown, with its share of the model's logit (2 x 0.25)
+    expect(r.reasons.find((x) => x.code === 'slop_phrases')).toMatchObject({ source: 'text', contribution: 0.5 });
+    // without that weight the old bounded nudge applies and moves the same text to review
+    expect(fuse(input({ detector: detector(0.55), text: scorer(1, { reasons }) }), cfg).verdict).toBe('review');
   });
 
   it('sorts reasons by |contribution| and keeps the score in [0, 1]', () => {
@@ -157,6 +202,6 @@ describe('fuse', () => {
     const { version, ...rest } = defaultFusionConfig;
     const fingerprint = createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 12);
     // If this fails you changed a default: bump `version` in fusion-config.ts, then update both.
-    expect({ version, fingerprint }).toEqual({ version: 'fusion-2026-11-26.1', fingerprint: 'b1121e69f018' });
+    expect({ version, fingerprint }).toEqual({ version: 'fusion-2026-11-27.1', fingerprint: '6f056cbd3800' });
   });
 });
