@@ -13,7 +13,7 @@ const verdictSchema = z.enum(['pass', 'review', 'flag']);
  * a verdict change caused by new weights from one caused by a new model.
  */
 export const fusionConfigSchema = z.object({
-  version: z.string().min(1).default('fusion-2026-11-27.1'),
+  version: z.string().min(1).default('fusion-2026-11-27.2'),
   /** Decision points for the model probability when the detector has no calibrated ones. */
   thresholds: z
     .object({
@@ -56,8 +56,8 @@ export const fusionConfigSchema = z.object({
     .object({
       /** Verdict for content the publisher declared as AI-generated. */
       verdict: verdictSchema.default('pass'),
-      /** Verdict for declared AI content whose accounts look like a farm (account suspicion >= review). */
-      farmVerdict: verdictSchema.default('pass'),
+      /** Verdict for declared AI content whose accounts look like a farm (account suspicion >= review): a label does not excuse a farm. */
+      farmVerdict: verdictSchema.default('review'),
     })
     .prefault({}),
 });
