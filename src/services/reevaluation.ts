@@ -33,7 +33,8 @@ import type { Db } from '../db/db.ts';
 import { newId } from '../domain/ids.ts';
 import { aigcLabelSchema, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
-import type { Label, Reason, ScorerOutput, Segment, Verdict } from '../domain/types.ts';
+import type { Reason, ScorerOutput, Verdict } from '../domain/types.ts';
+import type { StoredScore } from './articles.ts';
 import { jobOptions, type ReevaluateJob, type ReevaluationReason, reevaluateJobId, type RetryPolicy } from '../jobs/catalog.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';
@@ -136,7 +137,8 @@ const storedSignalsSchema = z.object({
     .default({ implicit: null, explicit: [] }),
 });
 
-interface Candidate {
+/** An article's latest score, as re-evaluation reads it (the stored score's fields plus the article's). */
+interface Candidate extends Omit<StoredScore, 'id' | 'trigger' | 'createdAt'> {
   id: string;
   tenantId: string;
   accountId: string;
@@ -147,15 +149,6 @@ interface Candidate {
   contentHash: string;
   postedAt: Date;
   scoreId: string;
-  score: number;
-  label: Label;
-  verdict: Verdict;
-  reasons: Reason[];
-  segments: Segment[];
-  signals: Record<string, unknown>;
-  timings: Record<string, number>;
-  modelVersion: string;
-  configVersion: string;
   evaluation: number;
 }
 
