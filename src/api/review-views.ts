@@ -141,6 +141,33 @@ export const auditPageSchema = z
   })
   .meta({ id: 'AuditPage' });
 
+const countsBy = z.record(z.string(), count);
+
+export const reviewAccountSchema = z
+  .object({
+    accountId: z.string(),
+    total: count,
+    byVerdict: countsBy,
+    byLabel: countsBy,
+    byState: countsBy,
+    articles: z
+      .array(queueArticleSchema.omit({ kind: true, score: true }).extend({ status: z.string(), score: z.number().nullable() }))
+      .describe('Its latest 500 articles, newest first'),
+    signals: z
+      .array(
+        z.object({
+          articleId: z.string(),
+          at: time,
+          score: z.number().nullable(),
+          verdict: z.enum(VERDICTS),
+          fired: z.array(z.object({ code: z.string(), strength: z.number(), value: z.number() })),
+        }),
+      )
+      .describe('Account signals that fired on each scored article, oldest first'),
+    clusters: z.array(z.object({ id: z.string(), size: count, accountCount: count, articleIds: z.array(z.string()) })),
+  })
+  .meta({ id: 'ReviewAccount' });
+
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const matches = <T extends true>(_: T) => undefined;
 matches<Same<z.infer<typeof queueArticleSchema>, QueueArticle>>(true);
@@ -150,5 +177,6 @@ matches<Same<z.infer<typeof reviewArticleSchema>, ReviewArticle>>(true);
 matches<Same<z.infer<typeof reviewGroupSchema>, GroupDetail>>(true);
 matches<Same<z.infer<typeof decisionResultSchema>, DecisionResult>>(true);
 matches<Same<z.infer<typeof auditPageSchema>['events'][number], AuditEvent>>(true);
+matches<Same<z.infer<typeof reviewAccountSchema>, Awaited<ReturnType<ReviewService['account']>>>>(true);
 matches<Same<z.infer<typeof claimResultSchema>, Awaited<ReturnType<ReviewService['claim']>>>>(true);
 matches<Same<z.infer<typeof claimRowSchema>, Awaited<ReturnType<ReviewService['listClaims']>>[number]>>(true);

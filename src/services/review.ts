@@ -575,7 +575,10 @@ export class ReviewService {
       byVerdict,
       byLabel,
       byState,
-      articles: articles.map((r) => ({ ...toQueueArticle(r), kind: undefined, status: r.status, score: r.score === null ? null : Number(r.score) })),
+      articles: articles.map((r) => {
+        const { kind: _queueKind, ...article } = toQueueArticle(r);
+        return { ...article, status: r.status, score: r.score === null ? null : Number(r.score) };
+      }),
       signals: articles
         .filter((r) => r.scoredAt)
         .map((r) => ({

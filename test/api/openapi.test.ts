@@ -12,7 +12,7 @@ import {
   webhookListSchema,
   webhookViewSchema,
 } from '../../src/services/views.ts';
-import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
+import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { seed } from '../review/seed.ts';
 
@@ -137,6 +137,9 @@ describe('the OpenAPI document and /docs', () => {
     expect(reviewQueueSchema.strict().parse(await get('/v1/review/queue?group=cluster')).items[0]).toMatchObject({ kind: 'cluster', id: 'cl_docs' });
     reviewArticleSchema.strict().parse(await get(`/v1/review/articles/${ids[0]}`));
     expect(reviewGroupSchema.strict().parse(await get('/v1/review/clusters/cl_docs')).articles).toHaveLength(2);
+    const account = reviewAccountSchema.strict().parse(await get('/v1/review/accounts/farm-1'));
+    expect(account.articles.map((a) => a.externalId)).toEqual(['r-1']);
+    expect(account.articles[0]).not.toHaveProperty('kind');
     const claimed = await env.request('POST', '/v1/review/claims', { key: moderator, body: { articleIds: [ids[1]] } });
     expect(claimResultSchema.strict().parse(await claimed.json()).claimed).toEqual([ids[1]]);
     expect(claimListSchema.strict().parse(await get('/v1/review/claims')).claims).toHaveLength(1);

@@ -8,7 +8,7 @@ import type { AuditEvent, AuditQuery, ReviewService, ReviewTarget } from '../../
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../review-views.ts';
+import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../review-views.ts';
 import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface ReviewRouteDeps {
@@ -160,7 +160,6 @@ export async function auditExport(c: Context<AppEnv>, review: ReviewService, ten
   return c.body(stream, 200, { 'Content-Type': type, 'Content-Disposition': `attachment; filename="audit.${format}"` });
 }
 
-const json = (description: string) => ({ description, content: { 'application/json': { schema: z.object({}).passthrough() } } });
 const params = (name: string) => z.object({ [name]: id.openapi({ param: { name, in: 'path' } }) });
 
 const routes = [
@@ -168,7 +167,7 @@ const routes = [
   createRoute({ method: 'get', path: '/articles/{id}', operationId: 'getReviewArticle', summary: 'One article with its evidence (reasons, segments, signals), review state and claim', request: { params: params('id') }, responses: { 200: jsonResponse(reviewArticleSchema, 'The article'), ...errorResponses(...AUTH, 404, 422) } }),
   createRoute({ method: 'get', path: '/batches/{id}', operationId: 'getReviewBatch', summary: 'A submission batch, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The batch'), ...errorResponses(...AUTH, 404, 422) } }),
   createRoute({ method: 'get', path: '/clusters/{id}', operationId: 'getReviewCluster', summary: 'An account cluster, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The cluster'), ...errorResponses(...AUTH, 404, 422) } }),
-  createRoute({ method: 'get', path: '/accounts/{accountId}', operationId: 'getReviewAccount', summary: "An account's articles, verdicts, signals over time and clusters", request: { params: params('accountId') }, responses: { 200: json('The account'), ...errorResponses(...AUTH, 404, 422) } }),
+  createRoute({ method: 'get', path: '/accounts/{accountId}', operationId: 'getReviewAccount', summary: "An account's articles, verdicts, signals over time and clusters", request: { params: params('accountId') }, responses: { 200: jsonResponse(reviewAccountSchema, 'The account'), ...errorResponses(...AUTH, 404, 422) } }),
   createRoute({ method: 'get', path: '/claims', operationId: 'listClaims', summary: 'Live claims (visible to every moderator)', request: { query: z.object({ moderator: id.optional() }) }, responses: { 200: jsonResponse(claimListSchema, 'Claims'), ...errorResponses(...AUTH, 422) } }),
   createRoute({ method: 'post', path: '/claims', operationId: 'claimItems', summary: 'Claim an item, a selection, a batch or a cluster with a lease (all or nothing; 409 with the holders)', request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } }, responses: { 200: jsonResponse(claimResultSchema, 'Claimed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) } }),
   createRoute({ method: 'post', path: '/claims/release', operationId: 'releaseClaims', summary: "Give back the caller's claims on a target", request: { body: { content: { 'application/json': { schema: ReleaseBody } }, required: true } }, responses: { 200: jsonResponse(releasedSchema, 'Released'), ...errorResponses(...AUTH, ...JSON_BODY, 404) } }),
