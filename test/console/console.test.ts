@@ -1,26 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { consoleLogin, ORIGIN } from '../helpers/console.ts';
 import { seed } from '../review/seed.ts';
-
-const ORIGIN = 'http://localhost';
-
-/** Signs in through the login form like a browser; returns the session cookie and CSRF token. */
-async function login(env: TestEnv, key: string, lang: 'en' | 'zh' = 'en'): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-  const form = await env.app.request('/console/login');
-  const loginCookie = /sg_login=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1];
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
-  const res = await env.app.request('/console/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sg_login=${loginCookie}`, origin: ORIGIN },
-    body: new URLSearchParams({ key, csrf: csrf ?? '', lang }).toString(),
-  });
-  const setCookie = res.headers.get('set-cookie') ?? '';
-  const session = /sg_session=([^;]+)/.exec(setCookie)?.[1];
-  if (res.status !== 303 || !session) return { cookie: '', csrf: '', setCookie };
-  const page = await env.app.request('/console/queue', { headers: { cookie: `sg_session=${session}` } });
-  const token = /name="csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  return { cookie: `sg_session=${session}`, csrf: token, setCookie };
-}
 
 const XSS_TITLE = '<script>window.__xss=1</script>';
 const XSS_TEXT = 'Breaking: "><img src=x onerror="window.__xss=2"> and <svg onload=window.__xss=3> plus javascript:alert(1) `tick` &amp; done.';
@@ -53,7 +34,7 @@ describe('web console (server side)', () => {
       ],
       { clusterId: 'cl_console', batchId: 'bat_console' },
     );
-    session = await login(env, moderator);
+    session = await consoleLogin(env, moderator);
   });
   afterAll(() => env.close());
 
@@ -63,8 +44,8 @@ describe('web console (server side)', () => {
     expect(session.setCookie).toMatch(/SameSite=Strict/i);
     expect(session.setCookie).toMatch(/Path=\/console/);
     expect(session.setCookie).not.toContain(moderator);
-    expect((await login(env, 'sg_wrong')).cookie).toBe('');
-    expect((await login(env, await env.keyFor('submitter', tenant))).cookie).toBe('');
+    expect((await consoleLogin(env, 'sg_wrong')).cookie).toBe('');
+    expect((await consoleLogin(env, await env.keyFor('submitter', tenant))).cookie).toBe('');
     expect((await get('/console/queue', '')).status).toBe(303);
   });
 
@@ -124,7 +105,7 @@ describe('web console (server side)', () => {
   });
 
   it('names verdicts, labels and reason sources in Chinese in the Chinese interface', async () => {
-    const zh = await login(env, moderator, 'zh');
+    const zh = await consoleLogin(env, moderator, 'zh');
     const body = await (await get('/console/clusters/cl_console', zh.cookie)).text();
     expect(body).toContain('标记');
     expect(body).toContain('AI（未声明）');
@@ -145,12 +126,12 @@ describe('web console (server side)', () => {
   });
 
   it('keeps pages inside the tenant and ends sessions on logout and on key revocation', async () => {
-    const other = await login(env, (await env.ctx.keys.create('tenant-console-b', 'moderator')).key);
+    const other = await consoleLogin(env, (await env.ctx.keys.create('tenant-console-b', 'moderator')).key);
     for (const path of [`/console/articles/${ids[0]}`, '/console/clusters/cl_console', '/console/batches/bat_console', '/console/accounts/acct-2', '/console/audit?cluster=cl_console']) {
       expect((await get(path, other.cookie)).status, path).toBe(404);
     }
     const created = await env.ctx.keys.create(tenant, 'moderator');
-    const doomed = await login(env, created.key);
+    const doomed = await consoleLogin(env, created.key);
     expect((await get('/console/queue', doomed.cookie)).status).toBe(200);
     await env.ctx.keys.revoke(created.keyId);
     expect((await get('/console/queue', doomed.cookie)).status).toBe(303);
@@ -164,7 +145,7 @@ describe('web console (server side)', () => {
   });
 
   it('shows the queue dashboard to admins only', async () => {
-    const admin = await login(env, (await env.ctx.keys.create(tenant, 'admin')).key);
+    const admin = await consoleLogin(env, (await env.ctx.keys.create(tenant, 'admin')).key);
     const res = await get('/console/admin/queues', admin.cookie);
     expect(res.status).toBe(200);
     const body = await res.text();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { consoleLogin } from '../helpers/console.ts';
 import { NEWS } from '../helpers/farm.ts';
 
-const ORIGIN = 'http://localhost';
 const SLOP_EN =
   "In today's fast-paced digital landscape, it is important to note that artificial intelligence plays a pivotal role in shaping our future. " +
   'Furthermore, it offers a myriad of benefits across various industries. Moreover, by leveraging cutting-edge technologies, businesses can unlock new opportunities and drive innovation. ' +
@@ -16,18 +16,6 @@ interface View {
   result: { label: string; verdict: string } | null;
 }
 
-async function consoleSession(env: TestEnv, key: string): Promise<string> {
-  const form = await env.app.request('/console/login');
-  const loginCookie = /sg_login=([^;]+)/.exec(form.headers.get('set-cookie') ?? '')?.[1];
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())?.[1];
-  const res = await env.app.request('/console/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `sg_login=${loginCookie}`, origin: ORIGIN },
-    body: new URLSearchParams({ key, csrf: csrf ?? '', lang: 'zh' }).toString(),
-  });
-  return `sg_session=${/sg_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1]}`;
-}
-
 describe('AI-content labelling (人工智能生成合成内容标识办法, GB 45438-2025), end to end', () => {
   let env: TestEnv;
   let submitter: string;
@@ -35,7 +23,7 @@ describe('AI-content labelling (人工智能生成合成内容标识办法, GB 4
   beforeAll(async () => {
     env = await createTestEnv({ workers: true, env: { DETECTOR_ENABLED: 'true', LABEL_PROPAGATOR: 'platform-code-42' } });
     submitter = await env.keyFor('submitter');
-    cookie = await consoleSession(env, await env.keyFor('moderator'));
+    cookie = (await consoleLogin(env, await env.keyFor('moderator'), 'zh')).cookie;
   });
   afterAll(() => env.close());
 
