@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.ts';
+import { DashboardService } from '../services/dashboard.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
 import type { ConsoleDeps } from './routes.ts';
 import { SessionStore } from './sessions.ts';
@@ -13,6 +14,7 @@ export function consoleDeps(ctx: AppContext, queueAdmin: QueueAdmin): ConsoleDep
     sessions: new SessionStore(ctx.redis, ctx.db, ctx.config.redisPrefix, ctx.config.console.sessionTtlSeconds),
     webhooks: ctx.webhooks,
     queueAdmin,
+    dashboard: new DashboardService(ctx.db),
     cookieSecure: ctx.config.console.cookieSecure,
     sessionTtlSeconds: ctx.config.console.sessionTtlSeconds,
     operatorTenant: ctx.config.bootstrapTenant,
