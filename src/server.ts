@@ -22,6 +22,15 @@ export interface LocalModel {
   isModelReady(): boolean;
 }
 
+/** The model version of every live worker with its model loaded (from their heartbeats). */
+async function liveModelVersions(ctx: AppContext): Promise<string[]> {
+  const workers = await ctx.redis.hgetall(workersKey(ctx.config.redisPrefix)).catch(() => ({}) as Record<string, string>);
+  return Object.values(workers)
+    .map((v) => JSON.parse(v) as { at: number; modelVersion: string; modelReady: boolean })
+    .filter((w) => Date.now() - w.at < HEARTBEAT_TTL_MS && w.modelReady)
+    .map((w) => w.modelVersion);
+}
+
 /** Redis, database, and a model loaded here (all mode) or in a live worker (api mode). */
 export function readinessCheck(ctx: AppContext, local?: LocalModel): () => Promise<Readiness> {
   return async () => {
@@ -41,11 +50,8 @@ export function readinessCheck(ctx: AppContext, local?: LocalModel): () => Promi
     if (local) {
       checks.model = { ok: local.isModelReady(), detail: local.modelVersion };
     } else {
-      const workers = await ctx.redis.hgetall(workersKey(ctx.config.redisPrefix)).catch(() => ({}) as Record<string, string>);
-      const live = Object.values(workers)
-        .map((v) => JSON.parse(v) as { at: number; modelVersion: string; modelReady: boolean })
-        .filter((w) => Date.now() - w.at < HEARTBEAT_TTL_MS && w.modelReady);
-      checks.model = live[0] ? { ok: true, detail: live[0].modelVersion } : { ok: false, detail: 'no worker with a loaded model' };
+      const live = await liveModelVersions(ctx);
+      checks.model = live[0] ? { ok: true, detail: live[0] } : { ok: false, detail: 'no worker with a loaded model' };
     }
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   };
@@ -79,6 +85,10 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
       for (const status of ['running', 'completed', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'import', status }, imports[status] ?? 0);
       for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) ctx.metrics.historicalRuns.set({ kind: 'rescan', status }, rescans.byStatus[status] ?? 0);
       ctx.metrics.rescanBacklog.set(rescans.backlog);
+      // which model versions score right now: an installed version shows here once it is loaded
+      const versions = local ? (local.isModelReady() ? [local.modelVersion] : []) : await liveModelVersions(ctx);
+      ctx.metrics.modelInfo.reset();
+      for (const v of versions) ctx.metrics.modelInfo.inc({ version: v });
     },
   });
 }
