@@ -64,7 +64,6 @@ const DENSE_POSTS = 6;
 export const SCORE_BINS = 20;
 
 const VERDICT_FILTER = `verdict IN ('flag', 'review')`;
-const OPEN_STATE = `(rs.state IS NULL OR rs.revision <> a.revision OR rs.state IN ('pending', 'escalated'))`;
 
 interface SignalsJson {
   account?: {
@@ -88,33 +87,15 @@ export class DashboardService {
     const from = new Date(dayEnd - days * DAY_MS);
     const weekStart = new Date(now.getTime() - 7 * DAY_MS);
     const beforeStart = new Date(weekStart.getTime() - beforeWeeks * 7 * DAY_MS);
-    const [volumeRows, backlogRows, clusterRows, precisionRows, scoreRows] = await Promise.all([
-      this.db.query<{ day: string; verdict: string; n: number }>(
-        `SELECT to_char(date_trunc('day', received_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, verdict, count(*)::int AS n
+    const [volumeRows, [backlogRows, clusterRows], precisionRows, scoreRows] = await Promise.all([
+      // days as whole numbers since `from` (formatting every row's date in SQL doubles the cost)
+      this.db.query<{ day: number; verdict: string; n: number }>(
+        `SELECT floor(extract(epoch FROM received_at - $2::timestamptz) / 86400)::int AS day, verdict, count(*)::int AS n
          FROM articles WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 AND verdict IS NOT NULL
          GROUP BY 1, 2`,
         [tenantId, from, new Date(dayEnd)],
       ),
-      this.db.query<{ bucket: BacklogBucket; n: number; oldest: Date | null }>(
-        `SELECT CASE WHEN age < interval '1 hour' THEN 'lt1h' WHEN age < interval '1 day' THEN 'lt1d'
-                     WHEN age < interval '3 days' THEN 'lt3d' WHEN age < interval '7 days' THEN 'lt7d' ELSE 'ge7d' END AS bucket,
-                count(*)::int AS n, min(received_at) AS oldest
-         FROM (SELECT $2::timestamptz - a.received_at AS age, a.received_at
-               FROM articles a LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id
-               WHERE a.tenant_id = $1 AND a.${VERDICT_FILTER} AND ${OPEN_STATE}) open
-         GROUP BY 1`,
-        [tenantId, now],
-      ),
-      this.db.query<{ id: string; size: number; accounts: number; open: number }>(
-        `SELECT c.id, c.size, c.account_count AS accounts, count(*)::int AS open
-         FROM articles a
-         JOIN cluster_members cm ON cm.tenant_id = a.tenant_id AND cm.article_id = a.id
-         JOIN clusters c ON c.id = cm.cluster_id AND c.merged_into IS NULL
-         LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id
-         WHERE a.tenant_id = $1 AND a.${VERDICT_FILTER} AND ${OPEN_STATE}
-         GROUP BY c.id, c.size, c.account_count ORDER BY open DESC, c.size DESC, c.id LIMIT 8`,
-        [tenantId],
-      ),
+      this.openItems(tenantId, now),
       // The verdict and model version the moderator saw are in the decision's event.
       this.db.query<{ modelVersion: string; verdict: 'flag' | 'review'; decision: Decision; n: number }>(
         `SELECT e.model_version AS "modelVersion", e.payload->>'verdict' AS verdict, rs.decision, count(*)::int AS n
@@ -133,9 +114,8 @@ export class DashboardService {
     ]);
 
     const volume = Array.from({ length: days }, (_, i) => ({ day: new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10), pass: 0, review: 0, flag: 0 }));
-    const byDay = new Map(volume.map((v) => [v.day, v]));
     for (const r of volumeRows) {
-      const v = byDay.get(r.day);
+      const v = volume[Number(r.day)];
       if (v && (r.verdict === 'pass' || r.verdict === 'review' || r.verdict === 'flag')) v[r.verdict] += Number(r.n);
     }
     const backlog = BACKLOG_BUCKETS.map((bucket) => ({ bucket, count: Number(backlogRows.find((r) => r.bucket === bucket)?.n ?? 0) }));
@@ -162,6 +142,36 @@ export class DashboardService {
       precision: [...precision.values()].sort((a, b) => a.modelVersion.localeCompare(b.modelVersion) || a.verdict.localeCompare(b.verdict)),
       scores: { bins: SCORE_BINS, thisWeek, before, beforeWeeks },
     };
+  }
+
+  /**
+   * The backlog by age and the clusters with the most open items, from one read of the open
+   * items (flag/review verdicts not decided on their current revision).
+   */
+  private async openItems(tenantId: string, now: Date): Promise<[{ bucket: BacklogBucket; n: number; oldest: Date | null }[], { id: string; size: number; accounts: number; open: number }[]]> {
+    const rows = await this.db.query<{ kind: 'backlog' | 'cluster'; key: string; n: number; oldest: Date | null; size: number | null; accounts: number | null }>(
+      `WITH open AS MATERIALIZED (
+         SELECT a.id, a.received_at FROM articles a
+         WHERE a.tenant_id = $1 AND a.${VERDICT_FILTER}
+           AND NOT EXISTS (SELECT 1 FROM review_state rs WHERE rs.tenant_id = a.tenant_id AND rs.article_id = a.id
+                           AND rs.revision = a.revision AND rs.state = 'decided'))
+       SELECT 'backlog' AS kind, bucket AS key, count(*)::int AS n, min(received_at) AS oldest, NULL::int AS size, NULL::int AS accounts
+       FROM (SELECT CASE WHEN age < interval '1 hour' THEN 'lt1h' WHEN age < interval '1 day' THEN 'lt1d'
+                         WHEN age < interval '3 days' THEN 'lt3d' WHEN age < interval '7 days' THEN 'lt7d' ELSE 'ge7d' END AS bucket, received_at
+             FROM (SELECT $2::timestamptz - received_at AS age, received_at FROM open) x) b
+       GROUP BY bucket
+       UNION ALL
+       (SELECT 'cluster', c.id, o.open, NULL, c.size, c.account_count
+        FROM (SELECT cm.cluster_id, count(*)::int AS open FROM open JOIN cluster_members cm ON cm.tenant_id = $1 AND cm.article_id = open.id
+              GROUP BY cm.cluster_id) o
+        JOIN clusters c ON c.id = o.cluster_id AND c.merged_into IS NULL
+        ORDER BY o.open DESC, c.size DESC, c.id LIMIT 8)`,
+      [tenantId, now],
+    );
+    return [
+      rows.filter((r) => r.kind === 'backlog').map((r) => ({ bucket: r.key as BacklogBucket, n: Number(r.n), oldest: r.oldest })),
+      rows.filter((r) => r.kind === 'cluster').map((r) => ({ id: r.key, size: Number(r.size), accounts: Number(r.accounts), open: Number(r.n) })),
+    ];
   }
 
   /** An account's posts (at most 2,000, by posting time) with the windows its signals marked. */
