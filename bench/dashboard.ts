@@ -3,8 +3,9 @@
  * backlog by age, largest open clusters, precision per model version, score distribution this
  * week against the weeks before) on an empty store and on BENCH_ARTICLES stored articles
  * (default 1,000,000, over 60 days) with BENCH_DECISIONS moderator decisions (default 100,000)
- * and 20,000 clusters, side by side in one run. Bulk-loaded with generate_series in its own
- * schema, dropped afterwards. Goal: well under a second per dashboard.
+ * and 20,000 clusters (a heavy backlog: 20% of articles flag/review, 100,000 of them open),
+ * side by side in one run. Bulk-loaded with generate_series in its own schema, dropped
+ * afterwards. Goal: well under a second per dashboard.
  *
  *   npm run bench:dashboard     (BENCH_ARTICLES, BENCH_DECISIONS, BENCH_RUNS=7)
  */
@@ -17,8 +18,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const TENANT = 'bench';
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 
-async function time(label: string, fn: () => Promise<unknown>): Promise<{ p50: number; best: number }> {
-  await fn(); // warm the plan cache and the buffers
+async function time(label: string, fn: () => Promise<unknown>): Promise<{ first: number; p50: number; best: number }> {
+  const t = performance.now();
+  await fn(); // the first computes the closed days' rollups and warms the buffers
+  const first = performance.now() - t;
   const ms: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
@@ -26,8 +29,8 @@ async function time(label: string, fn: () => Promise<unknown>): Promise<{ p50: n
     ms.push(performance.now() - t0);
   }
   ms.sort((a, b) => a - b);
-  const r = { p50: ms[Math.floor(ms.length / 2)]!, best: ms[0]! };
-  console.error(`  ${label}: p50 ${fmt(r.p50)} ms, best ${fmt(r.best)} ms`);
+  const r = { first, p50: ms[Math.floor(ms.length / 2)]!, best: ms[0]! };
+  console.error(`  ${label}: first ${fmt(first)} ms, then p50 ${fmt(r.p50)} ms, best ${fmt(r.best)} ms`);
   return r;
 }
 
@@ -87,13 +90,12 @@ try {
   const loaded = await time('overview', () => dashboard.overview(TENANT, now));
   const d = await dashboard.overview(TENANT, now);
   const open = d.backlog.reduce((s, b) => s + b.count, 0);
-  console.log(`\ndashboard (DashboardService.overview, ${RUNS} runs after a warm-up)`);
-  console.log('| store | p50 ms | best ms |');
-  console.log('| --- | --- | --- |');
-  console.log(`| empty | ${fmt(empty.p50)} | ${fmt(empty.best)} |`);
-  console.log(`| ${counts!.articles.toLocaleString('en-US')} articles, ${counts!.decisions.toLocaleString('en-US')} decisions | ${fmt(loaded.p50)} | ${fmt(loaded.best)} |`);
+  console.log(`\ndashboard (DashboardService.overview; first: computes the closed days' rollups; then ${RUNS} runs)`);
+  console.log('| store | first ms | p50 ms | best ms |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| empty | ${fmt(empty.first)} | ${fmt(empty.p50)} | ${fmt(empty.best)} |`);
+  console.log(`| ${counts!.articles.toLocaleString('en-US')} articles, ${counts!.decisions.toLocaleString('en-US')} decisions | ${fmt(loaded.first)} | ${fmt(loaded.p50)} | ${fmt(loaded.best)} |`);
   console.log(`ratio loaded / empty (p50): ${fmt(loaded.p50 / Math.max(empty.p50, 0.001))}x; open backlog ${open}, precision rows ${d.precision.length}, largest open cluster ${d.clusters[0]?.open ?? 0} open`);
 } finally {
-  if (!process.env.BENCH_KEEP) await store.drop();
-  else console.error("kept");
+  await store.drop();
 }

@@ -22,7 +22,7 @@ export interface DashboardData {
   clusters: { id: string; size: number; accounts: number; open: number }[];
   /** Moderator-confirmed share of `flag` and `review` verdicts, per model version at decision. */
   precision: { modelVersion: string; verdict: 'flag' | 'review'; confirmed: number; decided: number }[];
-  /** Score histograms (BINS bins over 0..1) of this week's scored articles and the weeks before. */
+  /** Score histograms (SCORE_BINS bins over 0..1) of the last 7 UTC days' scorings (today included) and the weeks before. */
   scores: { bins: number; thisWeek: number[]; before: number[]; beforeWeeks: number };
 }
 
@@ -83,41 +83,30 @@ export class DashboardService {
   async overview(tenantId: string, now: Date = new Date(), options: { days?: number; beforeWeeks?: number } = {}): Promise<DashboardData> {
     const days = options.days ?? 28;
     const beforeWeeks = options.beforeWeeks ?? 3;
-    const dayEnd = Math.ceil((now.getTime() + 1) / DAY_MS) * DAY_MS;
-    const from = new Date(dayEnd - days * DAY_MS);
-    const weekStart = new Date(now.getTime() - 7 * DAY_MS);
-    const beforeStart = new Date(weekStart.getTime() - beforeWeeks * 7 * DAY_MS);
-    const [volumeRows, [backlogRows, clusterRows], precisionRows, scoreRows] = await Promise.all([
-      // days as whole numbers since `from` (formatting every row's date in SQL doubles the cost)
-      this.db.query<{ day: number; verdict: string; n: number }>(
-        `SELECT floor(extract(epoch FROM received_at - $2::timestamptz) / 86400)::int AS day, verdict, count(*)::int AS n
-         FROM articles WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 AND verdict IS NOT NULL
-         GROUP BY 1, 2`,
-        [tenantId, from, new Date(dayEnd)],
-      ),
+    const today = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
+    const from = today - (days - 1) * DAY_MS;
+    const scoreDays = 7 * (beforeWeeks + 1);
+    const [volumeDays, [backlogRows, clusterRows], precisionRows, scoreDaysCounts] = await Promise.all([
+      this.dayCounts(tenantId, 'received', from, days, today),
       this.openItems(tenantId, now),
       // The verdict and model version the moderator saw are in the decision's event.
-      this.db.query<{ modelVersion: string; verdict: 'flag' | 'review'; decision: Decision; n: number }>(
-        `SELECT e.model_version AS "modelVersion", e.payload->>'verdict' AS verdict, rs.decision, count(*)::int AS n
-         FROM review_state rs JOIN events e ON e.id = rs.last_event_id
-         WHERE rs.tenant_id = $1 AND rs.state = 'decided' AND rs.decision <> 'escalate'
-           AND e.payload->>'verdict' IN ('flag', 'review')
-         GROUP BY 1, 2, 3`,
-        [tenantId],
+      this.withMemory((tx) =>
+        tx.query<{ modelVersion: string; verdict: 'flag' | 'review'; decision: Decision; n: number }>(
+          `SELECT e.model_version AS "modelVersion", e.payload->>'verdict' AS verdict, rs.decision, count(*)::int AS n
+           FROM review_state rs JOIN events e ON e.id = rs.last_event_id
+           WHERE rs.tenant_id = $1 AND rs.state = 'decided' AND rs.decision <> 'escalate'
+             AND e.payload->>'verdict' IN ('flag', 'review')
+           GROUP BY 1, 2, 3`,
+          [tenantId],
+        ),
       ),
-      this.db.query<{ recent: boolean; bin: number; n: number }>(
-        `SELECT scored_at >= $2 AS recent, least(floor(score * ${SCORE_BINS}), ${SCORE_BINS - 1})::int AS bin, count(*)::int AS n
-         FROM articles WHERE tenant_id = $1 AND scored_at >= $3 AND scored_at <= $4 AND score IS NOT NULL
-         GROUP BY 1, 2`,
-        [tenantId, weekStart, beforeStart, now],
-      ),
+      this.dayCounts(tenantId, 'scored', today - (scoreDays - 1) * DAY_MS, scoreDays, today),
     ]);
 
-    const volume = Array.from({ length: days }, (_, i) => ({ day: new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10), pass: 0, review: 0, flag: 0 }));
-    for (const r of volumeRows) {
-      const v = volume[Number(r.day)];
-      if (v && (r.verdict === 'pass' || r.verdict === 'review' || r.verdict === 'flag')) v[r.verdict] += Number(r.n);
-    }
+    const volume = Array.from({ length: days }, (_, i) => {
+      const counts = volumeDays[i];
+      return { day: new Date(from + i * DAY_MS).toISOString().slice(0, 10), pass: counts?.get('pass') ?? 0, review: counts?.get('review') ?? 0, flag: counts?.get('flag') ?? 0 };
+    });
     const backlog = BACKLOG_BUCKETS.map((bucket) => ({ bucket, count: Number(backlogRows.find((r) => r.bucket === bucket)?.n ?? 0) }));
     const oldest = backlogRows.map((r) => r.oldest).filter((d): d is Date => d !== null).sort((a, b) => +new Date(a) - +new Date(b))[0];
 
@@ -131,7 +120,9 @@ export class DashboardService {
     }
     const thisWeek = new Array<number>(SCORE_BINS).fill(0);
     const before = new Array<number>(SCORE_BINS).fill(0);
-    for (const r of scoreRows) (r.recent ? thisWeek : before)[Number(r.bin)]! += Number(r.n);
+    scoreDaysCounts.forEach((counts, i) => {
+      for (const [bin, n] of counts) (i >= scoreDays - 7 ? thisWeek : before)[Number(bin)]! += n;
+    });
 
     return {
       now: now.toISOString(),
@@ -145,11 +136,82 @@ export class DashboardService {
   }
 
   /**
+   * Counts per UTC day of `days` days from `from` (ms, a midnight): arrivals by verdict
+   * (`received`) or scorings by score bin (`scored`). Closed days (3 days old and more) come
+   * from the `dashboard_days` rollup, computed here on first use and again when a change
+   * marked them stale (migration 080's triggers); open days are scanned live.
+   */
+  private async dayCounts(tenantId: string, kind: 'received' | 'scored', from: number, days: number, today: number): Promise<Map<string, number>[]> {
+    const out = Array.from({ length: days }, () => new Map<string, number>());
+    const closedEnd = Math.min(today - 2 * DAY_MS, from + days * DAY_MS);
+    const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const indexOf = (day: string) => Math.round((Date.parse(`${day}T00:00:00Z`) - from) / DAY_MS);
+    const toCompute: number[] = [];
+    if (closedEnd > from) {
+      // marks first, in their own statement: a change that commits later marks the day again
+      const stale = await this.db.query<{ day: string }>(
+        `DELETE FROM dashboard_stale WHERE tenant_id = $1 AND kind = $2 AND day >= $3::date AND day < $4::date RETURNING day::text AS day`,
+        [tenantId, kind, dayOf(from), dayOf(closedEnd)],
+      );
+      const rows = await this.db.query<{ day: string; key: string; n: number }>(
+        `SELECT day::text AS day, key, n FROM dashboard_days WHERE tenant_id = $1 AND kind = $2 AND day >= $3::date AND day < $4::date AND NOT (day = ANY($5::date[]))`,
+        [tenantId, kind, dayOf(from), dayOf(closedEnd), stale.map((r) => r.day)],
+      );
+      const known = new Set<number>();
+      for (const r of rows) {
+        const i = indexOf(r.day);
+        known.add(i);
+        if (r.key !== '') out[i]!.set(r.key, Number(r.n));
+      }
+      for (let i = 0; i * DAY_MS + from < closedEnd; i++) if (!known.has(i)) toCompute.push(i);
+    }
+    // contiguous runs of closed days to compute, then the open days
+    const runs: [number, number][] = [];
+    for (const i of toCompute) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === i) last[1] = i + 1;
+      else runs.push([i, i + 1]);
+    }
+    const open = Math.max(0, Math.round((closedEnd - from) / DAY_MS));
+    for (const [start, end] of [...runs, [open, days] as [number, number]]) {
+      if (end <= start) continue;
+      const counts = await this.scanDays(tenantId, kind, from + start * DAY_MS, from + end * DAY_MS);
+      for (const r of counts) out[start + r.d]!.set(r.key, r.n);
+      if (start >= open) continue;
+      const rollup = Array.from({ length: end - start }, (_, k) => [
+        { day: dayOf(from + (start + k) * DAY_MS), key: '', n: 0 },
+        ...[...out[start + k]!].map(([key, n]) => ({ day: dayOf(from + (start + k) * DAY_MS), key, n })),
+      ]).flat();
+      await this.db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM dashboard_days WHERE tenant_id = $1 AND kind = $2 AND day >= $3::date AND day < $4::date`, [tenantId, kind, dayOf(from + start * DAY_MS), dayOf(from + end * DAY_MS)]);
+        await tx.query(
+          `INSERT INTO dashboard_days (tenant_id, kind, day, key, n) SELECT $1, $2, x.day, x.key, x.n FROM jsonb_to_recordset($3::jsonb) AS x(day date, key text, n int)
+           ON CONFLICT (tenant_id, kind, day, key) DO UPDATE SET n = EXCLUDED.n`,
+          [tenantId, kind, JSON.stringify(rollup)],
+        );
+      });
+    }
+    return out;
+  }
+
+  /** Counts by day (index from `start`) and key of one range of days, from the articles. */
+  private scanDays(tenantId: string, kind: 'received' | 'scored', start: number, end: number): Promise<{ d: number; key: string; n: number }[]> {
+    // days as whole numbers since `start` (formatting every row's date in SQL doubles the cost)
+    const sql =
+      kind === 'received'
+        ? `SELECT floor(extract(epoch FROM received_at - $2::timestamptz) / 86400)::int AS d, verdict AS key, count(*)::int AS n
+           FROM articles WHERE tenant_id = $1 AND received_at >= $2 AND received_at < $3 AND verdict IS NOT NULL GROUP BY 1, 2`
+        : `SELECT floor(extract(epoch FROM scored_at - $2::timestamptz) / 86400)::int AS d, least(floor(score * ${SCORE_BINS}), ${SCORE_BINS - 1})::int::text AS key, count(*)::int AS n
+           FROM articles WHERE tenant_id = $1 AND scored_at >= $2 AND scored_at < $3 AND score IS NOT NULL GROUP BY 1, 2`;
+    return this.db.query<{ d: number; key: string; n: number }>(sql, [tenantId, new Date(start), new Date(end)]);
+  }
+
+  /**
    * The backlog by age and the clusters with the most open items, from one read of the open
    * items (flag/review verdicts not decided on their current revision).
    */
   private async openItems(tenantId: string, now: Date): Promise<[{ bucket: BacklogBucket; n: number; oldest: Date | null }[], { id: string; size: number; accounts: number; open: number }[]]> {
-    const rows = await this.db.query<{ kind: 'backlog' | 'cluster'; key: string; n: number; oldest: Date | null; size: number | null; accounts: number | null }>(
+    const rows = await this.withMemory((tx) => tx.query<{ kind: 'backlog' | 'cluster'; key: string; n: number; oldest: Date | null; size: number | null; accounts: number | null }>(
       `WITH open AS MATERIALIZED (
          SELECT a.id, a.received_at FROM articles a
          WHERE a.tenant_id = $1 AND a.${VERDICT_FILTER}
@@ -167,11 +229,19 @@ export class DashboardService {
         JOIN clusters c ON c.id = o.cluster_id AND c.merged_into IS NULL
         ORDER BY o.open DESC, c.size DESC, c.id LIMIT 8)`,
       [tenantId, now],
-    );
+    ));
     return [
       rows.filter((r) => r.kind === 'backlog').map((r) => ({ bucket: r.key as BacklogBucket, n: Number(r.n), oldest: r.oldest })),
       rows.filter((r) => r.kind === 'cluster').map((r) => ({ id: r.key, size: Number(r.size), accounts: Number(r.accounts), open: Number(r.n) })),
     ];
+  }
+
+  /** Aggregates over 100k rows hash in memory instead of sorting on disk (the default 4 MB spills). */
+  private withMemory<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL work_mem = '32MB'`);
+      return fn(tx);
+    });
   }
 
   /** An account's posts (at most 2,000, by posting time) with the windows its signals marked. */

@@ -88,15 +88,16 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
     await storeSignals(env, farmSignals);
 
     // Two weeks of scores with a shift: the weeks before centre low, this week high.
-    const weekly = (centre: number, day0: number, n: number, seedN: number): SeedArticle[] => {
+    const weekly = (centre: number, day0: number, span: number, n: number, seedN: number): SeedArticle[] => {
       const g = rng(seedN);
       return Array.from({ length: n }, (_, i) => {
         const score = Math.min(0.99, Math.max(0.01, centre + (g() + g() + g() - 1.5) * 0.25));
-        return { externalId: `w${seedN}-${i}`, accountId: `site-${i % 40}`, verdict: score >= 0.9 ? 'flag' : score >= 0.7 ? 'review' : 'pass', score, receivedAt: new Date(now - day0 * DAY + (i / n) * 6.5 * DAY).toISOString() };
+        return { externalId: `w${seedN}-${i}`, accountId: `site-${i % 40}`, verdict: score >= 0.9 ? 'flag' : score >= 0.7 ? 'review' : 'pass', score, receivedAt: new Date(now - day0 * DAY + (i / n) * span * DAY).toISOString() };
       });
     };
-    await seed(env.ctx.db, tenant, [...weekly(0.25, 20, 240, 11), ...weekly(0.25, 13, 240, 12)]);
-    const recent = await seed(env.ctx.db, tenant, weekly(0.7, 6.9, 240, 13));
+    // (this week: the last 7 UTC days, today included; the weeks before end 7.5 days ago at the latest)
+    await seed(env.ctx.db, tenant, [...weekly(0.25, 20, 6, 240, 11), ...weekly(0.25, 13.5, 6, 240, 12)]);
+    const recent = await seed(env.ctx.db, tenant, weekly(0.7, 5.9, 5.5, 240, 13));
     // Moderators decide some of this week's items: flags mostly confirmed, reviews half of them.
     const open = await env.ctx.db.query<{ id: string; verdict: string }>(`SELECT id, verdict FROM articles WHERE id = ANY($1::text[]) AND verdict IN ('flag', 'review') ORDER BY id`, [recent]);
     const who = { tenantId: tenant, keyId: 'mod-1' };
