@@ -1,4 +1,5 @@
 import { type Db, isUnavailable } from '../db/db.ts';
+import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
@@ -31,8 +32,6 @@ export type ScoreOutcome =
   | { kind: 'scored'; scoreId: string; verdict: Verdict; label: Label; score: number }
   | { kind: 'already_scored'; scoreId: string }
   | { kind: 'superseded' };
-
-export class ArticleMissingError extends Error {}
 
 export interface ScoreOptions {
   /** An import or rescan job: its model work yields to live articles'. */
@@ -112,7 +111,8 @@ export class ScoringService {
     options: ScoreOptions,
   ): Promise<ScoreOutcome | { row: ScoreRow; article: StoredArticle; result: PipelineResult }> {
     const article = await read;
-    if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
+    // Permanent (`not_found`): a retry cannot bring the article back.
+    if (!article) throw new ServiceError('not_found', `article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
     if (article.existingScoreId) {
       // A retry after the score was written but before the job completed: make the row agree.

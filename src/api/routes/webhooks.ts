@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { QueueAdmin } from '../../services/queue-admin.ts';
 import { JOB_STATES, LISTABLE_STATES } from '../../services/queue-admin.ts';
-import type { WebhookService } from '../../services/webhooks.ts';
+import type { WebhookService } from '../../webhooks/service.ts';
 import {
   deliveryListSchema,
   DELIVERY_STATUSES,
@@ -11,7 +11,7 @@ import {
   webhookListSchema,
   webhookSecretSchema,
   webhookViewSchema,
-} from '../../services/views.ts';
+} from '../../webhooks/views.ts';
 import { storableText } from '../../domain/fields.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
