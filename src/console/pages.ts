@@ -1,6 +1,6 @@
 import { DECISIONS, type Decision } from '../domain/review.ts';
 import type { Reason } from '../domain/types.ts';
-import type { JobView } from '../services/queue-admin.ts';
+import type { JobView } from '../services/views.ts';
 import type { AuditEvent, GroupDetail, QueueArticle, QueueCounts, QueueGroup, QueuePage, ReviewArticle, ReviewService } from '../services/review.ts';
 import type { WebhookView } from '../webhooks/views.ts';
 import { alignPassages, annotate, diffWords } from './align.ts';

@@ -139,3 +139,27 @@ export const changeSummarySchema = z
   })
   .meta({ id: 'RescanChanges' });
 export type ChangeSummary = z.infer<typeof changeSummarySchema>;
+
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const LISTABLE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+export type ListableState = (typeof LISTABLE_STATES)[number];
+
+/** One job of the admin's tenant on the queue dashboard. */
+export const jobViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(LISTABLE_STATES),
+  attemptsMade: z.number().int(),
+  attempts: z.number().int(),
+  failedReason: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
+
+export const queueOverviewSchema = z
+  .object({ queues: z.array(z.object({ name: z.string(), counts: z.record(z.enum(JOB_STATES), z.number().int().min(0)), paused: z.boolean() })) })
+  .meta({ id: 'QueueOverview' });
+export const queueJobsSchema = z.object({ jobs: z.array(jobViewSchema) }).meta({ id: 'QueueJobs' });
