@@ -59,7 +59,7 @@ type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' |
  * derived fields and the event in one statement, shared with concurrent jobs.
  */
 export class ScoringService {
-  // Concurrent jobs (live and historical) share their reads and their writes: under load many
+  // Concurrent jobs (live, imports and rescans) share their reads and their writes: under load many
   // scores cost one round trip and one commit; alone, a job runs at once.
   private readonly reads = new Coalescer<ScoreJob, MarkedArticle | undefined>((jobs) => this.readForScoring(jobs), {
     maxInFlight: 2,

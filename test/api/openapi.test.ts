@@ -9,7 +9,7 @@ import {
   rescanViewSchema,
 } from '../../src/services/views.ts';
 import { deliveryListSchema, webhookCreatedSchema, webhookListSchema, webhookViewSchema } from '../../src/webhooks/views.ts';
-import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/api/review-views.ts';
+import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/services/review-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { seed } from '../review/seed.ts';
 
