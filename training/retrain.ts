@@ -36,7 +36,7 @@ import { auroc } from '../src/eval/metrics.ts';
 import { createDetectorScorer } from '../src/scoring/detector.ts';
 import { fusedLogit, loadManifest, sha256File, sigmoid, type DetectorManifest } from '../src/scoring/model-manifest.ts';
 import { loadNgramModel, type NgramModel } from '../src/scoring/ngram.ts';
-import { scoreTextSignals } from '../src/scoring/text-signals.ts';
+import { scoreTextSignals } from '../src/scoring/text-signals/index.ts';
 import { devTransformer, MAX_WINDOWS, readDevTexts, rowKey, type DevText } from './dev-components.ts';
 
 const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
