@@ -12,6 +12,7 @@ export function dashboardPage(pc: PageContext, d: DashboardData): Html {
     pc,
     ct(lang, 'dashboard'),
     html`<h1>${ct(lang, 'dashboard')}</h1>
+<p class="muted" data-testid="dashboard-as-of">${ct(lang, 'asOf', { t: d.now.replace('T', ' ').slice(0, 16) })}</p>
 <div class="charts-grid" data-testid="dashboard">
 ${section(ct(lang, 'volume'), volumeSvg(d, lang))}
 ${section(ct(lang, 'scores'), scoresSvg(d, lang))}

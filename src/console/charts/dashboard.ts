@@ -94,7 +94,7 @@ export function clustersSvg(d: DashboardData, lang: Lang): Html {
   const rows = d.clusters.map((c) => ({
     label: c.id.length > 24 ? `${c.id.slice(0, 23)}…` : c.id,
     value: c.open,
-    display: ct(lang, 'clusterRow', { id: '', o: c.open, s: c.size, a: c.accounts }).replace(/^[:：]\s?/, ''),
+    display: ct(lang, 'clusterRow', { o: c.open, s: c.size, a: c.accounts }),
     testid: 'cluster-bar',
     attrs: `data-cluster="${esc(c.id)}" data-open="${c.open}"`,
   }));
@@ -123,7 +123,7 @@ export function precisionSvg(d: DashboardData, lang: Lang): Html {
         `<g data-testid="precision-bar" data-model="${esc(v)}" data-verdict="${verdict}" data-confirmed="${p.confirmed}" data-decided="${p.decided}">` +
           text(190, yy + 13, names[verdict], 'text-anchor="end"') +
           `<rect x="200" y="${yy}" width="${f(x(1) - 200)}" height="18" fill="#eef2f6"/><rect x="200" y="${yy}" width="${f(x(share) - 200)}" height="18" fill="${FILL[verdict]}" stroke="${COLOURS[verdict]}"/>` +
-          text(x(1) + 6, yy + 13, ct(lang, 'precisionRow', { v: '', c: p.confirmed, d: p.decided, p: pct(share) }).replace(/^[:：]\s?/, ''), 'font-weight="600"') +
+          text(x(1) + 6, yy + 13, ct(lang, 'precisionRow', { c: p.confirmed, d: p.decided, p: pct(share) }), 'font-weight="600"') +
           '</g>',
       );
       yy += 22;
