@@ -19,6 +19,7 @@ import { buildScorers } from './scoring/index.ts';
 import { defaultFusionConfig, parseFusionConfig } from './scoring/fusion-config.ts';
 import { ArticleService } from './services/articles.ts';
 import { ClusterService } from './services/clusters.ts';
+import { DashboardService } from './services/dashboard.ts';
 import { ImportService } from './services/imports.ts';
 import { KeyService } from './services/keys.ts';
 import { createPipeline } from './services/pipeline.ts';
@@ -219,6 +220,7 @@ export async function createContext(config: Config, role: ProcessRole, options: 
         sessions: new SessionStore(redis, db, config.redisPrefix, config.console.sessionTtlSeconds),
         webhooks,
         queueAdmin,
+        dashboard: new DashboardService(db),
         cookieSecure: config.console.cookieSecure,
         sessionTtlSeconds: config.console.sessionTtlSeconds,
         operatorTenant: config.bootstrapTenant,
@@ -236,6 +238,10 @@ export async function createContext(config: Config, role: ProcessRole, options: 
         for (const status of ['running', 'completed', 'failed']) metrics.importRescanRuns.set({ kind: 'import', status }, importCounts[status] ?? 0);
         for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) metrics.importRescanRuns.set({ kind: 'rescan', status }, rescanTotals.byStatus[status] ?? 0);
         metrics.rescanBacklog.set(rescanTotals.backlog);
+        // which model versions score right now: an installed version shows here once it is loaded
+        const versions = local ? (local.isModelReady() ? [local.modelVersion] : []) : (await heartbeats.ready()).map((w) => w.modelVersion);
+        metrics.modelInfo.reset();
+        for (const version of versions) metrics.modelInfo.inc({ version });
       },
     };
   }

@@ -57,6 +57,14 @@ export async function readDevTexts(datasets: string, limit = 0): Promise<DevText
   return out;
 }
 
+/** Labelled texts of a JSONL file in the DevText shape ({id, dataset, lang, label 0/1, group, text}), canonicalised. */
+export function readExtraTexts(file: string): DevText[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const r = JSON.parse(line) as { id: string; dataset: string; lang: Lang; label: number; group?: string; variant?: string | null; text: string };
+    return { id: r.id, dataset: r.dataset, lang: r.lang, label: r.label, variant: r.variant ?? null, group: r.group ?? r.id, text: canonicalText(r.text) };
+  });
+}
+
 /** Window logits of every text, from the cache when it was made by the same ONNX file. */
 export async function devTransformer(detector: DetectorScorer, dir: string, texts: DevText[], cacheFile: string, log: (m: string) => void): Promise<Map<string, TransformerRow>> {
   const onnxSha = sha256File(join(dir, 'onnx/model_quantized.onnx'));

@@ -19,7 +19,10 @@
  *    training settings, dev metrics), MODEL_CARD.md and training/work/metrics.json.
  *
  * Usage: tsx training/fit-fusion.ts [--model-dir models] [--model-id slopguard-detector]
- *        [--datasets ../shared/datasets] [--limit N]
+ *        [--datasets ../shared/datasets] [--limit N] [--extra FILE] [--work training/work]
+ * --extra: more labelled texts fitted with the dev sets as one more set (`dataset` in each
+ * record, e.g. a platform's moderator decisions; training/retrain.ts); --work: where the
+ * caches and metrics.json go.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,7 +33,7 @@ import { FUSION_FEATURES, fusedLogit, sha256File, sigmoid, type DetectorManifest
 import { DEFAULT_WINDOWS } from '../src/scoring/model-windows.ts';
 import { loadNgramModel } from '../src/scoring/ngram.ts';
 import { scoreTextSignals } from '../src/scoring/text-signals/index.ts';
-import { devTransformer, MAX_WINDOWS, readDevTexts, rowKey } from './dev-components.ts';
+import { devTransformer, MAX_WINDOWS, readDevTexts, readExtraTexts, rowKey } from './dev-components.ts';
 import { writeModelCard, type AblationRow, type Row } from './model-card.ts';
 import { splitSeedPage } from './seed.ts';
 
@@ -41,6 +44,8 @@ const DATASETS = argOf('--datasets', '../shared/datasets');
 const DIR = join(MODEL_DIR, MODEL_ID);
 /** Smoke runs: only the first N texts of each dev set, separate cache. */
 const LIMIT = Number(argOf('--limit', '0'));
+const EXTRA = argOf('--extra', '');
+const WORK = argOf('--work', 'training/work');
 const MIN_UNITS: Record<Lang, number> = { zh: 20, en: 12 };
 const ARTICLE_UNITS: Record<Lang, number> = { zh: 300, en: 150 };
 const LANGS: Lang[] = ['zh', 'en'];
@@ -79,8 +84,8 @@ const textSignalsLogit = (text: string, lang: Lang, title: string | null = null)
 // 1. parts of every dev text
 const detector = createDetectorScorer({ modelDir: MODEL_DIR, modelId: MODEL_ID, manifest, maxWindows: MAX_WINDOWS, maxBatch: 16, batchWaitMs: 1, verifyFiles: false });
 await detector.load();
-const texts = await readDevTexts(DATASETS, LIMIT);
-const tw = await devTransformer(detector, DIR, texts, LIMIT ? `training/work/dev-transformer-limit${LIMIT}.jsonl` : 'training/work/dev-transformer.jsonl', log);
+const texts = [...(await readDevTexts(DATASETS, LIMIT)), ...(EXTRA ? readExtraTexts(EXTRA) : [])];
+const tw = await devTransformer(detector, DIR, texts, join(WORK, LIMIT ? `dev-transformer-limit${LIMIT}.jsonl` : 'dev-transformer.jsonl'), log);
 const rows: DevRow[] = texts.map((t) => {
   const w = tw.get(rowKey(t))!.w;
   const mt = modelText(t.text);
@@ -95,7 +100,7 @@ const rows: DevRow[] = texts.map((t) => {
 });
 log(`${rows.length} dev rows with their parts`);
 // kept for analysis outside this script (fusion experiments need no model run)
-writeFileSync(LIMIT ? `training/work/dev-parts-limit${LIMIT}.jsonl` : 'training/work/dev-parts.jsonl', rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+writeFileSync(join(WORK, LIMIT ? `dev-parts-limit${LIMIT}.jsonl` : 'dev-parts.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 // 2. weighted logistic regression (Newton steps with a small ridge)
 function fitLogistic(X: number[][], y: number[], w: number[], ridge = 1e-3): { bias: number; coef: number[] } {
@@ -318,7 +323,7 @@ manifest.training = {
 };
 manifest.metrics = { dev: table, seed: seedReport, ablation };
 writeFileSync(join(DIR, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
-writeFileSync('training/work/metrics.json', JSON.stringify({ table, ablation, seed: seedReport, thresholds: { zh: manifest.calibration.zh.thresholds, en: manifest.calibration.en.thresholds } }, null, 1) + '\n');
+writeFileSync(join(WORK, 'metrics.json'), JSON.stringify({ table, ablation, seed: seedReport, thresholds: { zh: manifest.calibration.zh.thresholds, en: manifest.calibration.en.thresholds } }, null, 1) + '\n');
 log(`wrote ${join(DIR, 'manifest.json')}`);
 writeModelCard(DIR, manifest, table, seedReport, ablation);
 await detector.close();

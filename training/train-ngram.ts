@@ -9,6 +9,9 @@
  * computed here from the fitted weights are checked against scikit-learn's.
  *
  * Usage: tsx training/train-ngram.ts OUT_DIR [--bits 20] [--cs 2,4,8] [--weighting zh=sqrt,en=natural]
+ *        [--train training/work/train.jsonl] [--dev training/work/dev.jsonl] [--work training/work/ngram]
+ * (a record's optional `weight` multiplies its sample weight: training/retrain.ts weighs the
+ * platform's moderator decisions with it)
  * (sqrt: each (dataset, label) group of the train texts weighs ~ sqrt(its size), so the big
  * sets do not drown the small ones; natural: every text weighs 1. Measured on dev at C 4 / 8:
  * zh 0.9066 natural -> 0.9083 sqrt (NLPCC 0.863 -> 0.890), en 0.9305 natural -> 0.9294 sqrt)
@@ -21,7 +24,7 @@ import { auroc } from '../src/eval/metrics.ts';
 import { blockCounts, NGRAM_BLOCKS, NGRAM_FORMAT, tfidfVector, type NgramLangMeta, type NgramMeta } from '../src/scoring/ngram.ts';
 
 type Lang = 'zh' | 'en';
-interface Rec { id: string; text: string; label: number; lang: Lang; dataset: string }
+interface Rec { id: string; text: string; label: number; lang: Lang; dataset: string; weight?: number }
 
 const outDir = process.argv[2] ?? 'models/slopguard-detector';
 const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
@@ -33,7 +36,9 @@ for (const lang of LANGS) if (WEIGHTING[lang] !== 'sqrt' && WEIGHTING[lang] !== 
 /** Training texts are read up to this many characters (memory); inference reads all. */
 const MAX_CHARS = 4000;
 const SIZE = 1 << BITS;
-const WORK = 'training/work/ngram';
+const WORK = argOf('--work', 'training/work/ngram');
+const TRAIN_FILE = argOf('--train', 'training/work/train.jsonl');
+const DEV_FILE = argOf('--dev', 'training/work/dev.jsonl');
 const PY = process.env.PYTHON ?? '/usr/bin/python3';
 
 async function readJsonl(file: string): Promise<Rec[]> {
@@ -76,8 +81,8 @@ const dot = (w: ArrayLike<number>, d: { idx: Int32Array; val: Float32Array }, b:
 
 mkdirSync(WORK, { recursive: true });
 mkdirSync(outDir, { recursive: true });
-const train = await readJsonl('training/work/train.jsonl');
-const dev = await readJsonl('training/work/dev.jsonl');
+const train = await readJsonl(TRAIN_FILE);
+const dev = await readJsonl(DEV_FILE);
 log(`read ${train.length} train, ${dev.length} dev`);
 
 const parts: Buffer[] = [];
@@ -115,7 +120,7 @@ for (const lang of LANGS) {
   dump(`${prefix}.train`, trainDocs, tr.map((r) => r.label));
   const group = new Map<string, number>();
   for (const r of tr) group.set(`${r.dataset}/${r.label}`, (group.get(`${r.dataset}/${r.label}`) ?? 0) + 1);
-  const w = tr.map((r) => (WEIGHTING[lang] === 'sqrt' ? 1 / Math.sqrt(group.get(`${r.dataset}/${r.label}`)!) : 1));
+  const w = tr.map((r) => (WEIGHTING[lang] === 'sqrt' ? 1 / Math.sqrt(group.get(`${r.dataset}/${r.label}`)!) : 1) * (r.weight ?? 1));
   const mean = w.reduce((a, b) => a + b, 0) / w.length;
   writeFileSync(`${prefix}.train.w.bin`, Float32Array.from(w.map((x) => x / mean)));
   dump(`${prefix}.dev`, devDocs, dv.map((r) => r.label));
@@ -157,7 +162,7 @@ const meta: NgramMeta = {
   blocks: NGRAM_BLOCKS,
   langs,
   training: {
-    data: 'training/work/train.jsonl (../shared/datasets/*/train, modelText); C chosen on training/work/dev.jsonl',
+    data: `${TRAIN_FILE} (../shared/datasets/*/train, modelText); C chosen on ${DEV_FILE}`,
     features: { char: '1-4 characters, lower-cased', word: 'zh: jieba precise-mode words 1-2; en: words and punctuation 1-2' },
     tf: '1+ln(count), each block L2-normalised', idf: 'ln((N+1)/(df+1))+1 per language',
     maxCharsTrain: MAX_CHARS,

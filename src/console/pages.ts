@@ -38,6 +38,7 @@ export function layout(pc: PageContext, title: string, body: Html): Html {
   <span class="brand">slopguard</span>
   ${s
     ? html`<nav>
+    <a href="/console">${pc.lang === 'zh' ? '总览' : 'Dashboard'}</a>
     <a href="/console/queue">${t(pc.lang, 'queue')}</a>
     <a href="/console/queue${qs({ group: 'cluster' })}">${t(pc.lang, 'g_cluster')}</a>
     <a href="/console/audit">${t(pc.lang, 'audit')}</a>
@@ -270,7 +271,7 @@ function articleCard(pc: PageContext, a: ReviewArticle, passages: { start: numbe
 </section>`;
 }
 
-export function groupPage(pc: PageContext, g: GroupDetail): Html {
+export function groupPage(pc: PageContext, g: GroupDetail, charts?: Html): Html {
   const { lang } = pc;
   const texts = g.articles.slice(0, 12).map((a) => a.text);
   const aligned = g.kind === 'cluster' ? alignPassages(texts) : [];
@@ -297,7 +298,7 @@ export function groupPage(pc: PageContext, g: GroupDetail): Html {
   return layout(
     pc,
     title,
-    html`<h1>${title}</h1>${summary}${countsBar(lang, g.counts)}
+    html`<h1>${title}</h1>${summary}${countsBar(lang, g.counts)}${charts ?? ''}
 <form method="post" action="/console/decide" data-bulk>
 ${bulkActions(pc, { type: g.kind, id: g.id, open: g.counts.total - g.counts.byState.decided })}
 ${alignedTable}
@@ -320,7 +321,7 @@ ${a.clusterId ? html`<p><a href="/console/clusters/${encodeURIComponent(a.cluste
   );
 }
 
-export function accountPage(pc: PageContext, view: Awaited<ReturnType<ReviewService['account']>>): Html {
+export function accountPage(pc: PageContext, view: Awaited<ReturnType<ReviewService['account']>>, timeline?: Html): Html {
   const { lang } = pc;
   return layout(
     pc,
@@ -331,6 +332,7 @@ export function accountPage(pc: PageContext, view: Awaited<ReturnType<ReviewServ
   ${Object.entries(view.byVerdict).map(([k, v]) => html`<span>${term(lang, 'v', k)}: <b>${v}</b></span>`)}
   ${Object.entries(view.byState).map(([k, v]) => html`<span>${t(lang, `st_${k}` as MessageKey)}: <b>${v}</b></span>`)}
 </div>
+${timeline ?? ''}
 <h2>${t(lang, 'clusters')}</h2>
 ${view.clusters.length === 0 ? html`<p class="muted">${t(lang, 'none')}</p>` : html`<ul>${view.clusters.map((c) => html`<li><a href="/console/clusters/${encodeURIComponent(c.id)}">${c.id}</a> · ${c.size} / ${c.accountCount} ${t(lang, 'accounts')}</li>`)}</ul>`}
 <h2>${t(lang, 'signals')}</h2>

@@ -14,8 +14,13 @@ import type { KeyService } from '../services/keys.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
 import type { ReviewService, ReviewTarget } from '../services/review.ts';
 import type { WebhookService } from '../webhooks/service.ts';
+import type { DashboardService } from '../services/dashboard.ts';
+import { accountTimelineSvg } from './charts/account-timeline.ts';
+import { clusterGraphSvg, clusterTimelineSvg } from './charts/cluster.ts';
+import { ct } from './charts/labels.ts';
+import { dashboardPage } from './dashboard-page.ts';
 import type { AppEnv } from '../api/env.ts';
-import type { Html } from './html.ts';
+import { type Html, html } from './html.ts';
 import { type Lang, LANGS, pickLang, t } from './i18n.ts';
 import { keysPage } from './keys-page.ts';
 import { accountPage, adminQueuesPage, articlePage, auditPage, errorPage, groupPage, loginPage, type PageContext, queuePage } from './pages.ts';
@@ -35,6 +40,8 @@ export interface ConsoleDeps {
   sessions: SessionStore;
   webhooks: WebhookService;
   queueAdmin: QueueAdmin;
+  /** The charts' data: the dashboard, account timelines, cluster graphs. */
+  dashboard: DashboardService;
   cookieSecure: 'auto' | 'true' | 'false';
   sessionTtlSeconds: number;
   /** Admins of this tenant manage every tenant's keys (BOOTSTRAP_TENANT). */
@@ -153,7 +160,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (principal.role !== 'moderator' && principal.role !== 'admin') return c.redirect(`/console/login?error=1&lang=${lang}`, 303);
     const { token } = await sessions.create(principal, lang);
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/console', secure: secure(c), maxAge: deps.sessionTtlSeconds });
-    return c.redirect('/console/queue', 303);
+    return c.redirect('/console', 303);
   });
 
   // Everything below needs a session; POSTs also need the CSRF token and this origin.
@@ -196,7 +203,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   // ---------------------------------------------------------------- pages
 
-  app.get('/', (c) => c.redirect('/console/queue', 303));
+  app.get('/', async (c) => page(c, dashboardPage(pc(c), await deps.dashboard.overview(c.get('session').tenantId))));
 
   app.get('/queue', async (c) => {
     const query = nonEmpty(c.req.query());
@@ -208,14 +215,27 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/batches/:id', async (c) => page(c, groupPage(pc(c), await review.group(c.get('session').tenantId, 'batch', c.req.param('id')))));
-  app.get('/clusters/:id', async (c) => page(c, groupPage(pc(c), await review.group(c.get('session').tenantId, 'cluster', c.req.param('id')))));
+  app.get('/clusters/:id', async (c) => {
+    const tenantId = c.get('session').tenantId;
+    const group = await review.group(tenantId, 'cluster', c.req.param('id'));
+    const graph = await deps.dashboard.clusterGraph(tenantId, group.id);
+    const lang = c.get('session').lang;
+    const charts = graph ? html`<h2>${ct(lang, 'clusterTimeline')}</h2>${clusterTimelineSvg(graph, lang)}<h2>${ct(lang, 'graph')}</h2>${clusterGraphSvg(graph, lang)}` : undefined;
+    return page(c, groupPage(pc(c), group, charts));
+  });
   app.get('/articles/:id', async (c) => {
     const tenantId = c.get('session').tenantId;
     const article = await review.article(tenantId, c.req.param('id'));
     const events = await review.audit(tenantId, { articleId: article.id, limit: 200, newestFirst: true });
     return page(c, articlePage(pc(c), article, events.events));
   });
-  app.get('/accounts/:id', async (c) => page(c, accountPage(pc(c), await review.account(c.get('session').tenantId, c.req.param('id')))));
+  app.get('/accounts/:id', async (c) => {
+    const tenantId = c.get('session').tenantId;
+    const view = await review.account(tenantId, c.req.param('id'));
+    const timeline = await deps.dashboard.accountTimeline(tenantId, view.accountId);
+    const lang = c.get('session').lang;
+    return page(c, accountPage(pc(c), view, timeline ? html`<h2>${ct(lang, 'timeline')}</h2>${accountTimelineSvg(timeline, lang)}` : undefined));
+  });
 
   app.get('/audit', async (c) => {
     const query = nonEmpty(c.req.query());

@@ -31,6 +31,12 @@ export function createMetrics() {
       labelNames: ['verdict', 'label'],
       registers: [registry],
     }),
+    modelInfo: new Gauge({
+      name: 'slopguard_model_info',
+      help: 'Model versions loaded and ready, by version: the workers (or this process) scoring with it',
+      labelNames: ['version'],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'slopguard_queue_depth',
       help: 'Jobs waiting or delayed per queue (sampled at scrape time)',

@@ -103,6 +103,12 @@ export interface LabelledRecord {
   id: string;
   group: string;
   orig_label: Decision;
+  /**
+   * What the moderator decided on: when, and the verdict, score and versions the article had
+   * then (from the decision's event). A `human` decision on a `flag` or `review` verdict is a
+   * false positive of that model version: retraining weighs it as much as a confirmation.
+   */
+  decision: { at: string; verdict: Verdict | null; score: number | null; modelVersion: string | null; configVersion: string | null };
 }
 
 export interface ReviewSettings {
@@ -770,10 +776,16 @@ export class ReviewService {
    * cursor is the last decision's event id. Escalations are not labels and are left out.
    */
   async labelled(tenantId: string, options: { after?: number; limit: number; since?: string; until?: string }): Promise<{ records: LabelledRecord[]; nextCursor: number | null }> {
-    const rows = await this.db.query<{ eventId: number; articleId: string; text: string; lang: 'zh' | 'en'; accountId: string; decision: Decision; clusterId: string | null }>(
-      `SELECT rs.last_event_id AS "eventId", a.id AS "articleId", a.text, a.lang, a.account_id AS "accountId", rs.decision, cm.cluster_id AS "clusterId"
+    const rows = await this.db.query<{
+      eventId: number; articleId: string; text: string; lang: 'zh' | 'en'; accountId: string; decision: Decision; clusterId: string | null;
+      decidedAt: Date; verdict: Verdict | null; score: number | null; modelVersion: string | null; configVersion: string | null;
+    }>(
+      `SELECT rs.last_event_id AS "eventId", a.id AS "articleId", a.text, a.lang, a.account_id AS "accountId", rs.decision, cm.cluster_id AS "clusterId",
+              rs.decided_at AS "decidedAt", e.payload->>'verdict' AS verdict, (e.payload->>'score')::float8 AS score,
+              e.model_version AS "modelVersion", e.config_version AS "configVersion"
        FROM review_state rs
        JOIN articles a ON a.tenant_id = rs.tenant_id AND a.id = rs.article_id AND a.revision = rs.revision
+       LEFT JOIN events e ON e.id = rs.last_event_id
        LEFT JOIN cluster_members cm ON cm.tenant_id = a.tenant_id AND cm.article_id = a.id
        WHERE rs.tenant_id = $1 AND rs.state = 'decided' AND rs.decision <> 'escalate'
          AND ($2::bigint IS NULL OR rs.last_event_id > $2::bigint)
@@ -798,6 +810,7 @@ export class ReviewService {
           // grouped split never puts the same farm on both sides.
           group: sha16(r.clusterId ? `cluster:${r.clusterId}` : `account:${tenantId}:${r.accountId}`),
           orig_label: r.decision,
+          decision: { at: iso(r.decidedAt) as string, verdict: r.verdict, score: r.score === null ? null : Number(r.score), modelVersion: r.modelVersion, configVersion: r.configVersion },
         },
       ];
     });

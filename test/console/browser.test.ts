@@ -93,7 +93,9 @@ describe.skipIf(MISSING !== null)(`web console in Chromium${MISSING ? ` (skipped
     await page.waitForURL(/\/console\/login/);
     await page.fill('input[name="key"]', moderator.key);
     await page.click('button[type="submit"]');
-    await page.waitForURL(/\/console\/queue/);
+    // the dashboard is the landing page; the queue is one click away
+    await page.waitForURL(/\/console$/);
+    await page.goto(`${base}/console/queue`);
     expect(await page.textContent('[data-testid="whoami"]')).toContain(moderator.keyId);
     expect(await page.textContent('[data-count="total"]')).toBe('5');
     const cookies = await context.cookies();

@@ -246,8 +246,11 @@ describe('moderator review API', () => {
     const records = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     // au1 is escalated now (not a label); au2 stays confirmed.
     expect(records).toHaveLength(1);
-    expect(Object.keys(records[0]!).sort()).toEqual(['generator', 'group', 'id', 'label', 'lang', 'orig_label', 'source', 'text']);
+    expect(Object.keys(records[0]!).sort()).toEqual(['decision', 'generator', 'group', 'id', 'label', 'lang', 'orig_label', 'source', 'text']);
     expect(records[0]).toMatchObject({ label: 'ai', lang: 'en', generator: null, orig_label: 'confirm_ai_undeclared' });
+    // what it was decided on: the verdict, score and model version then, and when
+    expect(records[0]!.decision).toMatchObject({ verdict: 'flag', modelVersion: expect.stringContaining('detector'), configVersion: expect.any(String) });
+    expect(Date.parse((records[0]!.decision as { at: string }).at)).toBeGreaterThan(Date.now() - 600_000);
     expect(records[0]!.id).toMatch(/^[0-9a-f]{16}$/);
     expect(records[0]!.group).toMatch(/^[0-9a-f]{16}$/);
   });
