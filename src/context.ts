@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import type { Config } from './config.ts';
+import type { Config, RedisTarget } from './config.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
@@ -9,6 +8,7 @@ import { acquireDataLock, type DataLock } from './infra/data-lock.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
+import { createRedisClient, queuePrefix, type RedisClient } from './infra/redis.ts';
 import { QUEUES, type RetryPolicy } from './jobs/catalog.ts';
 import { ArticleService } from './services/articles.ts';
 import { ImportService } from './services/imports.ts';
@@ -29,8 +29,8 @@ export interface AppContext {
   log: Logger;
   metrics: Metrics;
   db: Db;
-  /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
-  redis: Redis;
+  /** Producer connection (one server or a cluster): fails fast (no offline queue) so the API can answer 503. */
+  redis: RedisClient;
   redisUrl: string;
   queues: { score: Queue; rescore: Queue; rescan: Queue; reevaluate: Queue };
   retry: RetryPolicy;
@@ -49,7 +49,7 @@ export interface AppContext {
   /** Held while this process owns the data folder (embedded PGlite or private redis-server). */
   dataLock: DataLock | undefined;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
-  workerConnection(): Redis;
+  workerConnection(): RedisClient;
   close(): Promise<void>;
 }
 
@@ -57,16 +57,9 @@ export interface ContextOptions {
   logger?: Logger;
 }
 
-async function connectProducer(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3000,
-    // Keep trying to reconnect in the background; requests meanwhile get 503.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  redis.on('error', () => undefined);
+async function connectProducer(target: RedisTarget): Promise<RedisClient> {
+  // Keeps reconnecting in the background; requests meanwhile get 503.
+  const redis = createRedisClient(target, 'producer');
   await redis.connect();
   return redis;
 }
@@ -93,24 +86,24 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
 
-  const redis = await connectProducer(redisUrl);
-  const connection = { prefix: config.redisPrefix };
-  const score = new Queue(QUEUES.score, { connection: redis, ...connection });
-  const rescore = new Queue(QUEUES.rescore, { connection: redis, ...connection });
-  const rescan = new Queue(QUEUES.rescan, { connection: redis, ...connection });
+  const target: RedisTarget = config.redisTarget ?? { kind: 'single', url: redisUrl };
+  const redis = await connectProducer(target);
+  const connection = (queue: string) => ({ prefix: queuePrefix(config, queue) });
+  const score = new Queue(QUEUES.score, { connection: redis, ...connection(QUEUES.score) });
+  const rescore = new Queue(QUEUES.rescore, { connection: redis, ...connection(QUEUES.rescore) });
+  const rescan = new Queue(QUEUES.rescan, { connection: redis, ...connection(QUEUES.rescan) });
   const retry: RetryPolicy = {
     attempts: config.scoring.attempts,
     backoffMs: config.scoring.backoffMs,
     keepCompleted: config.scoring.keepCompleted,
     keepFailed: config.scoring.keepFailed,
   };
-  const workerConnections: Redis[] = [];
-  const url = redisUrl;
+  const workerConnections: RedisClient[] = [];
   const clusters = new ClusterService(db);
   const review = new ReviewService(db, clusters, { ...config.review, propagator: config.labelling.propagator });
-  const deliver = new Queue(QUEUES.deliver, { connection: redis, ...connection });
+  const deliver = new Queue(QUEUES.deliver, { connection: redis, ...connection(QUEUES.deliver) });
   const webhooks = new WebhookService(db, deliver, new AddressPolicy(config.webhooks.allowedCidrs), config.webhooks, retry, log);
-  const reevaluate = new Queue(QUEUES.reevaluate, { connection: redis, ...connection });
+  const reevaluate = new Queue(QUEUES.reevaluate, { connection: redis, ...connection(QUEUES.reevaluate) });
 
   return {
     config,
@@ -143,8 +136,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     deliverQueue: deliver,
     dataLock,
     workerConnection() {
-      const connection = new Redis(url, { maxRetriesPerRequest: null });
-      connection.on('error', () => undefined);
+      const connection = createRedisClient(target, 'worker');
       workerConnections.push(connection);
       return connection;
     },

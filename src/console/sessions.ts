@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Db } from '../db/db.ts';
 import type { Role } from '../domain/types.ts';
 import type { Lang } from './i18n.ts';
@@ -30,7 +30,7 @@ export function sameSecret(a: string, b: string): boolean {
 
 export class SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Db,
     private readonly prefix: string,
     private readonly ttlSeconds: number,

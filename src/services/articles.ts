@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
@@ -207,7 +207,7 @@ export class ArticleService {
 
   constructor(
     private readonly db: Db,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly scoreQueue: Queue,
     private readonly retry: RetryPolicy,
     private readonly log: Logger,

@@ -3,6 +3,7 @@ import type { AppContext } from '../context.ts';
 import { deliverJobSchema, QUEUES } from '../jobs/catalog.ts';
 import type { WebhookService } from '../services/webhooks.ts';
 import type { RunningWorker } from './score-worker.ts';
+import { queuePrefix } from '../infra/redis.ts';
 
 /**
  * The `deliver` queue consumer: one signed POST per attempt. A failed attempt throws so
@@ -26,7 +27,7 @@ export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, op
   };
   const worker = new Worker(QUEUES.deliver, processor, {
     connection: ctx.workerConnection(),
-    prefix: config.redisPrefix,
+    prefix: queuePrefix(config, QUEUES.deliver),
     concurrency: options.concurrency,
   });
   worker.on('error', (error) => log.error({ err: error }, 'deliver worker error'));

@@ -4,6 +4,7 @@ import { QUEUES, reevaluateJobSchema } from '../jobs/catalog.ts';
 import type { Reevaluator } from '../services/reevaluation.ts';
 import { liveGate } from './rescore-worker.ts';
 import type { RunningWorker } from './score-worker.ts';
+import { queuePrefix } from '../infra/redis.ts';
 
 /**
  * The `reevaluate` queue consumer: one chunk of earlier articles per job, re-fused with the
@@ -26,7 +27,7 @@ export function startReevaluateWorker(ctx: AppContext, reevaluator: Reevaluator,
   };
   const worker = new Worker(QUEUES.reevaluate, processor, {
     connection: ctx.workerConnection(),
-    prefix: config.redisPrefix,
+    prefix: queuePrefix(config, QUEUES.reevaluate),
     concurrency: options.concurrency,
   });
   worker.on('error', (error) => log.error({ err: error }, 'reevaluate worker error'));

@@ -4,6 +4,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { QUEUES, rescanDriverJobSchema, type RescanScoreJob, rescanScoreJobSchema, type ScoreJob, scoreJobSchema } from '../jobs/catalog.ts';
 import type { RescanService } from '../services/rescans.ts';
 import { ArticleMissingError, type ScoreOutcome, type ScoringService } from '../services/scoring.ts';
+import { queuePrefix } from '../infra/redis.ts';
 
 /**
  * Historical content, consumed apart from live traffic:
@@ -141,7 +142,7 @@ export async function startHistoricalWorkers(
     },
     {
       connection: ctx.workerConnection(),
-      prefix: config.redisPrefix,
+      prefix: queuePrefix(config, QUEUES.rescore),
       concurrency: settings.rescoreConcurrency,
       lockDuration: config.scoring.lockMs,
       stalledInterval: config.scoring.lockMs,
@@ -180,7 +181,7 @@ export async function startHistoricalWorkers(
     },
     {
       connection: ctx.workerConnection(),
-      prefix: config.redisPrefix,
+      prefix: queuePrefix(config, QUEUES.rescan),
       concurrency: 16,
       lockDuration: config.scoring.lockMs,
       stalledInterval: config.scoring.lockMs,

@@ -5,6 +5,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { QUEUES, scoreJobSchema } from '../jobs/catalog.ts';
 import { Reconciler } from '../services/reconciler.ts';
 import { ArticleMissingError, type ScoringService } from '../services/scoring.ts';
+import { queuePrefix } from '../infra/redis.ts';
 
 export interface ScoreWorkerOptions {
   concurrency: number;
@@ -57,7 +58,7 @@ export function startScoreWorker(ctx: AppContext, scoring: ScoringService, optio
 
   const worker = new Worker(QUEUES.score, processor, {
     connection: ctx.workerConnection(),
-    prefix: config.redisPrefix,
+    prefix: queuePrefix(config, QUEUES.score),
     concurrency: options.concurrency,
     lockDuration: options.lockMs,
     stalledInterval: options.lockMs,
