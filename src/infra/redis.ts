@@ -90,6 +90,24 @@ export function keySlot(key: string): number {
   return crc & 0x3fff;
 }
 
+/**
+ * The slot table is empty until a cluster client first connects: connects a lazy one and
+ * waits (bounded) for it. Commands grouped without it fail, and their callers degrade.
+ */
+function slotsLoaded(cluster: Cluster): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      cluster.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 5000);
+    cluster.once('ready', done);
+    if (cluster.status === 'wait') cluster.connect().catch(() => undefined);
+    else if (cluster.status === 'ready') done();
+  });
+}
+
 /** One command on one key: `add` puts exactly one command on the pipeline it is given. */
 export interface KeyedCommand {
   key: string;
@@ -109,8 +127,7 @@ export async function execPerNode(redis: RedisClient, commands: readonly KeyedCo
   if (commands.length === 0) return [];
   const groups = new Map<string, number[]>();
   if (isCluster(redis)) {
-    // The slot table is empty until the first connection: a lazy cluster loads it first.
-    if (redis.slots.length === 0 && redis.status !== 'ready') await redis.connect().catch(() => undefined);
+    if (redis.slots.length === 0) await slotsLoaded(redis);
     commands.forEach((c, i) => {
       // ioredis accepts a pipeline whose slots share one list of serving nodes.
       const nodes = redis.slots[keySlot(c.key)]?.join(';') ?? '?';
