@@ -12,17 +12,23 @@ import type { Config, RedisTarget } from '../config.ts';
 export type RedisClient = Redis | Cluster;
 
 /**
- * `producer`: fails fast (one retry, no offline queue) so the API answers 503 while Redis is
- * down; `worker`: a BullMQ worker's own connection (blocking commands, retries forever, as
+ * `producer`: fails fast (one retry, no offline queue, a command timeout) so the API answers
+ * 503 while Redis is down and the signals of a node that hangs degrade instead of stalling a
+ * job; `worker`: a BullMQ worker's own connection (blocking commands, retries forever, as
  * BullMQ requires).
  */
 export type RedisRole = 'producer' | 'worker';
 
+/** A producer's command that has no answer after this long fails (see `RedisRole`). */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5000;
+
 const reconnect = (times: number) => Math.min(times * 200, 2000);
 
 export function createRedisClient(target: RedisTarget, role: RedisRole): RedisClient {
-  const perRequest: Pick<RedisOptions, 'maxRetriesPerRequest' | 'connectTimeout'> =
-    role === 'producer' ? { maxRetriesPerRequest: 1, connectTimeout: 3000 } : { maxRetriesPerRequest: null };
+  // The timeout outlasts a cluster failover's redirections (a replica takes over in seconds),
+  // so only a node that hangs longer makes a command fail.
+  const perRequest: Pick<RedisOptions, 'maxRetriesPerRequest' | 'connectTimeout' | 'commandTimeout'> =
+    role === 'producer' ? { maxRetriesPerRequest: 1, connectTimeout: 3000, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS } : { maxRetriesPerRequest: null };
   let client: RedisClient;
   if (target.kind === 'single') {
     client = new Redis(target.url, {
