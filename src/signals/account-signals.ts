@@ -2,26 +2,28 @@
  * Account-behaviour signals over Redis: burst posting, machine cadence, cross-account
  * near-duplicates (MinHash + LSH) and coordinated posting, for one tenant at a time.
  *
- * Keys (all under the caller's prefix; no hash tag, so on a Redis Cluster every key lands on
- * the slot of its own name and one tenant's state spreads over all masters):
+ * Keys (all under the caller's prefix; on a Redis Cluster each lands on the slot of its own
+ * name or its own shard tag, so one tenant's state spreads over all masters):
  *   t:T:a:<h>            article record "articleId \t accountId \t postedAtMs \t signature"
  *   t:T:c:<h>            proposed cluster id of the article
  *   t:T:p:<account>      ZSET of the account's article ids scored by post time
  *   t:T:d:<day>:n / :u   HyperLogLogs of the articles and of the active accounts per UTC day
- *   t:T:l:<gen>:<shard>  LSH buckets: hash field <band><bucket> -> concatenated article hashes
+ *   t:T:l:{T:<shard>}:<gen>  LSH buckets: hash field <band><bucket> -> concatenated article hashes
+ *                        (a shard's generations share a slot; the shards spread)
  * `<h>` is an 11-character hash of the article id. Every key carries a TTL of the retention
  * window (wall clock), and timelines are also trimmed by post time so historical imports age
  * out the same way. Observing an article again changes no counter (first observation wins).
  * Commands go out as one pipeline per node (`execPerNode`), the same code on one server.
  *
  * Concurrency (what holds with many workers, on one server or a cluster): every write is
- * idempotent, and an LSH bucket's read-and-append is one single-key script, so Redis orders
- * the observations that share a bucket. Hence for two articles sharing a band bucket in the
- * same LSH generation, at least one lists the other as a candidate whatever the interleaving;
- * across generations the later-posted one finds the earlier one when observed after it (both
- * as with the earlier one-slot script over all buckets). What that script gave and this does
- * not: one observation's reads of its buckets are no longer one snapshot, so two concurrent
- * observations may both see each other and count fewer band hits (candidate order only).
+ * idempotent, and an LSH shard's read-and-append is one script over that shard's keys (one
+ * slot), so Redis orders the observations that share a bucket. Hence for two articles sharing
+ * a band bucket in the same LSH generation, at least one lists the other as a candidate
+ * whatever the interleaving; across generations the later-posted one finds the earlier one
+ * when observed after it (both as with the earlier one-slot script over all buckets). What
+ * that script gave and this does not: one observation's reads of its 32 shards are no longer
+ * one snapshot, so two concurrent observations may both see each other and count fewer band
+ * hits (candidate order only). test/signals/concurrency.test.ts holds this on both kinds.
  *
  * When some nodes do not answer, the signals that need them are left out and
  * `unavailable` names what was missing; the observation does not fail.
@@ -45,10 +47,12 @@ const DAY_MS = 86_400_000;
 const HASH_WIDTH = 11;
 
 /**
- * One LSH hash (one key, so one slot): returns the given bucket fields' values and, when
- * asked, appends the article's hash to each bucket that lacks it (keeping the newest
- * `maxBucket`). KEYS[1]: the hash. ARGV: hash, insert (1/0), lookup (1/0: return the values
- * as they were before the insert), maxBucket, ttlMs, fields...
+ * One LSH shard across the live generations (its keys share a hash tag, so one slot, and one
+ * script is atomic on a cluster too): returns the given bucket fields' values in every key
+ * and, when asked, appends the article's hash to each bucket of the last key (the article's
+ * own generation) that lacks it, keeping the newest `maxBucket`.
+ * KEYS: the shard's hash per generation, oldest first. ARGV: hash, insert (1/0), lookup (1/0:
+ * return the values as they were before the insert), maxBucket, ttlMs, fields...
  */
 const BUCKET_SCRIPT = `
 local h = ARGV[1]
@@ -58,25 +62,31 @@ local maxb = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
 local W = #h
 local out = {}
-local added = false
-for i = 6, #ARGV do
-  local f = ARGV[i]
-  local v = redis.call('HGET', KEYS[1], f) or ''
-  if lookup then out[#out + 1] = v end
-  if ins then
-    local present = false
-    for j = 1, #v, W do
-      if string.sub(v, j, j + W - 1) == h then present = true; break end
-    end
-    if not present then
-      local nv = v .. h
-      if #nv > maxb * W then nv = string.sub(nv, #nv - maxb * W + 1) end
-      redis.call('HSET', KEYS[1], f, nv)
-      added = true
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local target = ins and k == #KEYS
+  local added = false
+  if lookup or target then
+    for i = 6, #ARGV do
+      local f = ARGV[i]
+      local v = redis.call('HGET', key, f) or ''
+      if lookup then out[#out + 1] = v end
+      if target then
+        local present = false
+        for j = 1, #v, W do
+          if string.sub(v, j, j + W - 1) == h then present = true; break end
+        end
+        if not present then
+          local nv = v .. h
+          if #nv > maxb * W then nv = string.sub(nv, #nv - maxb * W + 1) end
+          redis.call('HSET', key, f, nv)
+          added = true
+        end
+      end
     end
   end
+  if added then redis.call('PEXPIRE', key, ttl) end
 end
-if added then redis.call('PEXPIRE', KEYS[1], ttl) end
 return out
 `;
 
@@ -145,7 +155,7 @@ export class AccountSignals {
     this.now = options.now ?? Date.now;
     this.retentionMs = settings.retentionSeconds * 1000;
     this.genMs = Math.ceil(this.retentionMs / settings.nearDuplicate.generations);
-    if (!redis.lshBucket) redis.defineCommand('lshBucket', { numberOfKeys: 1, lua: BUCKET_SCRIPT });
+    if (!redis.lshBucket) redis.defineCommand('lshBucket', { lua: BUCKET_SCRIPT });
   }
 
   private key(tenantId: string, rest: string): string {
@@ -153,9 +163,9 @@ export class AccountSignals {
   }
 
   /**
-   * The LSH commands of one article: a read-and-insert script on each of its buckets' hashes
-   * in its own generation (lookup optional) and, with `lookup`, reads of the earlier live
-   * generations. Each command's reply is a list of bucket values.
+   * The LSH commands of one article: per shard its bands fall in, one script over that
+   * shard's hash in every live generation (lookup optional) that inserts into the article's
+   * own generation. Each reply is a list of bucket values.
    */
   private lshCommands(tenantId: string, h: string, sig: Uint32Array, t: number, lookup: boolean): KeyedCommand[] {
     const nd = this.settings.nearDuplicate;
@@ -165,7 +175,7 @@ export class AccountSignals {
     // observed out of order finds later posts of its own generation only (pairs are found
     // from either side, so this loses little).
     const gFrom = lookup ? Math.floor((t - this.retentionMs) / this.genMs) : gNow;
-    // Bands whose buckets share a shard share one hash: one command per hash.
+    // Bands whose buckets share a shard share one script.
     const fieldsByShard = new Map<number, string[]>();
     for (let band = 0; band < nd.bands; band++) {
       const bucket = bands[band] as number;
@@ -177,18 +187,13 @@ export class AccountSignals {
     }
     // Buckets of a generation live until its last post ages out of the retention window.
     const bucketTtl = (gNow + 1) * this.genMs - t + this.retentionMs;
-    const commands: KeyedCommand[] = [];
-    for (let g = gFrom; g <= gNow; g++) {
-      for (const [shard, fields] of fieldsByShard) {
-        const key = this.key(tenantId, `l:${g}:${shard}`);
-        commands.push(
-          g === gNow
-            ? { key, add: (p) => p.lshBucket(key, h, 1, lookup ? 1 : 0, nd.maxBucketSize, bucketTtl, ...fields) }
-            : { key, add: (p) => p.hmget(key, ...fields) },
-        );
-      }
-    }
-    return commands;
+    const tenant = encodeURIComponent(tenantId);
+    return [...fieldsByShard].map(([shard, fields]) => {
+      // The tag keeps one shard's generations in one slot; shards spread over the cluster.
+      const keys: string[] = [];
+      for (let g = gFrom; g <= gNow; g++) keys.push(this.key(tenantId, `l:{${tenant}:${shard}}:${g}`));
+      return { key: keys[0] as string, add: (p) => p.lshBucket(keys.length, ...keys, h, 1, lookup ? 1 : 0, nd.maxBucketSize, bucketTtl, ...fields) };
+    });
   }
 
   /** Candidate hashes from LSH replies, most band hits first (ties by hash), at most `maxCandidates`. */
@@ -544,6 +549,6 @@ export class AccountSignals {
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    lshBucket(key: string, ...args: (string | number)[]): Result<string[], Context>;
+    lshBucket(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<string[], Context>;
   }
 }
