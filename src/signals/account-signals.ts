@@ -11,7 +11,7 @@
  *   t:T:l:{T:<shard>}:<gen>  LSH buckets: hash field <band><bucket> -> concatenated article hashes
  *                        (a shard's generations share a slot; the shards spread)
  * `<h>` is an 11-character hash of the article id. Every key carries a TTL of the retention
- * window (wall clock), and timelines are also trimmed by post time so historical imports age
+ * window (wall clock), and timelines are also trimmed by post time so imported posts age
  * out the same way. Observing an article again changes no counter (first observation wins).
  * Commands go out as one pipeline per node (`execPerNode`), the same code on one server.
  *
@@ -216,7 +216,7 @@ export class AccountSignals {
 
   /**
    * Bulk backfill: records articles (timelines, tenant norm, near-duplicate index) without
-   * computing signals, in pipelines of `batch`. For warming the state from a historical
+   * computing signals, in pipelines of `batch`. For warming the state from a bulk
    * import; idempotent like `observe`.
    */
   async index(prepared: readonly PreparedObservation[], batch = 500): Promise<void> {

@@ -6,7 +6,7 @@ import { redisTargetOf } from '../../src/config.ts';
 import { createRedisClient, keySlot, PRODUCER_COMMAND_TIMEOUT_MS, queuePrefix } from '../../src/infra/redis.ts';
 import { QUEUES } from '../../src/jobs/catalog.ts';
 import { defaultFusionConfig } from '../../src/scoring/fusion-config.ts';
-import { createTextSignalsScorer } from '../../src/scoring/text-signals.ts';
+import { createTextSignalsScorer } from '../../src/scoring/text-signals/index.ts';
 import type { StoredArticle } from '../../src/services/articles.ts';
 import { createPipeline } from '../../src/services/pipeline.ts';
 import { AccountSignals } from '../../src/signals/account-signals.ts';
