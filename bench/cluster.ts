@@ -6,8 +6,8 @@
  *  2. submissions and scoring throughput of the whole service (API + score workers in this
  *     process, detector off: text signals + account signals), on each Redis.
  *
- *   npm run bench:cluster                        # 200k articles, 300 probes, 1000 submissions
- *   npm run bench:cluster -- --size 1000000      # the full 1M (about 4x the 200k fill time)
+ *   npm run bench:cluster                        # 100k articles, 300 probes, 1000 submissions
+ *   npm run bench:cluster -- --size 1000000      # the full 1M (~375 articles/s per fill here: 45 min each)
  *
  * Both Redis are private and thrown away: one redis-server on a free port and a 3-master,
  * 3-replica cluster on 7120..7125 (.ci/redis-cluster), no persistence. Postgres: the test
@@ -30,7 +30,7 @@ import { BENCH_DATABASE_URL, fmt } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
-    size: { type: 'string', default: '200000' },
+    size: { type: 'string', default: '100000' },
     probes: { type: 'string', default: '300' },
     submissions: { type: 'string', default: '1000' },
   },
