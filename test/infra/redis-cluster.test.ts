@@ -10,7 +10,7 @@ import { testRedis } from '../signals/redis-helper.ts';
 
 describe('REDIS_URL', () => {
   it('names one server or the seed nodes of a cluster', () => {
-    expect(redisTargetOf('redis://127.0.0.1:6379/2')).toEqual({ kind: 'single', url: 'redis://127.0.0.1:6379/2' });
+    expect(redisTargetOf('redis://10.0.0.4:6380/2')).toEqual({ kind: 'single', url: 'redis://10.0.0.4:6380/2' });
     expect(redisTargetOf('redis-cluster://app:p%40ss@10.0.0.5:7000,redis-b.internal:7001,[::1]:7002')).toEqual({
       kind: 'cluster',
       nodes: [
