@@ -20,6 +20,30 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/** Where Redis is: one server (ioredis takes its URL as is) or a Redis Cluster by its seed nodes. */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: { host: string; port: number }[]; username: string | undefined; password: string | undefined; tls: boolean };
+
+/**
+ * Parses REDIS_URL; null when malformed. A cluster is named by several seed nodes (any one
+ * that answers is enough; the client learns the others from it), e.g.
+ * `redis-cluster://:secret@10.0.0.5:7000,10.0.0.6:7000,10.0.0.7:7000` ->
+ * { kind: 'cluster', nodes: [{ host: '10.0.0.5', port: 7000 }, ...], password: 'secret', tls: false }.
+ */
+export function redisTargetOf(url: string): RedisTarget | null {
+  const cluster = /^(rediss?)-cluster:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#@]+)\/?$/.exec(url);
+  if (!cluster) return /^rediss?:\/\/[^\s]+$/.test(url) ? { kind: 'single', url } : null;
+  const nodes: { host: string; port: number }[] = [];
+  for (const seed of (cluster[4] as string).split(',')) {
+    const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(seed.trim());
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65_535) return null;
+    nodes.push({ host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+  }
+  const decode = (v: string | undefined) => (v ? decodeURIComponent(v) : undefined);
+  return { kind: 'cluster', nodes, username: decode(cluster[2]), password: decode(cluster[3]), tls: cluster[1] === 'rediss' };
+}
+
 /** Every variable the service reads, with its default. The README's table mirrors this. */
 export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -37,7 +61,9 @@ export const envSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and _ only')
     .optional(),
-  REDIS_URL: optionalString,
+  REDIS_URL: optionalString.refine((v) => v === undefined || redisTargetOf(v) !== null, {
+    message: 'redis://[user:password@]host:port[/db], rediss://..., or redis-cluster://[user:password@]host:port,host:port,... (rediss-cluster:// for TLS)',
+  }),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
@@ -140,6 +166,8 @@ export interface Config {
   /** Undefined: a private redis-server started in `dataDir`. */
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** REDIS_URL parsed: one server, or the seed nodes of a Redis Cluster; undefined as `redisUrl`. */
+  redisTarget: RedisTarget | undefined;
   model: {
     dir: string;
     detector: string;
@@ -260,6 +288,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
+    redisTarget: e.REDIS_URL === undefined ? undefined : (redisTargetOf(e.REDIS_URL) ?? undefined),
     redisPrefix: e.REDIS_PREFIX,
     model: {
       dir: path.resolve(e.MODEL_DIR),

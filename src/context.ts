@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { AppDeps } from './api/app.ts';
-import type { Config } from './config.ts';
+import type { Config, RedisTarget } from './config.ts';
 import { SessionStore } from './console/sessions.ts';
 import type { Db } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
@@ -12,6 +11,7 @@ import { acquireDataLock, type DataLock } from './infra/data-lock.ts';
 import { createLogger, type Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics, modelObserver } from './infra/metrics.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
+import { createRedisClient, queuePrefix, type RedisClient } from './infra/redis.ts';
 import { type JobDefinition, JobQueue, JOBS, QUEUES, type QueueName, type RetryPolicy } from './jobs/catalog.ts';
 import { clusterConsumer, reevaluationConsumer, webhookConsumer } from './outbox/consumers.ts';
 import { OutboxDispatcher } from './outbox/dispatcher.ts';
@@ -67,7 +67,8 @@ export interface AppContext {
   metrics: Metrics;
   db: Db;
   /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
-  redis: Redis;
+  /** Producer connection (one server or a cluster): fails fast (no offline queue) so the API can answer 503. */
+  redis: RedisClient;
   redisUrl: string;
   /** The BullMQ queues, by name (admin dashboard, metrics, tests). */
   queues: Record<QueueName, Queue>;
@@ -91,7 +92,7 @@ export interface AppContext {
   /** Held while this process owns the data folder (embedded PGlite or private redis-server). */
   dataLock: DataLock | undefined;
   /** A fresh connection for a BullMQ worker (blocking commands need their own). */
-  workerConnection(): Redis;
+  workerConnection(): RedisClient;
   close(): Promise<void>;
 }
 
@@ -99,16 +100,9 @@ export interface ContextOptions {
   logger?: Logger;
 }
 
-async function connectProducer(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 3000,
-    // Keep trying to reconnect in the background; requests meanwhile get 503.
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  redis.on('error', () => undefined);
+async function connectProducer(target: RedisTarget): Promise<RedisClient> {
+  // Keeps reconnecting in the background; requests meanwhile get 503.
+  const redis = createRedisClient(target, 'producer');
   await redis.connect();
   return redis;
 }
@@ -135,10 +129,11 @@ export async function createContext(config: Config, role: ProcessRole, options: 
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ applied }, 'database migrated');
 
-  const redis = await connectProducer(redisUrl);
+  const target: RedisTarget = config.redisTarget ?? { kind: 'single', url: redisUrl };
+  const redis = await connectProducer(target);
   const metrics = createMetrics();
   const queues = Object.fromEntries(
-    Object.values(QUEUES).map((name) => [name, new Queue(name, { connection: redis, prefix: config.redisPrefix })]),
+    Object.values(QUEUES).map((name) => [name, new Queue(name, { connection: redis, prefix: queuePrefix(config, name) })]),
   ) as Record<QueueName, Queue>;
   const retry: RetryPolicy = {
     attempts: config.scoring.attempts,
@@ -155,8 +150,7 @@ export async function createContext(config: Config, role: ProcessRole, options: 
     deliver: jobQueue(JOBS.deliver, { ...retry, attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs }),
     reevaluate: jobQueue(JOBS.reevaluate),
   };
-  const workerConnections: Redis[] = [];
-  const url = redisUrl;
+  const workerConnections: RedisClient[] = [];
 
   const clusters = new ClusterService(db);
   const review = new ReviewService(db, clusters, { ...config.review, propagator: config.labelling.propagator });
@@ -270,8 +264,7 @@ export async function createContext(config: Config, role: ProcessRole, options: 
     worker,
     dataLock,
     workerConnection() {
-      const connection = new Redis(url, { maxRetriesPerRequest: null });
-      connection.on('error', () => undefined);
+      const connection = createRedisClient(target, 'worker');
       workerConnections.push(connection);
       return connection;
     },

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,12 @@ export default async function setup() {
     const server = startPrivatePostgres(55_432);
     stops.push(() => server.destroy());
     process.env.TEST_DATABASE_URL = server.url;
+  }
+  // The Redis Cluster for the tests that also run on one: started when not running, reused
+  // (and left running for the next run and other suites on this machine) when it is.
+  if (!process.env.TEST_REDIS_CLUSTER_URL) {
+    const started = spawnSync(path.join(import.meta.dirname, '..', '.ci', 'redis-cluster'), ['7100'], { encoding: 'utf8' });
+    if (started.status !== 0) throw new Error(`could not start the local Redis Cluster (.ci/redis-cluster 7100):\n${started.stderr}${started.error ?? ''}`);
   }
   return async () => {
     for (const stop of stops.reverse()) await stop();

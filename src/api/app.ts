@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../infra/metrics.ts';
@@ -30,7 +30,7 @@ export interface AppDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  redis: Redis;
+  redis: RedisClient;
   articles: ArticleService;
   keys: KeyService;
   imports: ImportService;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { execPerNode, type RedisClient } from '../infra/redis.ts';
 import type { Logger } from 'pino';
 import { ServiceError } from '../domain/errors.ts';
 import { isStorableText, TEXT_RULE_MESSAGE } from '../domain/fields.ts';
@@ -153,14 +154,19 @@ export function requireRole(...roles: Role[]): MiddlewareHandler<AppEnv> {
  * Counts hits per Redis key; concurrent hits share one INCRBY per key (one round trip and one
  * write for a whole burst, not one MULTI per request). Each hit gets its own running count.
  */
-function windowCounter(redis: Redis): Coalescer<string, number> {
+function windowCounter(redis: RedisClient): Coalescer<string, number> {
   return new Coalescer(
     async (keys: string[]) => {
       const hits = new Map<string, number>();
       for (const key of keys) hits.set(key, (hits.get(key) ?? 0) + 1);
-      const pipeline = redis.pipeline();
-      for (const [key, n] of hits) pipeline.incrby(key, n).pexpire(key, 61_000);
-      const results = (await pipeline.exec()) ?? [];
+      // Keys of several API keys live on several nodes of a cluster: one pipeline per node.
+      const results = await execPerNode(
+        redis,
+        [...hits].flatMap(([key, n]) => [
+          { key, add: (p: ChainableCommander) => p.incrby(key, n) },
+          { key, add: (p: ChainableCommander) => p.pexpire(key, 61_000) },
+        ]),
+      );
       const totals = new Map<string, number>();
       [...hits.keys()].forEach((key, i) => totals.set(key, Number(results[i * 2]?.[1] ?? 0) - hits.get(key)!));
       return keys.map((key) => {
@@ -177,7 +183,7 @@ function windowCounter(redis: Redis): Coalescer<string, number> {
  * Fixed one-minute window per key in Redis. When Redis is unreachable the limit is not
  * enforced (reads keep working; writes answer 503 on their own).
  */
-export function rateLimit(redis: Redis, prefix: string, perMinute: number): MiddlewareHandler<AppEnv> {
+export function rateLimit(redis: RedisClient, prefix: string, perMinute: number): MiddlewareHandler<AppEnv> {
   const counter = windowCounter(redis);
   return async (c, next) => {
     if (perMinute > 0 && redis.status === 'ready') {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Db } from '../db/db.ts';
 import { z } from 'zod';
 import { type Role, ROLES } from '../domain/types.ts';
@@ -33,7 +33,7 @@ export function sameSecret(a: string, b: string): boolean {
 
 export class SessionStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Db,
     private readonly prefix: string,
     private readonly ttlSeconds: number,

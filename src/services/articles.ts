@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { type ParsedArticleInput } from '../domain/article-input.ts';
@@ -209,7 +209,7 @@ export class ArticleService {
 
   constructor(
     private readonly db: Db,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Live submissions go to `score`; imported ones to `rescore`, below live traffic. */
     private readonly jobs: { live: JobQueue<typeof JOBS.score>; imported: JobQueue<typeof JOBS.importScore> },
     private readonly log: Logger,

@@ -1,6 +1,6 @@
 import { detectExplicitLabels, implicitLabelOf, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
-import type { Scorer, ScorerOutput } from '../domain/types.ts';
+import type { Reason, Scorer, ScorerOutput } from '../domain/types.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';
 import type { AccountSignals, AccountSignalsResult } from '../signals/index.ts';
@@ -22,6 +22,29 @@ export interface PipelineParts {
 function summary(output: ScorerOutput | null) {
   if (!output) return null;
   return { version: output.version, probability: output.probability, features: output.features, thresholds: output.thresholds };
+}
+
+const UNAVAILABLE_PART = {
+  timeline: { zh: '发帖时间线（突发、规律性）', en: 'the posting timeline (burst, cadence)' },
+  near_duplicate_index: { zh: '近似重复索引', en: 'the near-duplicate index' },
+} as const;
+
+/** A reason that says which account signals could not be judged (Redis nodes down): the article is scored without them. */
+function unavailableReasons(account: AccountSignalsResult | null): Reason[] {
+  if (!account?.unavailable) return [];
+  const parts = account.unavailable.map((p) => UNAVAILABLE_PART[p]);
+  return [
+    {
+      code: 'account_signals_unavailable',
+      source: 'account',
+      contribution: 0,
+      message: {
+        zh: `${parts.map((p) => p.zh).join('、')}暂不可用（Redis节点无响应），本次未计入相关账号信号`,
+        en: `${parts.map((p) => p.en).join(' and ')} ${parts.length === 1 ? 'was' : 'were'} unavailable (a Redis node did not answer); the account signals that need ${parts.length === 1 ? 'it' : 'them'} were not judged`,
+      },
+      evidence: { unavailable: account.unavailable },
+    },
+  ];
 }
 
 /**
@@ -70,7 +93,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
         label: fused.label,
         verdict: fused.verdict,
         // Zero-shot statistics explain (contribution 0); the fusion does not weigh them yet.
-        reasons: [...fused.reasons, ...(zeroShot?.reasons ?? [])],
+        reasons: [...fused.reasons, ...(zeroShot?.reasons ?? []), ...unavailableReasons(account)],
         segments: detector?.segments ?? [],
         signals: { text: summary(text), detector: summary(detector), account, labelling, ...(zeroShot ? { zeroShot: summary(zeroShot) } : {}) },
         timings: { textMs: t1 - t0, modelMs: t2 - t1, accountMs: t3 - t2 },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import type { Db } from '../db/db.ts';
 import type { WorkerHeartbeats } from './worker-heartbeats.ts';
 
@@ -14,7 +14,7 @@ export interface LocalModel {
 }
 
 /** Redis, database, and a model loaded here (all mode) or in a live worker (api mode). */
-export function readinessCheck(deps: { redis: Redis; db: Db; heartbeats: WorkerHeartbeats; local: LocalModel | undefined }): () => Promise<Readiness> {
+export function readinessCheck(deps: { redis: RedisClient; db: Db; heartbeats: WorkerHeartbeats; local: LocalModel | undefined }): () => Promise<Readiness> {
   return async () => {
     const checks: Readiness['checks'] = {};
     try {

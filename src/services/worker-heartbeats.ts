@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../infra/redis.ts';
 import { z } from 'zod';
 
 /**
@@ -13,7 +13,7 @@ export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
 export class WorkerHeartbeats {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -2,16 +2,31 @@
  * Account-behaviour signals over Redis: burst posting, machine cadence, cross-account
  * near-duplicates (MinHash + LSH) and coordinated posting, for one tenant at a time.
  *
- * Keys (all under the caller's prefix, hash-tagged per tenant so one tenant's keys share a
- * Redis Cluster slot and the LSH script may touch them together):
- *   {t:T}:a:<h>          article record "articleId \t accountId \t postedAtMs \t signature"
- *   {t:T}:c:<h>          proposed cluster id of the article
- *   {t:T}:p:<account>    ZSET of the account's article ids scored by post time
- *   {t:T}:d:<day>:n / :u HyperLogLogs of the articles and of the active accounts per UTC day
- *   {t:T}:l:<gen>:<shard> LSH buckets: hash field <band><bucket> -> concatenated article hashes
+ * Keys (all under the caller's prefix; on a Redis Cluster each lands on the slot of its own
+ * name or its own shard tag, so one tenant's state spreads over all masters):
+ *   t:T:a:<h>            article record "articleId \t accountId \t postedAtMs \t signature"
+ *   t:T:c:<h>            proposed cluster id of the article
+ *   t:T:p:<account>      ZSET of the account's article ids scored by post time
+ *   t:T:d:<day>:n / :u   HyperLogLogs of the articles and of the active accounts per UTC day
+ *   t:T:l:{T:<shard>}:<gen>  LSH buckets: hash field <band><bucket> -> concatenated article hashes
+ *                        (a shard's generations share a slot; the shards spread)
  * `<h>` is an 11-character hash of the article id. Every key carries a TTL of the retention
  * window (wall clock), and timelines are also trimmed by post time so imported posts age
  * out the same way. Observing an article again changes no counter (first observation wins).
+ * Commands go out as one pipeline per node (`execPerNode`), the same code on one server.
+ *
+ * Concurrency (what holds with many workers, on one server or a cluster): every write is
+ * idempotent, and an LSH shard's read-and-append is one script over that shard's keys (one
+ * slot), so Redis orders the observations that share a bucket. Hence for two articles sharing
+ * a band bucket in the same LSH generation, at least one lists the other as a candidate
+ * whatever the interleaving; across generations the later-posted one finds the earlier one
+ * when observed after it (both as with the earlier one-slot script over all buckets). What
+ * that script gave and this does not: one observation's reads of its 32 shards are no longer
+ * one snapshot, so two concurrent observations may both see each other and count fewer band
+ * hits (candidate order only). test/signals/concurrency.test.ts holds this on both kinds.
+ *
+ * When some nodes do not answer, the signals that need them are left out and
+ * `unavailable` names what was missing; the observation does not fail.
  *
  * Example:
  *   const signals = new AccountSignals(redis, accountSignalSettingsSchema.parse({}), 'sg:');
@@ -21,64 +36,57 @@
  *     message: { zh: '账号在10分钟内发布了14篇文章', en: '14 posts in 10 minutes' }, evidence }]
  */
 import { createHash } from 'node:crypto';
-import type { ClientContext, Redis, Result } from 'ioredis';
+import type { ChainableCommander, ClientContext, Result } from 'ioredis';
+import { execPerNode, type CommandReply, type KeyedCommand, type RedisClient } from '../infra/redis.ts';
 import { bandHashes, estimateJaccard, minhash, packSignature, shingleHashes, unpackSignature } from './minhash.ts';
 import type { AccountSignalSettings } from './settings.ts';
 import { formatDuration, intervalCv, kleinbergBurst, longestGap } from './timing.ts';
-import type { AccountSignal, AccountSignalsResult, ObserveInput, SimilarArticle } from './types.ts';
+import type { AccountSignal, AccountSignalsResult, ObserveInput, SignalsUnavailable, SimilarArticle } from './types.ts';
 
 const DAY_MS = 86_400_000;
 const HASH_WIDTH = 11;
 
 /**
- * Looks up every band of the article in every live generation and, when asked, inserts it
- * into one generation. KEYS: generation-major bucket hashes (gens x bands).
- * ARGV: hash, insertGen (1-based, 0 = none), maxBucket, ttlMs, bands, maxCandidates,
- * lookup (1 = collect candidates, 0 = insert only), fields...
- * Returns candidate hashes, most band hits first.
+ * One LSH shard across the live generations (its keys share a hash tag, so one slot, and one
+ * script is atomic on a cluster too): returns the given bucket fields' values in every key
+ * and, when asked, appends the article's hash to each bucket of the last key (the article's
+ * own generation) that lacks it, keeping the newest `maxBucket`.
+ * KEYS: the shard's hash per generation, oldest first. ARGV: hash, insert (1/0), lookup (1/0:
+ * return the values as they were before the insert), maxBucket, ttlMs, fields...
  */
-const LSH_SCRIPT = `
+const BUCKET_SCRIPT = `
 local h = ARGV[1]
-local ins = tonumber(ARGV[2])
-local maxb = tonumber(ARGV[3])
-local ttl = tonumber(ARGV[4])
-local nb = tonumber(ARGV[5])
-local maxc = tonumber(ARGV[6])
-local lookup = ARGV[7] == '1'
+local ins = ARGV[2] == '1'
+local lookup = ARGV[3] == '1'
+local maxb = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
 local W = #h
-local hits = {}
-local order = {}
-local ngen = #KEYS / nb
-for g = 1, ngen do
-  if lookup or g == ins then
-  for b = 1, nb do
-    local key = KEYS[(g - 1) * nb + b]
-    local f = ARGV[7 + b]
-    local v = redis.call('HGET', key, f)
-    local present = false
-    if v then
-      for i = 1, #v, W do
-        local c = string.sub(v, i, i + W - 1)
-        if c == h then
-          present = true
-        elseif lookup then
-          local n = hits[c]
-          if n then hits[c] = n + 1 else hits[c] = 1; order[#order + 1] = c end
+local out = {}
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local target = ins and k == #KEYS
+  local added = false
+  if lookup or target then
+    for i = 6, #ARGV do
+      local f = ARGV[i]
+      local v = redis.call('HGET', key, f) or ''
+      if lookup then out[#out + 1] = v end
+      if target then
+        local present = false
+        for j = 1, #v, W do
+          if string.sub(v, j, j + W - 1) == h then present = true; break end
+        end
+        if not present then
+          local nv = v .. h
+          if #nv > maxb * W then nv = string.sub(nv, #nv - maxb * W + 1) end
+          redis.call('HSET', key, f, nv)
+          added = true
         end
       end
     end
-    if g == ins and not present then
-      local nv = (v or '') .. h
-      if #nv > maxb * W then nv = string.sub(nv, #nv - maxb * W + 1) end
-      redis.call('HSET', key, f, nv)
-      redis.call('PEXPIRE', key, ttl)
-    end
   end
-  end
+  if added then redis.call('PEXPIRE', key, ttl) end
 end
-table.sort(order, function(a, b) if hits[a] ~= hits[b] then return hits[a] > hits[b] end return a < b end)
-local out = {}
-for i = 1, math.min(#order, maxc) do out[i] = order[i] end
 return out
 `;
 
@@ -139,7 +147,7 @@ export class AccountSignals {
   private readonly genMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: AccountSignalSettings,
     private readonly prefix: string,
     options: AccountSignalsOptions = {},
@@ -147,15 +155,19 @@ export class AccountSignals {
     this.now = options.now ?? Date.now;
     this.retentionMs = settings.retentionSeconds * 1000;
     this.genMs = Math.ceil(this.retentionMs / settings.nearDuplicate.generations);
-    if (!redis.lsh) redis.defineCommand('lsh', { lua: LSH_SCRIPT });
+    if (!redis.lshBucket) redis.defineCommand('lshBucket', { lua: BUCKET_SCRIPT });
   }
 
   private key(tenantId: string, rest: string): string {
-    return `${this.prefix}{t:${encodeURIComponent(tenantId)}}:${rest}`;
+    return `${this.prefix}t:${encodeURIComponent(tenantId)}:${rest}`;
   }
 
-  /** Arguments of the LSH script: every live generation's buckets for the article's bands. */
-  private lshArgs(tenantId: string, h: string, sig: Uint32Array, t: number, lookup: boolean): [number, ...(string | number)[]] {
+  /**
+   * The LSH commands of one article: per shard its bands fall in, one script over that
+   * shard's hash in every live generation (lookup optional) that inserts into the article's
+   * own generation. Each reply is a list of bucket values.
+   */
+  private lshCommands(tenantId: string, h: string, sig: Uint32Array, t: number, lookup: boolean): KeyedCommand[] {
     const nd = this.settings.nearDuplicate;
     const bands = bandHashes(sig, nd.bands);
     const gNow = Math.floor(t / this.genMs);
@@ -163,18 +175,43 @@ export class AccountSignals {
     // observed out of order finds later posts of its own generation only (pairs are found
     // from either side, so this loses little).
     const gFrom = lookup ? Math.floor((t - this.retentionMs) / this.genMs) : gNow;
-    const keys: string[] = [];
-    const fields: string[] = [];
+    // Bands whose buckets share a shard share one script.
+    const fieldsByShard = new Map<number, string[]>();
     for (let band = 0; band < nd.bands; band++) {
-      fields.push(band.toString(36).padStart(2, '0') + (bands[band] as number).toString(36));
-    }
-    for (let g = gFrom; g <= gNow; g++) {
-      for (let band = 0; band < nd.bands; band++) keys.push(this.key(tenantId, `l:${g}:${(bands[band] as number) % nd.shards}`));
+      const bucket = bands[band] as number;
+      const field = band.toString(36).padStart(2, '0') + bucket.toString(36);
+      const shard = bucket % nd.shards;
+      const fields = fieldsByShard.get(shard);
+      if (fields) fields.push(field);
+      else fieldsByShard.set(shard, [field]);
     }
     // Buckets of a generation live until its last post ages out of the retention window.
     const bucketTtl = (gNow + 1) * this.genMs - t + this.retentionMs;
-    const insertGen = gNow - gFrom + 1;
-    return [keys.length, ...keys, h, insertGen, nd.maxBucketSize, bucketTtl, nd.bands, nd.maxCandidates, lookup ? 1 : 0, ...fields];
+    const tenant = encodeURIComponent(tenantId);
+    return [...fieldsByShard].map(([shard, fields]) => {
+      // The tag keeps one shard's generations in one slot; shards spread over the cluster.
+      const keys: string[] = [];
+      for (let g = gFrom; g <= gNow; g++) keys.push(this.key(tenantId, `l:{${tenant}:${shard}}:${g}`));
+      return { key: keys[0] as string, add: (p) => p.lshBucket(keys.length, ...keys, h, 1, lookup ? 1 : 0, nd.maxBucketSize, bucketTtl, ...fields) };
+    });
+  }
+
+  /** Candidate hashes from LSH replies, most band hits first (ties by hash), at most `maxCandidates`. */
+  private candidatesOf(h: string, replies: readonly CommandReply[]): string[] {
+    const hits = new Map<string, number>();
+    for (const [, value] of replies) {
+      for (const bucket of (value ?? []) as (string | null)[]) {
+        if (!bucket) continue;
+        for (let i = 0; i + HASH_WIDTH <= bucket.length; i += HASH_WIDTH) {
+          const c = bucket.slice(i, i + HASH_WIDTH);
+          if (c !== h) hits.set(c, (hits.get(c) ?? 0) + 1);
+        }
+      }
+    }
+    return [...hits]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, this.settings.nearDuplicate.maxCandidates)
+      .map(([c]) => c);
   }
 
   /**
@@ -185,23 +222,26 @@ export class AccountSignals {
   async index(prepared: readonly PreparedObservation[], batch = 500): Promise<void> {
     const ttl = this.retentionMs;
     for (let i = 0; i < prepared.length; i += batch) {
-      const pipe = this.redis.pipeline();
+      const commands: KeyedCommand[] = [];
+      const on = (key: string, add: (p: ChainableCommander) => void) => commands.push({ key, add });
       for (const p of prepared.slice(i, i + batch)) {
         const h = articleHash(p.tenantId, p.articleId);
         const packed = p.signature ? packSignature(p.signature) : '';
         const day = new Date(p.postedAt).toISOString().slice(0, 10).replaceAll('-', '');
+        const recordKey = this.key(p.tenantId, `a:${h}`);
         const postsKey = this.key(p.tenantId, `p:${encodeURIComponent(p.accountId)}`);
-        pipe.set(this.key(p.tenantId, `a:${h}`), `${p.articleId}\t${p.accountId}\t${p.postedAt}\t${packed}`, 'PX', ttl);
-        pipe.zadd(postsKey, p.postedAt, p.articleId);
-        pipe.pexpire(postsKey, ttl);
-        pipe.pfadd(this.key(p.tenantId, `d:${day}:n`), p.articleId);
-        pipe.pexpire(this.key(p.tenantId, `d:${day}:n`), ttl);
-        pipe.pfadd(this.key(p.tenantId, `d:${day}:u`), p.accountId);
-        pipe.pexpire(this.key(p.tenantId, `d:${day}:u`), ttl);
-        if (p.signature) pipe.lsh(...this.lshArgs(p.tenantId, h, p.signature, p.postedAt, false));
+        const dayN = this.key(p.tenantId, `d:${day}:n`);
+        const dayU = this.key(p.tenantId, `d:${day}:u`);
+        on(recordKey, (x) => x.set(recordKey, `${p.articleId}\t${p.accountId}\t${p.postedAt}\t${packed}`, 'PX', ttl));
+        on(postsKey, (x) => x.zadd(postsKey, p.postedAt, p.articleId));
+        on(postsKey, (x) => x.pexpire(postsKey, ttl));
+        on(dayN, (x) => x.pfadd(dayN, p.articleId));
+        on(dayN, (x) => x.pexpire(dayN, ttl));
+        on(dayU, (x) => x.pfadd(dayU, p.accountId));
+        on(dayU, (x) => x.pexpire(dayU, ttl));
+        if (p.signature) commands.push(...this.lshCommands(p.tenantId, h, p.signature, p.postedAt, false));
       }
-      const replies = await pipe.exec();
-      const failed = replies?.find((r) => r[0]);
+      const failed = (await execPerNode(this.redis, commands)).find((r) => r[0]);
       if (failed) throw failed[0];
     }
   }
@@ -237,9 +277,10 @@ export class AccountSignals {
     const packed = sig ? packSignature(sig) : '';
     const record = `${articleId}\t${accountId}\t${t}\t${packed}`;
 
-    // 1. One round trip. Every write is idempotent (ZADD of the same member, PFADD into
-    // HyperLogLogs, LSH insert that skips a present hash), so a re-observation counts nothing
-    // twice; the record's old value tells whether this is the first observation.
+    // 1. One round trip (one pipeline per node). Every write is idempotent (ZADD of the same
+    // member, PFADD into HyperLogLogs, LSH insert that skips a present hash), so a
+    // re-observation counts nothing twice; the record's old value tells whether this is the
+    // first observation.
     const recordKey = this.key(tenantId, `a:${h}`);
     const postsKey = this.key(tenantId, `p:${encodeURIComponent(accountId)}`);
     const day = new Date(t).toISOString().slice(0, 10).replaceAll('-', '');
@@ -247,60 +288,61 @@ export class AccountSignals {
     const dayU = this.key(tenantId, `d:${day}:u`);
     const b = this.settings.burst;
     const c = this.settings.cadence;
-    const pipe = this.redis.pipeline();
-    pipe.set(recordKey, record, 'PX', ttl, 'GET');
-    pipe.zadd(postsKey, t, articleId);
-    pipe.zremrangebyscore(postsKey, '-inf', `(${t - ttl}`);
-    pipe.pexpire(postsKey, ttl);
-    pipe.pfadd(dayN, articleId);
-    pipe.pexpire(dayN, ttl);
-    pipe.pfadd(dayU, accountId);
-    pipe.pexpire(dayU, ttl);
-    const base = 8;
-    pipe.zrange(postsKey, t, Math.max(0, t - ttl), 'BYSCORE', 'REV', 'LIMIT', 0, b.maxPostsRead, 'WITHSCORES');
-    pipe.zrange(postsKey, 0, 0, 'WITHSCORES');
-    pipe.zcount(postsKey, t - ttl, t);
-    for (const w of b.windowsSeconds) pipe.zcount(postsKey, t - w * 1000, t);
-    const normDays: string[] = [];
+    const commands: KeyedCommand[] = [];
+    const on = (key: string, add: (p: ChainableCommander) => void): number => commands.push({ key, add }) - 1;
+    const recordAt = on(recordKey, (p) => p.set(recordKey, record, 'PX', ttl, 'GET'));
+    const writes = [
+      on(postsKey, (p) => p.zadd(postsKey, t, articleId)),
+      on(postsKey, (p) => p.zremrangebyscore(postsKey, '-inf', `(${t - ttl}`)),
+      on(postsKey, (p) => p.pexpire(postsKey, ttl)),
+      on(dayN, (p) => p.pfadd(dayN, articleId)),
+      on(dayN, (p) => p.pexpire(dayN, ttl)),
+      on(dayU, (p) => p.pfadd(dayU, accountId)),
+      on(dayU, (p) => p.pexpire(dayU, ttl)),
+    ];
+    const recentAt = on(postsKey, (p) => p.zrange(postsKey, t, Math.max(0, t - ttl), 'BYSCORE', 'REV', 'LIMIT', 0, b.maxPostsRead, 'WITHSCORES'));
+    const firstAt = on(postsKey, (p) => p.zrange(postsKey, 0, 0, 'WITHSCORES'));
+    const totalAt = on(postsKey, (p) => p.zcount(postsKey, t - ttl, t));
+    const windowAt = b.windowsSeconds.map((w) => on(postsKey, (p) => p.zcount(postsKey, t - w * 1000, t)));
     // Complete days only: today's partial count would understate the norm.
+    const normAt: [number, number][] = [];
     for (let d = 1; d <= b.tenantNormDays; d++) {
       const dayKey = new Date(t - d * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '');
-      normDays.push(dayKey);
-      pipe.pfcount(this.key(tenantId, `d:${dayKey}:n`));
-      pipe.pfcount(this.key(tenantId, `d:${dayKey}:u`));
+      const n = this.key(tenantId, `d:${dayKey}:n`);
+      const u = this.key(tenantId, `d:${dayKey}:u`);
+      normAt.push([on(n, (p) => p.pfcount(n)), on(u, (p) => p.pfcount(u))]);
     }
-    let lshIndex = -1;
-    if (sig) {
-      lshIndex = base + 3 + b.windowsSeconds.length + 2 * b.tenantNormDays;
-      pipe.lsh(...this.lshArgs(tenantId, h, sig, t, true));
-    }
-    const replies = await pipe.exec();
-    if (!replies) throw new Error('redis pipeline aborted');
-    const reply = (i: number): unknown => {
-      const r = replies[i];
-      if (!r) throw new Error(`missing pipeline reply ${i}`);
-      if (r[0]) throw r[0];
-      return r[1];
-    };
+    const lshFrom = commands.length;
+    if (sig) commands.push(...this.lshCommands(tenantId, h, sig, t, true));
+    const replies = await execPerNode(this.redis, commands);
+    const unavailable = new Set<SignalsUnavailable>();
+    const timelineAt = [...writes, recentAt, firstAt, totalAt, ...windowAt, ...normAt.flat()];
+    if (timelineAt.some((i) => replies[i]?.[0])) unavailable.add('timeline');
+    const lshReplies = replies.slice(lshFrom);
+    if (replies[recordAt]?.[0] || lshReplies.some((r) => r[0])) unavailable.add('near_duplicate_index');
+    // Without the timeline the account is read as having no history: no burst, no cadence.
+    const value = (i: number): unknown => (replies[i]?.[0] ? null : replies[i]?.[1]);
 
-    const first = reply(0) === null;
-    const recentRaw = reply(base) as string[];
+    // An unknown old record (node down) reads as a first observation.
+    const first = value(recordAt) === null;
+    const recentRaw = (value(recentAt) ?? []) as string[];
     const times: number[] = [];
     for (let i = recentRaw.length - 1; i >= 1; i -= 2) times.push(Number(recentRaw[i]));
-    const firstRaw = reply(base + 1) as string[];
+    const firstRaw = (value(firstAt) ?? []) as string[];
     const firstPost = firstRaw.length >= 2 ? Number(firstRaw[1]) : t;
-    const totalPosts = Number(reply(base + 2));
+    const totalPosts = Number(value(totalAt) ?? 0);
     const windowCounts: Record<string, number> = {};
     b.windowsSeconds.forEach((w, i) => {
-      windowCounts[String(w)] = Number(reply(base + 3 + i));
+      windowCounts[String(w)] = Number(value(windowAt[i] as number) ?? 0);
     });
     let normPosts = 0;
     let normAccountDays = 0;
-    for (let d = 0; d < normDays.length; d++) {
-      normPosts += Number(reply(base + 3 + b.windowsSeconds.length + 2 * d) ?? 0);
-      normAccountDays += Number(reply(base + 4 + b.windowsSeconds.length + 2 * d) ?? 0);
+    for (const [n, u] of normAt) {
+      normPosts += Number(value(n) ?? 0);
+      normAccountDays += Number(value(u) ?? 0);
     }
-    const candidates = lshIndex >= 0 ? (reply(lshIndex) as string[]) : [];
+    // Candidates from the buckets that answered: a partial index still verifies what it finds.
+    const candidates = this.candidatesOf(h, lshReplies);
 
     const signals: AccountSignal[] = [];
 
@@ -401,16 +443,17 @@ export class AccountSignals {
     let clusterId: string | null = null;
     if (sig && candidates.length > 0) {
       const own = unpackSignature(packed);
-      const pipe2 = this.redis.pipeline();
-      pipe2.mget(...candidates.map((x) => this.key(tenantId, `a:${x}`)));
-      pipe2.mget(...candidates.map((x) => this.key(tenantId, `c:${x}`)));
-      pipe2.get(this.key(tenantId, `c:${h}`));
-      const r2 = await pipe2.exec();
-      const failed = r2?.find((r) => r[0]);
-      if (!r2 || failed) throw failed?.[0] ?? new Error('redis pipeline aborted');
-      const records = (r2[0]?.[1] ?? []) as (string | null)[];
-      const clusters = (r2[1]?.[1] ?? []) as (string | null)[];
-      const ownCluster = (r2[2]?.[1] ?? null) as string | null;
+      const reads: KeyedCommand[] = [];
+      for (const key of [...candidates.map((x) => this.key(tenantId, `a:${x}`)), ...candidates.map((x) => this.key(tenantId, `c:${x}`)), this.key(tenantId, `c:${h}`)]) {
+        reads.push({ key, add: (p) => p.get(key) });
+      }
+      const r2 = await execPerNode(this.redis, reads);
+      // A candidate whose node did not answer is left out (the index is then partial).
+      if (r2.some((r) => r[0])) unavailable.add('near_duplicate_index');
+      const readValue = (i: number) => (r2[i]?.[0] ? null : ((r2[i]?.[1] ?? null) as string | null));
+      const records = candidates.map((_, i) => readValue(i));
+      const clusters = candidates.map((_, i) => readValue(candidates.length + i));
+      const ownCluster = readValue(2 * candidates.length);
       const found: (SimilarArticle & { hash: string; cluster: string | null })[] = [];
       records.forEach((raw, i) => {
         const rec = parseRecord(raw);
@@ -432,12 +475,11 @@ export class AccountSignals {
         const existing = [ownCluster, ...found.map((f) => f.cluster)].filter((x): x is string => !!x).sort();
         const minId = [articleId, ...found.map((f) => f.articleId)].sort()[0] as string;
         clusterId = existing[0] ?? `cl_${createHash('sha1').update(tenantId).update('\0').update(minId).digest('hex').slice(0, 20)}`;
-        const pipe3 = this.redis.pipeline();
-        pipe3.set(this.key(tenantId, `c:${h}`), clusterId, 'PX', ttl, 'NX');
-        for (const f of found) if (!f.cluster) pipe3.set(this.key(tenantId, `c:${f.hash}`), clusterId, 'PX', ttl, 'NX');
-        const r3 = await pipe3.exec();
-        const failed3 = r3?.find((r) => r[0]);
-        if (failed3) throw failed3[0];
+        const writes3: KeyedCommand[] = [];
+        const proposeCluster = (key: string) => writes3.push({ key, add: (p) => p.set(key, clusterId as string, 'PX', ttl, 'NX') });
+        proposeCluster(this.key(tenantId, `c:${h}`));
+        for (const f of found) if (!f.cluster) proposeCluster(this.key(tenantId, `c:${f.hash}`));
+        if ((await execPerNode(this.redis, writes3)).some((r) => r[0])) unavailable.add('near_duplicate_index');
       }
       similar = found.slice(0, nd.maxSimilar).map(({ hash: _h, cluster: _c, ...s }) => s);
 
@@ -500,12 +542,13 @@ export class AccountSignals {
         intervalCv: cv === null ? null : round(cv, 4),
         indexed,
       },
+      ...(unavailable.size > 0 ? { unavailable: [...unavailable].sort() } : {}),
     };
   }
 }
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    lsh(...args: [number, ...(string | number)[]]): Result<string[], Context>;
+    lshBucket(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<string[], Context>;
   }
 }

@@ -39,6 +39,9 @@ export interface ObserveInput {
   postedAt?: Date | string | number | null;
 }
 
+/** Parts of the account state that Redis could not serve for one observation. */
+export type SignalsUnavailable = 'timeline' | 'near_duplicate_index';
+
 export interface AccountSignalsResult {
   tenantId: string;
   articleId: string;
@@ -61,4 +64,9 @@ export interface AccountSignalsResult {
     intervalCv: number | null;
     indexed: boolean;
   };
+  /**
+   * Present only when some Redis nodes did not answer: `timeline` (no burst or cadence
+   * judged), `near_duplicate_index` (near-duplicates from the part that answered only).
+   */
+  unavailable?: SignalsUnavailable[];
 }

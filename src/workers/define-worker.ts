@@ -1,11 +1,11 @@
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { isUnavailable } from '../db/db.ts';
 import { ServiceError, TRANSIENT_CODES } from '../domain/errors.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Metrics } from '../infra/metrics.ts';
+import { queuePrefix, type RedisClient } from '../infra/redis.ts';
 import type { JobData, JobDefinition, QueueName } from '../jobs/catalog.ts';
 
 /**
@@ -43,7 +43,7 @@ export interface WorkerHost {
   log: Logger;
   metrics: Metrics;
   /** A fresh connection (a BullMQ worker's blocking commands need their own). */
-  workerConnection(): Redis;
+  workerConnection(): RedisClient;
 }
 
 export interface WorkerOptions {
@@ -117,7 +117,7 @@ export function defineWorker(host: WorkerHost, handlers: readonly JobHandler[], 
 
   const worker = new Worker(queue, processor, {
     connection: host.workerConnection(),
-    prefix: host.config.redisPrefix,
+    prefix: queuePrefix(host.config, queue),
     concurrency: options.concurrency,
     ...(options.lockMs === undefined ? {} : { lockDuration: options.lockMs, stalledInterval: options.lockMs }),
     ...(options.maxStalledCount === undefined ? {} : { maxStalledCount: options.maxStalledCount }),

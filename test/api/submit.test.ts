@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../helpers/context.ts';
+import { createTestEnv, TEST_REDIS_CLUSTER_URL, TEST_REDIS_URL, type TestEnv } from '../helpers/context.ts';
 
 const article = (over: Record<string, unknown> = {}) => ({
   externalId: 'ext-1',
@@ -177,10 +177,13 @@ describe('submitting articles', () => {
   });
 });
 
-describe('rate limiting', () => {
+describe.each([
+  ['single', TEST_REDIS_URL],
+  ['cluster', TEST_REDIS_CLUSTER_URL],
+])('rate limiting on %s Redis', (_kind, redisUrl) => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await createTestEnv({ env: { RATE_LIMIT_PER_MINUTE: '3' } });
+    env = await createTestEnv({ redisUrl, env: { RATE_LIMIT_PER_MINUTE: '3' } });
   });
   afterAll(() => env.close());
 

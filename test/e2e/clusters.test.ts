@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { createTestEnv, TEST_REDIS_CLUSTER_URL, TEST_REDIS_URL, type TestEnv, waitFor } from '../helpers/context.ts';
 
 const template = (city: string, n: number) =>
   `${city}本地人才知道的三个宝藏去处!第一个是${city}老街,这里保留着上百年的历史建筑,每到周末游客络绎不绝。` +
   `第二个是${city}湿地公园,春天花开的时候美不胜收,很多市民都会带着孩子来这里散步。第三个是${city}夜市,` +
   `各种地道小吃应有尽有,人均${n}元就能吃得心满意足。如果你也来${city}旅游,一定不要错过这些地方,记得点赞收藏转发给身边的朋友。`;
 
-describe('content-farm clusters over HTTP', () => {
+// On a single Redis and on the local Redis Cluster: queues, signals and the API end to end.
+describe.each([
+  ['single', TEST_REDIS_URL],
+  ['cluster', TEST_REDIS_CLUSTER_URL],
+])('content-farm clusters over HTTP on %s Redis', (_kind, redisUrl) => {
   let env: TestEnv;
   beforeAll(async () => {
-    env = await createTestEnv({ workers: true });
+    env = await createTestEnv({ workers: true, redisUrl });
   });
   afterAll(() => env.close());
 

@@ -1,33 +1,41 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { buildConfig, type Config } from '../../src/config.ts';
+import { buildConfig, type Config, redisTargetOf } from '../../src/config.ts';
 import { type AppContext, createContext, type ProcessRole } from '../../src/context.ts';
 import { createPgDb } from '../../src/db/pg.ts';
 import type { Logger } from '../../src/infra/logger.ts';
 import type { Role } from '../../src/domain/types.ts';
+import { createRedisClient, scanTargets } from '../../src/infra/redis.ts';
 import { createApp } from '../../src/api/app.ts';
 import type { RunningWorkers, startWorkers } from '../../src/workers/index.ts';
 
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from './urls.ts';
+import { TEST_DATABASE_URL, TEST_REDIS_CLUSTER_URL, TEST_REDIS_URL } from './urls.ts';
 
 /** The real services the suite runs against (CI starts them; see .ci/run). */
-export { TEST_DATABASE_URL, TEST_REDIS_URL };
+export { TEST_DATABASE_URL, TEST_REDIS_CLUSTER_URL, TEST_REDIS_URL };
 
 export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(6).toString('hex')}`;
 }
 
-/** Deletes every Redis key under a prefix (BullMQ queues, signals, rate limits). */
+/**
+ * Deletes every Redis key under a prefix (BullMQ queues, signals, rate limits), on every
+ * master of a cluster; on a cluster BullMQ's keys begin with the hash-tagged `{prefix:queue}`.
+ */
 export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
+  const redis = createRedisClient(redisTargetOf(url)!, 'worker');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    for (const node of scanTargets(redis)) {
+      for (const match of [`${prefix}*`, `{${prefix}*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+          cursor = next;
+          // One key per command: a node's keys span many slots.
+          await Promise.all(keys.map((key) => node.unlink(key)));
+        } while (cursor !== '0');
+      }
+    }
   } finally {
     redis.disconnect();
   }
@@ -55,12 +63,15 @@ export async function createTestEnv(
     workers?: boolean;
     workerOptions?: Parameters<typeof startWorkers>[2];
     databaseUrl?: string;
+    /** Another Redis, e.g. TEST_REDIS_CLUSTER_URL for the local cluster. */
+    redisUrl?: string;
     logger?: Logger;
     /** The context's role; by default `all` with workers, `api` without. `all` without workers: started later by the test. */
     role?: ProcessRole;
   } = {},
 ): Promise<TestEnv> {
   const databaseUrl = options.databaseUrl ?? TEST_DATABASE_URL;
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
   const schema = uniqueName('t_');
   const prefix = uniqueName('sgt');
   const admin = createPgDb(databaseUrl);
@@ -68,7 +79,7 @@ export async function createTestEnv(
   await admin.close();
   const config = buildConfig({
     DATABASE_URL: databaseUrl,
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: redisUrl,
     DATABASE_SCHEMA: schema,
     REDIS_PREFIX: prefix,
     LOG_LEVEL: 'silent',
@@ -105,7 +116,7 @@ export async function createTestEnv(
       const cleanup = createPgDb(databaseUrl);
       await cleanup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await cleanup.close();
-      await dropRedisPrefix(TEST_REDIS_URL, prefix);
+      await dropRedisPrefix(redisUrl, prefix);
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.ts';
 import { ClusterService, InvalidCursorError } from '../../src/services/clusters.ts';
@@ -12,7 +12,7 @@ import { ZH_TEMPLATES, rng, templateVariant } from './scenarios.ts';
 const T0 = Date.parse('2026-10-01T10:00:00Z');
 
 let db: Db;
-let redis: Redis;
+let redis: RedisClient;
 let prefix: string;
 const cleanups: (() => Promise<void>)[] = [];
 beforeEach(async () => {
