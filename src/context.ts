@@ -11,6 +11,8 @@ import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { type EmbeddedRedis, startEmbeddedRedis } from './infra/redis-server.ts';
 import { QUEUES, type RetryPolicy } from './jobs/catalog.ts';
 import { ArticleService } from './services/articles.ts';
+import { CommentService } from './services/comments.ts';
+import { CommentReviewService } from './services/comment-review.ts';
 import { ImportService } from './services/imports.ts';
 import { RescanService } from './services/rescans.ts';
 import { KeyService } from './services/keys.ts';
@@ -32,9 +34,13 @@ export interface AppContext {
   /** Producer connection: fails fast (no offline queue) so the API can answer 503. */
   redis: Redis;
   redisUrl: string;
-  queues: { score: Queue; rescore: Queue; rescan: Queue; reevaluate: Queue };
+  queues: { score: Queue; rescore: Queue; rescan: Queue; reevaluate: Queue; comment: Queue };
   retry: RetryPolicy;
   articles: ArticleService;
+  /** Comments: submitted beside articles, scored on `queues.comment`. */
+  comments: CommentService;
+  /** The comment review queue and decisions (grouped by article, template, account cluster). */
+  commentReview: CommentReviewService;
   keys: KeyService;
   /** Bulk NDJSON import (scored on the low-priority `rescore` queue). */
   imports: ImportService;
@@ -111,6 +117,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const deliver = new Queue(QUEUES.deliver, { connection: redis, ...connection });
   const webhooks = new WebhookService(db, deliver, new AddressPolicy(config.webhooks.allowedCidrs), config.webhooks, retry, log);
   const reevaluate = new Queue(QUEUES.reevaluate, { connection: redis, ...connection });
+  const comment = new Queue(QUEUES.comment, { connection: redis, ...connection });
 
   return {
     config,
@@ -119,10 +126,25 @@ export async function createContext(config: Config, options: ContextOptions = {}
     db,
     redis,
     redisUrl,
-    queues: { score, rescore, rescan, reevaluate },
+    queues: { score, rescore, rescan, reevaluate, comment },
     retry,
     articles: new ArticleService(db, redis, score, retry, log),
     keys: new KeyService(db),
+    commentReview: new CommentReviewService(db, { maxBulkItems: config.review.maxBulkItems, maxMemberships: 200_000 }),
+    comments: new CommentService(
+      db,
+      redis,
+      comment,
+      retry,
+      {
+        maxTextChars: config.limits.maxTextChars,
+        importMaxBytes: config.historical.importMaxBytes,
+        importMaxLineBytes: config.historical.importMaxLineBytes,
+        importChunkLines: config.historical.importChunkLines,
+        importMaxErrors: config.historical.importMaxStoredErrors,
+      },
+      log,
+    ),
     imports: new ImportService(
       db,
       new ArticleService(db, redis, rescore, retry, log),
@@ -154,6 +176,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await rescore.close().catch(() => undefined);
       await rescan.close().catch(() => undefined);
       await reevaluate.close().catch(() => undefined);
+      await comment.close().catch(() => undefined);
       for (const c of workerConnections) c.disconnect();
       redis.disconnect();
       await db.close().catch(() => undefined);

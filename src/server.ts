@@ -66,6 +66,8 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     clusters: ctx.clusters,
     webhooks: ctx.webhooks,
     queueAdmin,
+    comments: ctx.comments,
+    commentReview: ctx.commentReview,
     console: consoleDeps(ctx, queueAdmin),
     readiness: readinessCheck(ctx, local),
     async sampleQueues() {

@@ -18,6 +18,8 @@ export const QUEUES = {
   deliver: 'deliver',
   /** Re-evaluation of earlier articles with later evidence (a farm formed, a burst showed), in chunks. */
   reevaluate: 'reevaluate',
+  /** Comments: scored on their own queue and worker, beside articles. */
+  comment: 'comment',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -121,4 +123,18 @@ export type ReevaluateJob = z.infer<typeof reevaluateJobSchema>;
 /** One per triggering event and chunk: the dispatcher planning the same event again re-adds nothing. */
 export function reevaluateJobId(eventId: number, chunk: number): string {
   return `reeval-${eventId}-${chunk}`;
+}
+
+/** One comment revision to score. */
+export const commentJobSchema = z.object({
+  tenantId: z.string().min(1),
+  commentId: z.string().min(1),
+  revision: z.number().int().positive(),
+  trigger: z.enum(['live', 'import', 'reconcile']),
+});
+export type CommentJob = z.infer<typeof commentJobSchema>;
+
+/** One job per comment revision: re-adding it while it exists is a no-op. */
+export function commentJobId(job: Pick<CommentJob, 'commentId' | 'revision'>): string {
+  return `comment-${job.commentId}-r${job.revision}`;
 }

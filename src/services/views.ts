@@ -140,7 +140,7 @@ export const changeSummarySchema = z
   .meta({ id: 'RescanChanges' });
 export type ChangeSummary = z.infer<typeof changeSummarySchema>;
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided'] as const;
+export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided', 'comment.scored', 'comment.flagged', 'comment.decided'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
 

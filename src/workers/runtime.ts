@@ -14,6 +14,9 @@ import { type LocalModel, workersKey } from '../server.ts';
 import { startReevaluateWorker } from './reevaluate-worker.ts';
 import { startHistoricalWorkers } from './rescore-worker.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
+import { startCommentWorker } from './comment-worker.ts';
+import { commentWebhookConsumer } from '../outbox/comment-consumers.ts';
+import { buildCommentScoring } from '../services/comment-runtime.ts';
 
 /** The worker half of the service: scorers loaded once, queues consumed, heartbeats sent. */
 
@@ -46,6 +49,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
           webhookConsumer(ctx.db, ctx.webhooks, config.labelling.propagator, ctx.log),
           clusterConsumer(ctx.db, ctx.clusters),
           reevaluationConsumer(ctx.db, ctx.reevaluation, ctx.log),
+          commentWebhookConsumer(ctx.db, ctx.webhooks, ctx.log),
         ],
         config.outbox,
         ctx.log,
@@ -56,6 +60,10 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
   const running: RunningWorker = startScoreWorker(ctx, scoring, {
     concurrency: config.scoring.concurrency,
     lockMs: config.scoring.lockMs,
+    reconcile: options.reconcile ?? true,
+  });
+  const commenting = startCommentWorker(ctx, buildCommentScoring(ctx, scorers.detector), {
+    concurrency: config.comments.concurrency,
     reconcile: options.reconcile ?? true,
   });
   const reevaluating = startReevaluateWorker(ctx, new Reevaluator(ctx.db, account, fusion), { concurrency: config.reevaluation.concurrency, live: running.worker });
@@ -81,6 +89,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
       clearInterval(heartbeat);
       await historical.close(config.shutdownTimeoutMs);
       await running.close(config.shutdownTimeoutMs);
+      await commenting.close(config.shutdownTimeoutMs);
       await reevaluating.close(config.shutdownTimeoutMs);
       await dispatcher?.close();
       await delivering.close(config.shutdownTimeoutMs);

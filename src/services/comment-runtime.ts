@@ -1,0 +1,39 @@
+import type { AppContext } from '../context.ts';
+import type { Scorer } from '../domain/types.ts';
+import { defaultCommentFusionConfig } from '../scoring/comment-fusion.ts';
+import { boostingSettingsSchema, CommentBoosting } from '../signals/comment-boosting.ts';
+import { commentTemplateSettingsSchema, CommentTemplates } from '../signals/comment-templates.ts';
+import { AccountSignals, accountSignalSettingsSchema } from '../signals/index.ts';
+import { CommentPipeline, CommentScoringService } from './comment-scoring.ts';
+
+/**
+ * The comment scoring service of a worker process, over the context's clients and the
+ * process's detector. Comment timelines are kept apart from article timelines (people comment
+ * far more often than they publish), so bursts and cadence are judged against comment habits;
+ * near-duplicates of comments are the template index's work, not the article index's.
+ */
+export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): CommentScoringService {
+  const { config } = ctx;
+  const retentionSeconds = config.accountSignals.retentionSeconds;
+  const account = new AccountSignals(
+    ctx.redis,
+    accountSignalSettingsSchema.parse({
+      retentionSeconds,
+      // A person may write a few dozen comments a day; a burst is measured against that.
+      burst: { baselineFloorPerDay: 20, minPosts: 8 },
+      // No article-style near-duplicate index for comments: too short for it.
+      nearDuplicate: { minShingles: 1_000_000 },
+    }),
+    `${config.redisPrefix}:csig:`,
+  );
+  const pipeline = new CommentPipeline(ctx.db, {
+    templates: new CommentTemplates(ctx.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:ct:`),
+    boosting: new CommentBoosting(ctx.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:cb:`),
+    account,
+    detector,
+    detectorMinLength: config.comments.detectorMinLength,
+    fusion: defaultCommentFusionConfig,
+    articles: ctx.articles,
+  });
+  return new CommentScoringService(ctx.db, pipeline);
+}
