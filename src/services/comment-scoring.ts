@@ -12,6 +12,7 @@ import { commentSkeleton, type CommentTemplates } from '../signals/comment-templ
 import type { AccountSignals } from '../signals/index.ts';
 import {
   applyExistingScore,
+  assignTemplate,
   commentByExternalId,
   markCommentFailed,
   markCommentScoring,
@@ -42,6 +43,8 @@ export interface CommentScoreResult {
   signals: Record<string, unknown>;
   timings: Record<string, number>;
   templateId: string | null;
+  /** Earlier comments that joined this comment's template now. */
+  joinedTemplate: string[];
 }
 
 /** A bot that says it is one: "我是AI", "[AI回复]", "I am a bot"... beside the article labels. */
@@ -122,6 +125,7 @@ export class CommentPipeline {
       },
       timings: { lookupMs: t1 - t0, textMs: t2 - t1, accountMs: t3 - t2 },
       templateId: template.templateId,
+      joinedTemplate: template.joined,
     };
   }
 }
@@ -173,6 +177,7 @@ export class CommentScoringService {
       templateId: result.templateId,
     });
     if (!written) return { kind: 'superseded' };
+    if (result.templateId) await assignTemplate(this.db, comment.tenantId, result.joinedTemplate, result.templateId);
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
   }
 

@@ -81,6 +81,8 @@ export interface TemplateResult {
   ownUses: number;
   /** Near-duplicates found for this comment, most similar first. */
   similar: SimilarComment[];
+  /** Earlier comments that joined the template with this one (they had none until now). */
+  joined: string[];
   firstObservation: boolean;
 }
 
@@ -205,7 +207,7 @@ export class CommentTemplates {
   }
 
   async observePrepared(p: PreparedTemplateObservation): Promise<TemplateResult> {
-    const none: TemplateResult = { indexed: false, skeletonLength: p.skeletonLength, templateId: null, accounts: 1, articles: 1, ownUses: 1, similar: [], firstObservation: true };
+    const none: TemplateResult = { indexed: false, skeletonLength: p.skeletonLength, templateId: null, accounts: 1, articles: 1, ownUses: 1, similar: [], joined: [], firstObservation: true };
     if (!p.signature) return none;
     const s = this.settings;
     const h = commentHash(p.tenantId, p.commentId);
@@ -282,6 +284,7 @@ export class CommentTemplates {
       articles: Math.max(1, Number(r[n - 2]![1])),
       ownUses: Math.max(1, Number(r[n - 1]![1] ?? 1)),
       similar: found.slice(0, s.maxSimilar).map(({ hash: _h, template: _t, ...x }) => x),
+      joined: found.filter((f) => !f.template).map((f) => f.commentId),
       firstObservation: first,
     };
   }

@@ -279,6 +279,12 @@ export async function writeCommentScore(db: Db, row: CommentScoreRow): Promise<b
   return rows.length > 0;
 }
 
+/** Earlier comments that a later one found to share its template (they were scored alone). */
+export async function assignTemplate(db: Db, tenantId: string, commentIds: readonly string[], templateId: string): Promise<void> {
+  if (commentIds.length === 0) return;
+  await db.query('UPDATE comments SET template_id = $3 WHERE tenant_id = $1 AND id = ANY($2::text[]) AND template_id IS NULL', [tenantId, commentIds, templateId]);
+}
+
 export async function markCommentFailed(db: Db, job: { commentId: string; revision: number }, reason: string): Promise<void> {
   await db.query(
     `UPDATE comments SET status = 'failed', status_at = now(), last_error = $3 WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
