@@ -21,6 +21,8 @@ export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): C
       retentionSeconds,
       // A person may write a few dozen comments a day; a burst is measured against that.
       burst: { baselineFloorPerDay: 20, minPosts: 8 },
+      // Bots comment every few seconds or minutes; a daily habit is not a machine.
+      cadence: { maxMeanIntervalSeconds: 3600 },
       // No article-style near-duplicate index for comments: too short for it.
       nearDuplicate: { minShingles: 1_000_000 },
     }),

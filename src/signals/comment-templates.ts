@@ -123,6 +123,24 @@ for i = 1, math.min(#order, tonumber(ARGV[5])) do out[#out + 1] = order[i] end
 return out
 `;
 
+/**
+ * Template assignment. KEYS: the comment's template key, then its matches'. ARGV: a fresh
+ * template id, ttl. Returns the template and the 1-based KEYS indexes newly assigned.
+ */
+const ASSIGN_SCRIPT = `
+local best = nil
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v and (best == nil or v < best) then best = v end
+end
+if best == nil then best = ARGV[1] end
+local out = { best }
+for i = 1, #KEYS do
+  if redis.call('SET', KEYS[i], best, 'PX', tonumber(ARGV[2]), 'NX') then out[#out + 1] = tostring(i) end
+end
+return out
+`;
+
 const NUMBER = /\d+(?:[.,:/-]\d+)*|[零〇一二三四五六七八九十百千万亿两]+(?=[个条篇次年月日天岁元块])/g;
 const NOT_TEXT = /[^\p{L}\p{N}#]+/gu;
 
@@ -189,6 +207,7 @@ export class CommentTemplates {
     if (settings.permutations % settings.bands !== 0) throw new Error('permutations must be a multiple of bands');
     this.ttlMs = settings.retentionSeconds * 1000;
     if (!redis.commentLsh) redis.defineCommand('commentLsh', { lua: LOOKUP_SCRIPT });
+    if (!redis.commentTemplateAssign) redis.defineCommand('commentTemplateAssign', { lua: ASSIGN_SCRIPT });
   }
 
   private key(tenantId: string, rest: string): string {
@@ -226,46 +245,45 @@ export class CommentTemplates {
     const candidates = reply.slice(1);
 
     const own = unpackSignature(packed);
-    const found: (SimilarComment & { hash: string; template: string | null })[] = [];
+    const found: (SimilarComment & { hash: string })[] = [];
     if (candidates.length > 0) {
-      const pipe = this.redis.pipeline();
-      pipe.mget(...candidates.map((c) => this.key(p.tenantId, `r:${c}`)));
-      pipe.mget(...candidates.map((c) => this.key(p.tenantId, `t:${c}`)));
-      const r = await pipe.exec();
-      const failed = r?.find((x) => x[0]);
-      if (!r || failed) throw failed?.[0] ?? new Error('redis pipeline aborted');
-      const records = r[0]![1] as (string | null)[];
-      const templates = r[1]![1] as (string | null)[];
+      const records = await this.redis.mget(...candidates.map((c) => this.key(p.tenantId, `r:${c}`)));
       records.forEach((raw, i) => {
         if (!raw) return;
         const [commentId, accountId, articleKey, , sig] = raw.split('\t');
         if (!commentId || commentId === p.commentId || accountId === undefined || articleKey === undefined || !sig) return;
         const similarity = estimateJaccard(own, unpackSignature(sig));
         if (similarity < s.threshold) return;
-        found.push({ commentId, accountId, articleKey, similarity: round(similarity), hash: candidates[i]!, template: templates[i] ?? null });
+        found.push({ commentId, accountId, articleKey, similarity: round(similarity), hash: candidates[i]! });
       });
     }
     found.sort((a, b) => b.similarity - a.similarity || (a.commentId < b.commentId ? -1 : 1));
-    const ownTemplateKey = this.key(p.tenantId, `t:${h}`);
-    let templateId = await this.redis.get(ownTemplateKey);
-    if (!templateId && found.length === 0) return { ...none, indexed: true, firstObservation: first };
-    if (!templateId) {
-      // The best match's template, else a new one named by the earliest member: deterministic,
-      // so two copies scored at once agree.
-      templateId =
-        found.find((f) => f.template)?.template ??
-        `tpl_${createHash('sha1').update(p.tenantId).update('\0').update([p.commentId, ...found.map((f) => f.commentId)].sort()[0]!).digest('hex').slice(0, 20)}`;
+    if (found.length === 0) {
+      const own = await this.redis.get(this.key(p.tenantId, `t:${h}`));
+      if (!own) return { ...none, indexed: true, firstObservation: first };
     }
+    // Atomic, so two copies scored at once join one template: the smallest template already
+    // held by this comment or its matches, else a new one named by the earliest member.
+    const fresh = `tpl_${createHash('sha1').update(p.tenantId).update('\0').update([p.commentId, ...found.map((f) => f.commentId)].sort()[0]!).digest('hex').slice(0, 20)}`;
+    const assigned = await this.redis.commentTemplateAssign(
+      1 + found.length,
+      this.key(p.tenantId, `t:${h}`),
+      ...found.map((f) => this.key(p.tenantId, `t:${f.hash}`)),
+      fresh,
+      this.ttlMs,
+    );
+    const templateId = assigned[0]!;
+    const joinedIdx = new Set(assigned.slice(1).map(Number));
+    const joined = found.filter((_f, i) => joinedIdx.has(i + 2));
     const ta = this.key(p.tenantId, `ta:${templateId}`);
     const tr = this.key(p.tenantId, `tr:${templateId}`);
     const pipe = this.redis.pipeline();
-    pipe.set(ownTemplateKey, templateId, 'PX', this.ttlMs, 'NX');
-    for (const f of found) if (!f.template) pipe.set(this.key(p.tenantId, `t:${f.hash}`), templateId, 'PX', this.ttlMs, 'NX');
-    if (first) {
-      pipe.hincrby(ta, p.accountId, 1);
-      // A member that joins the template now counts too (it was a singleton when it was scored).
-      for (const f of found) if (!f.template) pipe.hincrby(ta, f.accountId, 1);
-      pipe.pfadd(tr, p.articleKey, ...found.filter((f) => !f.template).map((f) => f.articleKey));
+    // Each comment is counted once, when its template key is set: this one now, or an earlier
+    // member as it joins (a re-observation sets nothing and counts nothing).
+    const counted = [...(joinedIdx.has(1) ? [{ accountId: p.accountId, articleKey: p.articleKey }] : []), ...joined];
+    for (const c of counted) pipe.hincrby(ta, c.accountId, 1);
+    if (counted.length > 0) {
+      pipe.pfadd(tr, ...counted.map((c) => c.articleKey));
       pipe.pexpire(ta, this.ttlMs);
       pipe.pexpire(tr, this.ttlMs);
     }
@@ -283,8 +301,8 @@ export class CommentTemplates {
       accounts: Math.max(1, Number(r[n - 3]![1])),
       articles: Math.max(1, Number(r[n - 2]![1])),
       ownUses: Math.max(1, Number(r[n - 1]![1] ?? 1)),
-      similar: found.slice(0, s.maxSimilar).map(({ hash: _h, template: _t, ...x }) => x),
-      joined: found.filter((f) => !f.template).map((f) => f.commentId),
+      similar: found.slice(0, s.maxSimilar).map(({ hash: _h, ...x }) => x),
+      joined: joined.map((f) => f.commentId),
       firstObservation: first,
     };
   }
@@ -293,5 +311,6 @@ export class CommentTemplates {
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
     commentLsh(...args: [number, ...(string | number)[]]): Result<string[], Context>;
+    commentTemplateAssign(...args: [number, ...(string | number)[]]): Result<string[], Context>;
   }
 }
