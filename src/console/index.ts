@@ -16,6 +16,7 @@ export function consoleDeps(ctx: AppContext, queueAdmin: QueueAdmin): ConsoleDep
     cookieSecure: ctx.config.console.cookieSecure,
     sessionTtlSeconds: ctx.config.console.sessionTtlSeconds,
     operatorTenant: ctx.config.bootstrapTenant,
+    commentReview: ctx.commentReview,
     log: ctx.log,
   };
 }

@@ -9,6 +9,7 @@ import {
   type ReviewComment,
   reviewComments,
   templateMemberships,
+  templateSizes,
 } from '../store/comments.ts';
 
 export const COMMENT_GROUPINGS = ['none', 'article', 'template', 'account_cluster'] as const;
@@ -41,6 +42,8 @@ export interface CommentGroup {
   title: string | null;
   accounts: string[];
   comments: CommentCard[];
+  /** Comments a decision over the whole group touches (a template's every comment, flagged or not). */
+  size: number;
 }
 
 export type CommentTarget = { type: 'comments'; commentIds: string[] } | { type: 'template'; templateId: string } | { type: 'account_cluster'; clusterId: string };
@@ -142,12 +145,14 @@ export class CommentReviewService {
       const key = keyOf(card);
       let g = groups.get(key);
       if (!g) {
-        g = { type: query.group, key, title: query.group === 'article' ? card.articleTitle : null, accounts: [], comments: [] };
+        g = { type: query.group, key, title: query.group === 'article' ? card.articleTitle : null, accounts: [], comments: [], size: 0 };
         groups.set(key, g);
       }
       g.comments.push(card);
       if (!g.accounts.includes(card.accountId)) g.accounts.push(card.accountId);
     }
+    const sizes = query.group === 'template' ? await templateSizes(this.db, tenantId, [...groups.keys()].filter((k) => k.startsWith('tpl_'))) : new Map<string, number>();
+    for (const g of groups.values()) g.size = sizes.get(g.key) ?? g.comments.length;
     // Largest groups first: a template posted by thirty accounts is the moderator's first stop.
     const ordered = [...groups.values()].sort((a, b) => b.comments.length - a.comments.length || a.key.localeCompare(b.key));
     return { groups: ordered, total: cards.length };

@@ -428,6 +428,16 @@ export async function decideComments(
   return { decided, unchanged: rows.length - decided.length, missing: new Set(input.commentIds).size - rows.length };
 }
 
+/** How many comments of the tenant each template holds (a bulk decision's reach). */
+export async function templateSizes(db: Db, tenantId: string, templateIds: readonly string[]): Promise<Map<string, number>> {
+  if (templateIds.length === 0) return new Map();
+  const rows = await db.query<{ templateId: string; n: number }>(
+    'SELECT template_id AS "templateId", count(*)::int AS n FROM comments WHERE tenant_id = $1 AND template_id = ANY($2::text[]) GROUP BY template_id',
+    [tenantId, templateIds],
+  );
+  return new Map(rows.map((r) => [r.templateId, r.n]));
+}
+
 /** Ids of the tenant's comments sharing one template (a bulk decision's scope). */
 export async function commentIdsOfTemplate(db: Db, tenantId: string, templateId: string, limit: number): Promise<string[]> {
   const rows = await db.query<{ id: string }>('SELECT id FROM comments WHERE tenant_id = $1 AND template_id = $2 ORDER BY id LIMIT $3', [

@@ -44,7 +44,16 @@ const Card = z.object({
 const CommentQueueView = z
   .object({
     total: z.number().int(),
-    groups: z.array(z.object({ type: z.enum(COMMENT_GROUPINGS), key: z.string(), title: z.string().nullable(), accounts: z.array(z.string()), comments: z.array(Card) })),
+    groups: z.array(
+      z.object({
+        type: z.enum(COMMENT_GROUPINGS),
+        key: z.string(),
+        title: z.string().nullable(),
+        accounts: z.array(z.string()),
+        comments: z.array(Card),
+        size: z.number().int().describe('Comments a decision over the whole group touches (every comment of a template, flagged or not)'),
+      }),
+    ),
   })
   .openapi('CommentReviewQueue');
 
