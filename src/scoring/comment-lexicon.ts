@@ -34,12 +34,16 @@ export const FORMULAIC_PHRASES = {
     '总的来说', '综上所述', '值得注意的是', '让我对', '有了更深的理解', '有了更深入的了解', '更深刻的认识', '引发了我的思考', '感谢作者的分享',
     '期待作者', '更多精彩内容', '更多优质内容', '作为一名', '视角独特', '逻辑清晰', '论述严谨', '见解深刻', '非常有启发性', '很有启发性',
     '不仅', '而且', '同时也', '此外', '总而言之', '希望大家', '让我们', '共同努力', '从中受益',
+    // How LLM answers open: definitions and overviews.
+    '是指', '通常', '一般来说', '主要包括', '以下', '首先', '需要注意', '建议您', '可以通过', '取决于', '因素', '方面',
   ],
   en: [
     'this article', 'this post', 'the author', 'provides valuable', 'valuable insights', 'delves into', 'delve into', 'comprehensive',
     'in conclusion', 'overall,', 'it is worth noting', 'i appreciate the', 'sheds light', 'a must-read', 'offers a', 'highlights the importance',
     'nuanced', 'insightful analysis', 'looking forward to more', 'great insights', 'well-researched', 'well researched', 'thank you for this',
     'as an ai', 'furthermore', 'additionally', 'in today\'s', 'plays a crucial role', 'crucial', 'fostering', 'resonates',
+    // How LLM answers open: definitions and overviews.
+    'generally', 'typically', 'it is important', 'there are several', 'refers to', 'depends on', 'various', 'factors', 'can help',
   ],
 } as const;
 
@@ -49,12 +53,12 @@ export const HUMAN_MARKERS = {
     '哈哈', '呵呵', '嘿嘿', '嘻嘻', '卧槽', '我去', '妈呀', '天哪', '天呐', '呜呜', '555', '哇', '唉', '靠', '艹', '牛逼', '牛b', 'nb', 'yyds',
     '绝了', '笑死', '无语', '离谱', '服了', '真的假的', '啥', '咋', '俺', '咱', '吧', '呢', '嘛', '呀', '啦', '哦', '嗯', '额', 'emmm', '？', '?',
     '我家', '我妈', '我爸', '我们小区', '我们公司', '我去年', '我当时', '我之前', '我也是', '我也遇到', '本人', '我老婆', '我老公', '我儿子', '我女儿',
-    '楼上', '楼主', '同问', '蹲', '+1', '求', '不懂就问', '有没有人',
+    '楼上', '楼主', '同问', '蹲', '+1', '求', '不懂就问', '有没有人', '我觉得', '我认为', '个人觉得', '我的', '你好',
   ],
   en: [
     'lol', 'lmao', 'haha', 'omg', 'wtf', 'damn', 'ugh', 'tbh', 'imo', 'imho', 'idk', 'gonna', 'wanna', 'y\'all', 'kinda', 'meh', 'nah', 'yeah', 'yep',
     'my wife', 'my husband', 'my kid', 'my mom', 'my dad', 'i remember', 'when i was', 'last year i', 'i tried', 'i used to', '?', ':)', ':(',
-    'honestly', 'seriously', 'dude', 'wait', 'huh', 'hmm', 'anyone else', 'edit:',
+    'honestly', 'seriously', 'dude', 'wait', 'huh', 'hmm', 'anyone else', 'edit:', 'i think', 'my ', 'i\'ve', 'i\'m',
   ],
 } as const;
 

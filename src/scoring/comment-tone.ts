@@ -50,9 +50,9 @@ export function commentTone(comment: string, lang: Lang): ToneResult {
   const logit =
     -0.6 +
     0.9 * Math.min(3, formulaic.length) +
-    0.35 * Math.min(2, generic.length) +
+    0.8 * Math.min(2, generic.length) +
     0.5 * completeSentence +
-    0.6 * long -
+    0.3 * long -
     0.9 * Math.min(3, human.length) -
     0.6 * Math.min(2, emoji) -
     0.5 * repeatedPunct;

@@ -28,7 +28,7 @@ export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): C
     }),
     `${config.redisPrefix}:csig:`,
   );
-  const pipeline = new CommentPipeline(ctx.db, {
+  const pipeline = new CommentPipeline({
     templates: new CommentTemplates(ctx.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:ct:`),
     boosting: new CommentBoosting(ctx.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:cb:`),
     account,
@@ -36,6 +36,7 @@ export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): C
     detectorMinLength: config.comments.detectorMinLength,
     fusion: defaultCommentFusionConfig,
     articles: ctx.articles,
+    comments: ctx.comments,
   });
   return new CommentScoringService(ctx.db, pipeline);
 }

@@ -13,13 +13,12 @@ import type { AccountSignals } from '../signals/index.ts';
 import {
   applyExistingScore,
   assignTemplate,
-  commentByExternalId,
   markCommentFailed,
   markCommentScoring,
   type StoredComment,
   writeCommentScore,
 } from '../store/comments.ts';
-import type { ArticleService } from './articles.ts';
+import type { StoredArticle } from './articles.ts';
 
 /** The parts a comment is scored with; built once per worker process. */
 export interface CommentPipelineParts {
@@ -32,7 +31,9 @@ export interface CommentPipelineParts {
   detectorMinLength: number;
   fusion: CommentFusionConfig;
   /** The stored article a comment answers, by the platform's id (null: not submitted here). */
-  articles: Pick<ArticleService, 'getByExternalId'>;
+  articles: { getByExternalId(tenantId: string, externalId: string): Promise<Pick<StoredArticle, 'id' | 'title' | 'text' | 'accountId'> | null> };
+  /** The stored comment a comment replies to, by the platform's id. */
+  comments: { getByExternalId(tenantId: string, externalId: string): Promise<Pick<StoredComment, 'text'> | null> };
 }
 
 export interface CommentScoreResult {
@@ -59,19 +60,16 @@ export class CommentPipeline {
   readonly modelVersion: string;
   readonly configVersion: string;
 
-  constructor(
-    private readonly db: Db,
-    private readonly parts: CommentPipelineParts,
-  ) {
+  constructor(private readonly parts: CommentPipelineParts) {
     this.modelVersion = ['comment-signals@1', parts.detector?.version ?? 'detector:none'].join('+');
     this.configVersion = parts.fusion.version;
   }
 
-  async run(comment: StoredComment): Promise<CommentScoreResult> {
+  async run(comment: Pick<StoredComment, 'id' | 'tenantId' | 'accountId' | 'articleExternalId' | 'parentExternalId' | 'articleAccountId' | 'text' | 'lang' | 'postedAt' | 'receivedAt' | 'declaredAi'>): Promise<CommentScoreResult> {
     const t0 = performance.now();
     const [article, parent] = await Promise.all([
       this.parts.articles.getByExternalId(comment.tenantId, comment.articleExternalId),
-      comment.parentExternalId ? commentByExternalId(this.db, comment.tenantId, comment.parentExternalId) : Promise.resolve(null),
+      comment.parentExternalId ? this.parts.comments.getByExternalId(comment.tenantId, comment.parentExternalId) : Promise.resolve(null),
     ]);
     const t1 = performance.now();
     const relevance = commentRelevance(comment.text, comment.lang, article ? { title: article.title, text: article.text } : null, parent?.text ?? null);
