@@ -13,6 +13,11 @@ import { CommentPipeline, CommentScoringService } from './comment-scoring.ts';
  * near-duplicates of comments are the template index's work, not the article index's.
  */
 export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): CommentScoringService {
+  return new CommentScoringService(ctx.db, buildCommentPipeline(ctx, detector));
+}
+
+/** The pipeline alone, its Redis state under `redisPrefix` (benches measure it apart from the store). */
+export function buildCommentPipeline(ctx: AppContext, detector: Scorer | null, redisPrefix = ctx.config.redisPrefix): CommentPipeline {
   const { config } = ctx;
   const retentionSeconds = config.accountSignals.retentionSeconds;
   const account = new AccountSignals(
@@ -26,11 +31,11 @@ export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): C
       // No article-style near-duplicate index for comments: too short for it.
       nearDuplicate: { minShingles: 1_000_000 },
     }),
-    `${config.redisPrefix}:csig:`,
+    `${redisPrefix}:csig:`,
   );
-  const pipeline = new CommentPipeline({
-    templates: new CommentTemplates(ctx.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:ct:`),
-    boosting: new CommentBoosting(ctx.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${config.redisPrefix}:cb:`),
+  return new CommentPipeline({
+    templates: new CommentTemplates(ctx.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:ct:`),
+    boosting: new CommentBoosting(ctx.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:cb:`),
     account,
     detector,
     detectorMinLength: config.comments.detectorMinLength,
@@ -38,5 +43,4 @@ export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): C
     articles: ctx.articles,
     comments: ctx.comments,
   });
-  return new CommentScoringService(ctx.db, pipeline);
 }
