@@ -130,11 +130,16 @@ export const commentJobSchema = z.object({
   tenantId: z.string().min(1),
   commentId: z.string().min(1),
   revision: z.number().int().positive(),
-  trigger: z.enum(['live', 'import', 'reconcile']),
+  trigger: z.enum(['live', 'import', 'reconcile', 'reevaluate']),
 });
 export type CommentJob = z.infer<typeof commentJobSchema>;
 
 /** One job per comment revision: re-adding it while it exists is a no-op. */
 export function commentJobId(job: Pick<CommentJob, 'commentId' | 'revision'>): string {
   return `comment-${job.commentId}-r${job.revision}`;
+}
+
+/** A comment looked at again because its template grew (one per triggering event and comment). */
+export function commentReevaluateJobId(eventId: number, commentId: string): string {
+  return `comment-reeval-${eventId}-${commentId}`;
 }

@@ -2,12 +2,14 @@
  * The outbox consumer for comments' side effects:
  *   comment.scored          -> webhooks `comment.scored`, and `comment.flagged` for a flag
  *   comment.review_decided  -> one `comment.decided` webhook per decision request (one transaction)
+ *   comment.scored into a young template -> its earlier members re-evaluated (`comment-templates`)
  * Idempotent like the article consumers: delivery rows are unique per event id, so a batch
  * handed over again after a crash sends nothing twice.
  */
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
+import type { CommentService } from '../services/comments.ts';
 import type { WebhookService } from '../services/webhooks.ts';
 import { scoredComments } from '../store/comments.ts';
 import type { OutboxConsumer, OutboxEvent } from './dispatcher.ts';
@@ -70,6 +72,22 @@ export function commentWebhookConsumer(db: Db, webhooks: WebhookService, log: Lo
         );
       }
       await Promise.all(emits);
+    },
+  };
+}
+
+const templateGrew = z.object({ templateId: z.string().min(1), reevaluateTemplate: z.literal(true) });
+
+/** A comment scored into a young template: the template's earlier members are looked at again. */
+export function commentTemplateConsumer(comments: CommentService): OutboxConsumer {
+  return {
+    name: 'comment-templates',
+    types: ['comment.scored'],
+    async handle(events: OutboxEvent[]) {
+      for (const e of events) {
+        const p = templateGrew.safeParse(e.payload);
+        if (p.success) await comments.queueTemplateReevaluation(e.id, e.tenantId, p.data.templateId, e.subjectId);
+      }
     },
   };
 }

@@ -13,6 +13,8 @@ import type { AccountSignals } from '../signals/index.ts';
 import {
   applyExistingScore,
   assignTemplate,
+  commentById,
+  writeReevaluatedScore,
   markCommentFailed,
   markCommentScoring,
   type StoredComment,
@@ -46,6 +48,8 @@ export interface CommentScoreResult {
   templateId: string | null;
   /** Earlier comments that joined this comment's template now. */
   joinedTemplate: string[];
+  /** The template is young (up to one account past the flag level) and this is a new member: look at its earlier members again. */
+  reevaluateTemplate: boolean;
 }
 
 /** A bot that says it is one: "我是AI", "[AI回复]", "I am a bot"... beside the article labels. */
@@ -124,6 +128,7 @@ export class CommentPipeline {
       timings: { lookupMs: t1 - t0, textMs: t2 - t1, accountMs: t3 - t2 },
       templateId: template.templateId,
       joinedTemplate: template.joined,
+      reevaluateTemplate: template.templateId !== null && template.firstObservation && template.accounts >= 2 && template.accounts <= this.parts.fusion.template.flagAccounts + 1,
     };
   }
 }
@@ -131,7 +136,8 @@ export class CommentPipeline {
 export type CommentScoreOutcome =
   | { kind: 'scored'; scoreId: string; verdict: Verdict; label: Label; score: number }
   | { kind: 'already_scored'; scoreId: string }
-  | { kind: 'superseded' };
+  | { kind: 'superseded' }
+  | { kind: 'unchanged' };
 
 export class CommentMissingError extends Error {}
 
@@ -147,6 +153,7 @@ export class CommentScoringService {
   ) {}
 
   async score(job: CommentJob): Promise<CommentScoreOutcome> {
+    if (job.trigger === 'reevaluate') return this.reevaluate(job);
     const versions = { modelVersion: this.pipeline.modelVersion, configVersion: this.pipeline.configVersion };
     const comment = await markCommentScoring(this.db, job, versions);
     if (!comment) throw new CommentMissingError(`comment ${job.commentId} does not exist`);
@@ -173,10 +180,44 @@ export class CommentScoringService {
       timings: { ...result.timings, queuedMs: Math.max(0, started - comment.receivedAt.getTime()), totalMs: Date.now() - started },
       trigger: job.trigger,
       templateId: result.templateId,
+      reevaluateTemplate: result.reevaluateTemplate,
     });
     if (!written) return { kind: 'superseded' };
     if (result.templateId) await assignTemplate(this.db, comment.tenantId, result.joinedTemplate, result.templateId);
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
+  }
+
+  /**
+   * An earlier member of a template that grew: the signals are observed again (observation is
+   * idempotent: nothing is counted twice, the template's accounts and articles are today's) and
+   * a new score version is written when the verdict rises. Verdicts only rise; a moderator's
+   * decision is never overridden.
+   */
+  private async reevaluate(job: CommentJob): Promise<CommentScoreOutcome> {
+    const comment = await commentById(this.db, job.tenantId, job.commentId);
+    if (!comment) throw new CommentMissingError(`comment ${job.commentId} does not exist`);
+    if (comment.revision !== job.revision || comment.status !== 'scored') return { kind: 'superseded' };
+    const result = await this.pipeline.run(comment);
+    const scoreId = newId('csc');
+    const written = await writeReevaluatedScore(this.db, {
+      scoreId,
+      commentId: comment.id,
+      tenantId: comment.tenantId,
+      revision: comment.revision,
+      contentHash: comment.contentHash,
+      modelVersion: this.pipeline.modelVersion,
+      configVersion: this.pipeline.configVersion,
+      score: result.score,
+      label: result.label,
+      verdict: result.verdict,
+      reasons: result.reasons,
+      signals: result.signals,
+      timings: result.timings,
+      trigger: 'reevaluate',
+      templateId: result.templateId,
+      reevaluateTemplate: false,
+    });
+    return written ? { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score } : { kind: 'unchanged' };
   }
 
   async markFailed(job: CommentJob, reason: string): Promise<void> {

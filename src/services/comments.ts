@@ -8,7 +8,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { NdjsonFormatError, NdjsonLimitError, type NdjsonStats, readNdjson } from '../infra/ndjson.ts';
-import { commentJobId, type CommentJob, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
+import { commentJobId, type CommentJob, commentReevaluateJobId, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
 import {
   commentByExternalId,
   commentById,
@@ -17,6 +17,7 @@ import {
   type PreparedComment,
   type StoredComment,
   type StoredCommentScore,
+  templateMembersToReevaluate,
   unfinishedComments,
   upsertComments,
 } from '../store/comments.ts';
@@ -265,6 +266,23 @@ export class CommentService {
       }),
     );
     return rows.length;
+  }
+
+  /**
+   * After `eventId` (a comment scored into a young template), the template's earlier members
+   * below `flag` are queued for re-evaluation: one job per member and event, so planning the
+   * same event again adds nothing.
+   */
+  async queueTemplateReevaluation(eventId: number, tenantId: string, templateId: string, exceptId: string): Promise<number> {
+    const members = await templateMembersToReevaluate(this.db, tenantId, templateId, exceptId, 1000);
+    if (members.length === 0) return 0;
+    await this.queue.addBulk(
+      members.map((m) => {
+        const data: CommentJob = { tenantId, commentId: m.commentId, revision: m.revision, trigger: 'reevaluate' };
+        return { name: 'comment', data, opts: jobOptions(this.retry, commentReevaluateJobId(eventId, m.commentId)) };
+      }),
+    );
+    return members.length;
   }
 
   get(tenantId: string, id: string): Promise<StoredComment | null> {

@@ -179,7 +179,8 @@ export async function currentCommentScore(db: Db, comment: StoredComment): Promi
   if (comment.modelVersion === null || comment.configVersion === null) return null;
   const rows = await db.query<StoredCommentScore>(
     `SELECT ${SCORE_COLUMNS} FROM comment_scores s
-     WHERE s.comment_id = $1 AND s.content_hash = $2 AND s.model_version = $3 AND s.config_version = $4`,
+     WHERE s.comment_id = $1 AND s.content_hash = $2 AND s.model_version = $3 AND s.config_version = $4
+     ORDER BY s.evaluation DESC LIMIT 1`,
     [comment.id, comment.contentHash, comment.modelVersion, comment.configVersion],
   );
   return rows[0] ?? null;
@@ -200,7 +201,7 @@ export async function markCommentScoring(
      )
      SELECT ${COLUMNS},
             (SELECT s.id FROM comment_scores s WHERE s.comment_id = c.id AND s.content_hash = c.content_hash
-               AND s.model_version = $4 AND s.config_version = $5) AS "existingScoreId"
+               AND s.model_version = $4 AND s.config_version = $5 ORDER BY s.evaluation DESC LIMIT 1) AS "existingScoreId"
      FROM comments c WHERE c.id = $1 AND c.tenant_id = $2`,
     [job.commentId, job.tenantId, job.revision, versions.modelVersion, versions.configVersion],
   );
@@ -234,6 +235,8 @@ export interface CommentScoreRow {
   timings: Record<string, number>;
   trigger: string;
   templateId: string | null;
+  /** Earlier members of the template are looked at again after this commit (the outbox plans it). */
+  reevaluateTemplate: boolean;
 }
 
 /**
@@ -241,13 +244,13 @@ export interface CommentScoreRow {
  * (the outbox carries what follows). False when a newer revision or a concurrent duplicate won.
  */
 export async function writeCommentScore(db: Db, row: CommentScoreRow): Promise<boolean> {
-  const payload = { scoreId: row.scoreId, revision: row.revision, score: row.score, label: row.label, verdict: row.verdict, trigger: row.trigger };
+  const payload = scorePayload(row);
   const rows = await db.query<{ id: string }>(
     `WITH inserted AS (
        INSERT INTO comment_scores (id, comment_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
                                    verdict, reasons, signals, timings, trigger)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14)
-       ON CONFLICT (comment_id, content_hash, model_version, config_version) DO NOTHING RETURNING id
+       ON CONFLICT (comment_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
      ), applied AS (
        UPDATE comments c SET status = 'scored', status_at = now(), last_error = NULL, score = $8, label = $9, verdict = $10,
               model_version = $6, config_version = $7, scored_at = now(), template_id = COALESCE($16, c.template_id)
@@ -283,6 +286,82 @@ export async function writeCommentScore(db: Db, row: CommentScoreRow): Promise<b
 export async function assignTemplate(db: Db, tenantId: string, commentIds: readonly string[], templateId: string): Promise<void> {
   if (commentIds.length === 0) return;
   await db.query('UPDATE comments SET template_id = $3 WHERE tenant_id = $1 AND id = ANY($2::text[]) AND template_id IS NULL', [tenantId, commentIds, templateId]);
+}
+
+function scorePayload(row: CommentScoreRow) {
+  return {
+    scoreId: row.scoreId,
+    revision: row.revision,
+    score: row.score,
+    label: row.label,
+    verdict: row.verdict,
+    trigger: row.trigger,
+    templateId: row.templateId,
+    reevaluateTemplate: row.reevaluateTemplate,
+  };
+}
+
+/**
+ * A re-evaluation's score: written as the next evaluation of the same content, model and
+ * config, with the derived fields and a `comment.scored` event, only when the verdict rises and
+ * no moderator decided this revision (verdicts only rise; a decision is never overridden).
+ */
+export async function writeReevaluatedScore(db: Db, row: CommentScoreRow): Promise<boolean> {
+  const rows = await db.query<{ id: string }>(
+    `WITH cur AS (
+       SELECT c.id FROM comments c
+       WHERE c.id = $2 AND c.revision = $4 AND c.status = 'scored' AND c.content_hash = $5
+         AND (CASE c.verdict WHEN 'flag' THEN 2 WHEN 'review' THEN 1 ELSE 0 END) < (CASE $10::text WHEN 'flag' THEN 2 WHEN 'review' THEN 1 ELSE 0 END)
+         AND NOT EXISTS (SELECT 1 FROM comment_review r WHERE r.tenant_id = c.tenant_id AND r.comment_id = c.id AND r.revision = c.revision)
+       FOR UPDATE
+     ), inserted AS (
+       INSERT INTO comment_scores (id, comment_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
+                                   verdict, reasons, signals, timings, trigger, evaluation)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13::jsonb, $14,
+              (SELECT COALESCE(max(s.evaluation), 0) + 1 FROM comment_scores s
+                WHERE s.comment_id = $2 AND s.content_hash = $5 AND s.model_version = $6 AND s.config_version = $7)
+       FROM cur
+       ON CONFLICT (comment_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
+     ), applied AS (
+       UPDATE comments c SET score = $8, label = $9, verdict = $10, model_version = $6, config_version = $7, scored_at = now(),
+              template_id = COALESCE($16, c.template_id)
+       FROM inserted i WHERE c.id = $2 RETURNING c.id
+     ), logged AS (
+       INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
+       SELECT $3, 'comment', id, 'comment.scored', 'system:reevaluation', $15::jsonb, $6, $7 FROM applied
+     )
+     SELECT id FROM applied`,
+    [
+      row.scoreId,
+      row.commentId,
+      row.tenantId,
+      row.revision,
+      row.contentHash,
+      row.modelVersion,
+      row.configVersion,
+      row.score,
+      row.label,
+      row.verdict,
+      JSON.stringify(row.reasons),
+      JSON.stringify(row.signals),
+      JSON.stringify(row.timings),
+      row.trigger,
+      JSON.stringify(scorePayload(row)),
+      row.templateId,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/** Scored members of a template below `flag`, undecided on their revision: what a grown template re-evaluates. */
+export async function templateMembersToReevaluate(db: Db, tenantId: string, templateId: string, exceptId: string, limit: number): Promise<{ commentId: string; revision: number }[]> {
+  return db.query(
+    `SELECT c.id AS "commentId", c.revision FROM comments c
+     WHERE c.tenant_id = $1 AND c.template_id = $2 AND c.id <> $3 AND c.status = 'scored' AND c.verdict <> 'flag'
+       AND NOT EXISTS (SELECT 1 FROM comment_review r WHERE r.tenant_id = c.tenant_id AND r.comment_id = c.id AND r.revision = c.revision)
+     ORDER BY c.id LIMIT $4`,
+    [tenantId, templateId, exceptId, limit],
+  );
 }
 
 export async function markCommentFailed(db: Db, job: { commentId: string; revision: number }, reason: string): Promise<void> {
@@ -362,8 +441,10 @@ export async function reviewComments(db: Db, tenantId: string, f: ReviewCommentF
     `SELECT ${COLUMNS}, COALESCE(s.reasons, '[]'::jsonb) AS reasons, COALESCE(s.signals, '{}'::jsonb) AS signals,
             r.revision AS "reviewRevision", r.state, r.decision, a.title AS "articleTitle"
      FROM comments c
-     LEFT JOIN comment_scores s ON s.comment_id = c.id AND s.content_hash = c.content_hash
-       AND s.model_version = c.model_version AND s.config_version = c.config_version
+     LEFT JOIN LATERAL (
+       SELECT s.reasons, s.signals FROM comment_scores s WHERE s.comment_id = c.id AND s.content_hash = c.content_hash
+          AND s.model_version = c.model_version AND s.config_version = c.config_version ORDER BY s.evaluation DESC LIMIT 1
+     ) s ON true
      LEFT JOIN comment_review r ON r.tenant_id = c.tenant_id AND r.comment_id = c.id
      LEFT JOIN articles a ON a.tenant_id = c.tenant_id AND a.external_id = c.article_external_id
      WHERE c.tenant_id = $1

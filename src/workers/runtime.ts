@@ -15,7 +15,7 @@ import { startReevaluateWorker } from './reevaluate-worker.ts';
 import { startHistoricalWorkers } from './rescore-worker.ts';
 import { startScoreWorker, type RunningWorker } from './score-worker.ts';
 import { startCommentWorker } from './comment-worker.ts';
-import { commentWebhookConsumer } from '../outbox/comment-consumers.ts';
+import { commentTemplateConsumer, commentWebhookConsumer } from '../outbox/comment-consumers.ts';
 import { buildCommentScoring } from '../services/comment-runtime.ts';
 
 /** The worker half of the service: scorers loaded once, queues consumed, heartbeats sent. */
@@ -50,6 +50,7 @@ export async function startWorkers(ctx: AppContext, options: { reconcile?: boole
           clusterConsumer(ctx.db, ctx.clusters),
           reevaluationConsumer(ctx.db, ctx.reevaluation, ctx.log),
           commentWebhookConsumer(ctx.db, ctx.webhooks, ctx.log),
+          commentTemplateConsumer(ctx.comments),
         ],
         config.outbox,
         ctx.log,

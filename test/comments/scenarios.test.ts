@@ -39,27 +39,36 @@ describe('comment scenarios', () => {
       const res = await env.request('POST', '/v1/comments/batch', { key: submitter, body: { comments: chunk } });
       expect(((await res.json()) as { errors: unknown[] }).errors).toEqual([]);
     }
-    verdicts = await waitFor(
-      async () => {
-        const rows = await env.ctx.db.query<Verdict>(`SELECT external_id AS "externalId", verdict, label FROM comments WHERE tenant_id = 'tenant-farm' AND status = 'scored'`);
-        return rows.length === scenario.comments.length && rows;
-      },
-      120_000,
-      200,
-    );
+    const scoredAll = () =>
+      waitFor(
+        async () => {
+          const rows = await env.ctx.db.query<Verdict>(`SELECT external_id AS "externalId", verdict, label FROM comments WHERE tenant_id = 'tenant-farm' AND status = 'scored'`);
+          return rows.length === scenario.comments.length && rows;
+        },
+        120_000,
+        200,
+      );
+    await scoredAll();
+    // Re-evaluations of templates' earlier members: planned from the outbox, run on the comment queue.
+    await waitFor(async () => {
+      await env.workers!.dispatcher!.drain();
+      const counts = await env.ctx.queues.comment.getJobCounts('waiting', 'active', 'delayed');
+      return Object.values(counts).every((n) => n === 0);
+    }, 120_000, 200);
+    verdicts = await scoredAll();
   }, 180_000);
   afterAll(() => env?.close());
 
   const of = (role: ScenarioComment['role']) => verdicts.filter((v) => byId.get(v.externalId)!.role === role);
 
-  it('catches the farm: nearly every farm comment flagged, the rest in review', () => {
+  it('catches the farm: every farm comment caught, nearly all flagged, first copies included', () => {
     const farm = of('farm');
     expect(farm).toHaveLength(600);
     const flagged = farm.filter((v) => v.verdict === 'flag').length;
     const caught = farm.filter((v) => v.verdict !== 'pass').length;
-    // A template's first posts are scored before any copy exists: they are caught in review by template.
-    expect(flagged / farm.length).toBeGreaterThanOrEqual(0.85);
-    expect(caught / farm.length).toBeGreaterThanOrEqual(0.9);
+    // A template's first copies are scored before the others exist; re-evaluation raises them when the template grows.
+    expect(flagged / farm.length).toBeGreaterThanOrEqual(0.95);
+    expect(caught).toBe(farm.length);
     expect(farm.filter((v) => v.verdict === 'flag').every((v) => v.label === 'ai_undeclared')).toBe(true);
   });
 

@@ -57,8 +57,10 @@ CREATE TABLE comment_scores (
   signals        jsonb NOT NULL,
   timings        jsonb NOT NULL,
   trigger        text NOT NULL DEFAULT 'live',
+  -- Re-evaluation with later evidence (the template grew) writes a new version; 0: scored.
+  evaluation     integer NOT NULL DEFAULT 0,
   created_at     timestamptz NOT NULL DEFAULT now(),
-  UNIQUE (comment_id, content_hash, model_version, config_version)
+  UNIQUE (comment_id, content_hash, model_version, config_version, evaluation)
 );
 CREATE INDEX comment_scores_comment ON comment_scores (comment_id, created_at DESC);
 
@@ -76,7 +78,8 @@ CREATE TABLE comment_review (
   PRIMARY KEY (tenant_id, comment_id)
 );
 
--- Comments' webhooks leave through the outbox like articles': their consumer starts at the present.
+-- Comments' webhooks and template re-evaluations leave through the outbox like articles': their consumers start at the present.
 INSERT INTO outbox_cursors (consumer, txid, event_id)
-SELECT 'comment-webhooks', COALESCE(max(e.txid), 0), COALESCE(max(e.id), 0) FROM events e
+SELECT c, COALESCE(max(e.txid), 0), COALESCE(max(e.id), 0)
+  FROM unnest(ARRAY['comment-webhooks', 'comment-templates']) AS c LEFT JOIN events e ON true GROUP BY c
 ON CONFLICT (consumer) DO NOTHING;
