@@ -73,7 +73,7 @@ export function buildApp(ctx: AppContext, local?: LocalModel) {
     async sampleQueues() {
       const counts = await ctx.queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');
       for (const [state, n] of Object.entries(counts)) ctx.metrics.queueDepth.set({ queue: 'score', state }, n);
-      for (const queue of ['rescore', 'rescan'] as const) {
+      for (const queue of ['rescore', 'rescan', 'comment'] as const) {
         const depth = await ctx.queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed');
         for (const [state, n] of Object.entries(depth)) ctx.metrics.queueDepth.set({ queue, state }, n);
       }
