@@ -11,7 +11,7 @@
  *   await boosting.observe({ tenantId: 't1', commentId: 'c1', accountId: 'fan', articleKey: 'p9', author: 'star', postedAt })
  *   -> { code: 'first_commenter', value: 9, strength: 0.83, message: { zh: '在账号star的10篇文章中，有9篇是该账号第一个评论', en: … }, evidence }
  */
-import type { Redis } from 'ioredis';
+import type { ClientContext, Redis, Result } from 'ioredis';
 import { z } from 'zod';
 
 export const boostingSettingsSchema = z.object({
@@ -41,12 +41,37 @@ export interface BoostingSignal {
   evidence: Record<string, unknown>;
 }
 
+/**
+ * One round trip, atomic. KEYS: observed-once, article's commenters, account's first-on counts,
+ * author's articles, (article, account) counted-once. ARGV: ttl, postedAt, account, article, author.
+ * Returns [articles of the author this account was first on, the author's commented articles].
+ */
+const BOOST_SCRIPT = `
+local ttl = tonumber(ARGV[1])
+if redis.call('SET', KEYS[1], '1', 'PX', ttl, 'NX') then
+  -- LT keeps the account's earliest comment time (and still adds a new account).
+  redis.call('ZADD', KEYS[2], 'LT', ARGV[2], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PFADD', KEYS[4], ARGV[4])
+  redis.call('PEXPIRE', KEYS[4], ttl)
+  -- Counted once per (article, account) when it becomes first; an earlier comment arriving later
+  -- does not take it back (the evidence is "was first when seen").
+  if redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ARGV[3] and redis.call('SET', KEYS[5], '1', 'PX', ttl, 'NX') then
+    redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
+return { redis.call('HGET', KEYS[3], ARGV[5]) or '0', redis.call('PFCOUNT', KEYS[4]) }
+`;
+
 export class CommentBoosting {
   constructor(
     private readonly redis: Redis,
     private readonly settings: BoostingSettings,
     private readonly prefix: string,
-  ) {}
+  ) {
+    if (!redis.commentBoost) redis.defineCommand('commentBoost', { lua: BOOST_SCRIPT });
+  }
 
   private key(tenantId: string, rest: string): string {
     return `${this.prefix}{t:${encodeURIComponent(tenantId)}}:${rest}`;
@@ -55,31 +80,20 @@ export class CommentBoosting {
   /** Records the comment once; answers the signal when this account boosts the article's author. */
   async observe(o: BoostingObservation): Promise<BoostingSignal | null> {
     if (!o.author || o.author === o.accountId) return null;
-    const ttl = this.settings.retentionSeconds * 1000;
-    const fc = this.key(o.tenantId, `fc:${encodeURIComponent(o.articleKey)}`);
-    const fb = this.key(o.tenantId, `fb:${encodeURIComponent(o.accountId)}`);
-    const ba = this.key(o.tenantId, `ba:${encodeURIComponent(o.author)}`);
-    const first = await this.redis.set(this.key(o.tenantId, `bo:${encodeURIComponent(o.commentId)}`), '1', 'PX', ttl, 'NX');
-    if (first === 'OK') {
-      const pipe = this.redis.pipeline();
-      // LT keeps the account's earliest comment time (and still adds a new account).
-      pipe.zadd(fc, 'LT', o.postedAt, o.accountId);
-      pipe.pexpire(fc, ttl);
-      pipe.zrange(fc, 0, 0);
-      pipe.pfadd(ba, o.articleKey);
-      pipe.pexpire(ba, ttl);
-      const r = await pipe.exec();
-      const failed = r?.find((x) => x[0]);
-      if (!r || failed) throw failed?.[0] ?? new Error('redis pipeline aborted');
-      const earliest = (r[2]![1] as string[])[0];
-      // Counted once per (article, account) when it becomes first; an earlier comment arriving
-      // later does not take it back (the evidence is "was first when seen").
-      if (earliest === o.accountId) {
-        const marked = await this.redis.set(this.key(o.tenantId, `bf:${encodeURIComponent(o.articleKey)}:${encodeURIComponent(o.accountId)}`), '1', 'PX', ttl, 'NX');
-        if (marked === 'OK') await this.redis.pipeline().hincrby(fb, o.author, 1).pexpire(fb, ttl).exec();
-      }
-    }
-    const [firstOn, authorArticles] = await Promise.all([this.redis.hget(fb, o.author), this.redis.pfcount(ba)]);
+    const k = (rest: string) => this.key(o.tenantId, rest);
+    const [firstOn, authorArticles] = await this.redis.commentBoost(
+      5,
+      k(`bo:${encodeURIComponent(o.commentId)}`),
+      k(`fc:${encodeURIComponent(o.articleKey)}`),
+      k(`fb:${encodeURIComponent(o.accountId)}`),
+      k(`ba:${encodeURIComponent(o.author)}`),
+      k(`bf:${encodeURIComponent(o.articleKey)}:${encodeURIComponent(o.accountId)}`),
+      this.settings.retentionSeconds * 1000,
+      o.postedAt,
+      o.accountId,
+      o.articleKey,
+      o.author,
+    );
     const n = Number(firstOn ?? 0);
     const total = Math.max(n, Number(authorArticles));
     const share = total === 0 ? 0 : n / total;
@@ -95,5 +109,11 @@ export class CommentBoosting {
       },
       evidence: { author: o.author, firstOn: n, authorArticles: total, share: Math.round(share * 100) / 100 },
     };
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    commentBoost(...args: [number, ...(string | number)[]]): Result<[string, number], Context>;
   }
 }
