@@ -14,6 +14,7 @@
  *
  *   npm run bench:comments                                  # everything
  *   npm run bench:comments -- --sizes 10000,100000 --scored 2000
+ *   npm run bench:comments -- --parts lookups
  *
  * Needs PostgreSQL (BENCH_DATABASE_URL, default the test database), Redis (BENCH_REDIS_URL) for
  * part 1, `redis-server` on PATH for part 2, and the shared datasets.
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '10000,100000,1000000' },
     probes: { type: 'string', default: '400' },
     scored: { type: 'string', default: '3000' },
+    /** Which parts to run: scoring, lookups (both by default). */
+    parts: { type: 'string', default: 'scoring,lookups' },
     datasets: { type: 'string', default: existsSync('../shared/datasets') ? '../shared/datasets' : '/work/shared/datasets' },
   },
 });
@@ -159,10 +162,14 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
 
 async function main(): Promise<void> {
   console.log(`comment bench, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  const rate = await scoringRate();
-  console.log(`\n1. scoring, one worker process (concurrency ${rate.concurrency}), ${rate.n} comments, detector off (comments under ${buildConfig({}).comments.detectorMinLength} characters do not run it):`);
+  const parts = new Set(args.parts.split(','));
+  if (parts.has('scoring')) {
+    const rate = await scoringRate();
+    console.log(`\n1. scoring, one worker process (concurrency ${rate.concurrency}), ${rate.n} comments, detector off (comments under ${buildConfig({}).comments.detectorMinLength} characters do not run it):`);
   console.log(`   end to end (PostgreSQL read + write, Redis signals): ${fmt(rate.endToEnd, 0)} comments/s`);
-  console.log(`   the pipeline alone, one at a time (article read, Redis signals, fusion; no score write): ${fmt(rate.pipelineOnly, 0)} comments/s`);
+    console.log(`   the pipeline alone, one at a time (article read, Redis signals, fusion; no score write): ${fmt(rate.pipelineOnly, 0)} comments/s`);
+  }
+  if (!parts.has('lookups')) return;
   console.error('2. loading the template index...');
   const rows = await lookups();
   console.log('\n2. near-duplicate lookup + insert, one at a time (ms):\n');
