@@ -19,7 +19,6 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
-COPY workers ./workers
 COPY models ./models
 RUN mkdir -p /data && chown node:node /data
 USER node

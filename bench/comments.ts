@@ -55,7 +55,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.le
 async function scoringRate(): Promise<{ endToEnd: number; pipelineOnly: number; n: number; concurrency: number }> {
   const store = await benchStore('cbench');
   const config = buildConfig({ ...store.env, DETECTOR_ENABLED: 'false', LOG_LEVEL: 'error', COMMENT_CONCURRENCY: '8' });
-  const ctx = await createContext(config);
+  const ctx = await createContext(config, 'api');
   try {
     const scenario = buildScenario(await loadHumanThreads(args.datasets));
     for (let i = 0; i < scenario.articles.length; i += 200) {
@@ -72,7 +72,8 @@ async function scoringRate(): Promise<{ endToEnd: number; pipelineOnly: number; 
     });
 
     // The pipeline alone, one comment at a time, on its own key prefix (articles read from the store).
-    const alone = buildCommentPipeline(ctx, null, `${config.redisPrefix}x`);
+    const deps = { redis: ctx.redis, config, articles: ctx.articles, comments: ctx.comments, detector: null };
+    const alone = buildCommentPipeline(deps, `${config.redisPrefix}x`);
     const aloneStart = performance.now();
     for (const [i, c] of comments.entries()) {
       const at = new Date(c.postedAt);
@@ -80,10 +81,10 @@ async function scoringRate(): Promise<{ endToEnd: number; pipelineOnly: number; 
     }
     const pipelineOnly = n / ((performance.now() - aloneStart) / 1000);
 
-    const scoring = buildCommentScoring(ctx, null);
+    const scoring = buildCommentScoring(ctx.db, deps);
     for (let i = 0; i < n; i += 500) await ctx.comments.submitMany({ tenantId: 'bench', actor: 'bench' }, comments.slice(i, i + 500), 'live');
     const started = performance.now();
-    const worker = startCommentWorker(ctx, scoring, { concurrency: config.comments.concurrency, reconcile: false });
+    const worker = startCommentWorker(ctx, scoring, { concurrency: config.comments.concurrency });
     for (;;) {
       const [row] = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM comments WHERE tenant_id = 'bench' AND status = 'scored'`);
       if ((row?.n ?? 0) >= n) break;

@@ -11,7 +11,7 @@ import { contentLength, modelText } from '../src/domain/normalize.ts';
 import { createDetectorScorer } from '../src/scoring/detector.ts';
 import { planWindows } from '../src/scoring/model-windows.ts';
 import { loadNgramModel } from '../src/scoring/ngram.ts';
-import { scoreTextSignals } from '../src/scoring/text-signals.ts';
+import { scoreTextSignals } from '../src/scoring/text-signals/index.ts';
 
 const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
 const SECONDS = Number(argOf('--seconds', '3'));

@@ -24,7 +24,7 @@ import { type AppContext, createContext } from '../src/context.ts';
 import { createPgDb } from '../src/db/pg.ts';
 import { createLogger } from '../src/infra/logger.ts';
 import { prepareArticle } from '../src/services/articles.ts';
-import { startWorkers } from '../src/workers/runtime.ts';
+import { startWorkers } from '../src/workers/index.ts';
 import { FARM_CITIES, farmText, NEWS } from '../test/helpers/farm.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL, fmt } from './lib.ts';
@@ -110,8 +110,8 @@ async function main() {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     OUTBOX_POLL_MS: process.env.OUTBOX_POLL_MS ?? '50',
   });
-  const ctx = await createContext(config, { logger: createLogger(config.logLevel) });
-  const workers = await startWorkers(ctx, { reconcile: false });
+  const ctx = await createContext(config, 'all', { logger: createLogger(config.logLevel) });
+  const workers = await startWorkers(ctx, ctx.worker!, { reconcile: false });
   const done = new Map<string, (at: number) => void>();
   workers.scoreWorker.on('completed', (job) => {
     const id = (job.data as { articleId: string }).articleId;

@@ -24,7 +24,7 @@ import { type AppContext, createContext } from '../src/context.ts';
 import { createPgDb } from '../src/db/pg.ts';
 import { createLogger } from '../src/infra/logger.ts';
 import { ARTICLE_COLUMNS, prepareArticle, type StoredArticle } from '../src/services/articles.ts';
-import { startWorkers } from '../src/workers/runtime.ts';
+import { startWorkers } from '../src/workers/index.ts';
 import { buildScorers } from '../src/scoring/index.ts';
 import { defaultFusionConfig } from '../src/scoring/fusion-config.ts';
 import { createPipeline } from '../src/services/pipeline.ts';
@@ -205,9 +205,9 @@ async function main() {
     REDIS_PREFIX: prefix,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const ctx = await createContext(config, { logger: createLogger(config.logLevel) });
+  const ctx = await createContext(config, 'all', { logger: createLogger(config.logLevel) });
   try {
-    const concurrency = config.historical.rescoreConcurrency;
+    const concurrency = config.rescans.rescoreConcurrency;
     const corpus = await loadCorpus();
     process.stderr.write(`seeding ${ARTICLES} articles from ${corpus.texts.length} texts...\n`);
     let t = performance.now();
@@ -216,9 +216,9 @@ async function main() {
 
     await seed(ctx, corpus, 'direct', 20_000);
     process.stderr.write(`direct ScoringService throughput (${SECONDS} s, concurrency ${concurrency})...\n`);
-    const direct = await directThroughput(ctx, concurrency, config.historical.rescanChunk);
+    const direct = await directThroughput(ctx, concurrency, config.rescans.chunk);
 
-    const workers = await startWorkers(ctx, { reconcile: false });
+    const workers = await startWorkers(ctx, ctx.worker!, { reconcile: false });
     const onScored = new Map<string, (at: number) => void>();
     workers.scoreWorker.on('completed', (job) => {
       const at = performance.now();
@@ -229,7 +229,7 @@ async function main() {
     const raw = await rawRunner(ctx);
     // The model at its best: the detector batches across concurrent calls, so try several levels
     // of articles in flight, the rescan's among them (jobs x articles per job).
-    const levels = [...new Set([8, 16, 32, concurrency * config.historical.rescanChunk])].sort((a, b) => a - b);
+    const levels = [...new Set([8, 16, 32, concurrency * config.rescans.chunk])].sort((a, b) => a - b);
     await liveLatency(ctx, corpus, onScored, 'warm', 20);
     await raw.run(concurrency, 2);
 
@@ -284,9 +284,9 @@ async function main() {
 
     const p = (v: number[], q: number) => fmt(percentile(v, q), 1);
     const lines = [
-      `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} RESCAN_CHUNK=${config.historical.rescanChunk} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.historical.rescanWindow}`,
+      `machine: ${(await import('node:os')).cpus().length} cores; corpus ${corpus.name} (${corpus.texts.length} texts, mean ${fmt(corpus.texts.reduce((n, t) => n + t.length, 0) / corpus.texts.length, 0)} chars); detector ${config.model.detectorEnabled ? 'on' : 'off'}; RESCORE_CONCURRENCY=${concurrency} RESCAN_CHUNK=${config.rescans.chunk} SCORE_CONCURRENCY=${config.scoring.concurrency} RESCAN_WINDOW=${config.rescans.window}`,
       `raw pipeline throughput:       ${fmt(rawRate)} articles/s  (best of concurrency ${[...rawRates].map(([c, r]) => `${c}: ${fmt(r.n / r.s)}`).join(', ')}; ${ROUNDS} rounds)`,
-      `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency} x ${config.historical.rescanChunk} articles)`,
+      `direct scoring (writes, no queue): ${fmt(direct)} articles/s  (concurrency ${concurrency} x ${config.rescans.chunk} articles)`,
       `rescan throughput:             ${fmt(rescanRate)} articles/s  (${fmt((rescanRate / rawRate) * 100)}% of raw, goal >= 80%; ${fmt((rescanRate / direct) * 100)}% of direct)  [rescan reported ${fmt(end.ratePerSecond)}/s, ${end.done}/${end.total} done, ETA ${end.etaSeconds ?? '?'} s]`,
       `live latency, no rescan:       p50 ${p(idle, 50)} ms  p99 ${p(idle, 99)} ms  (${idle.length} articles)`,
       `live latency, rescan running:  p50 ${p(during, 50)} ms  p99 ${p(during, 99)} ms  (${fmt(percentile(during, 99) / percentile(idle, 99), 2)}x p99; goal <= 1.5x)`,

@@ -181,24 +181,27 @@ export interface Config {
   shutdownTimeoutMs: number;
   bootstrapTenant: string;
   accountSignals: AccountSignalSettings;
-  /** Bulk import and rescans (historical content), scored on the low-priority `rescore` queue. */
-  historical: {
+  /** Bulk NDJSON imports, scored on the low-priority `rescore` queue. */
+  imports: {
     /** Decompressed bytes one import may read; past it the import stops (413, the part read stays). */
-    importMaxBytes: number;
+    maxBytes: number;
     /** Longest NDJSON line; a longer one is rejected on its own, without being buffered. */
-    importMaxLineBytes: number;
+    maxLineBytes: number;
     /** Lines stored per transaction. */
-    importChunkLines: number;
+    chunkLines: number;
     /** Per-line errors kept per import (the count goes on). */
-    importMaxStoredErrors: number;
+    maxStoredErrors: number;
+  };
+  /** Rescans of stored articles, scored on the low-priority `rescore` queue. */
+  rescans: {
     /** Concurrency of the `rescore` worker (imports and rescans), separate from SCORE_CONCURRENCY. */
     rescoreConcurrency: number;
     /** Most rescan articles one tenant has in the rescore queue at a time: tenants' rescans interleave. */
-    rescanWindow: number;
+    window: number;
     /** Articles per rescan job: queue and bookkeeping costs are paid once per chunk. */
-    rescanChunk: number;
+    chunk: number;
     /** How often a rescan driver tops its window up. */
-    rescanStepMs: number;
+    stepMs: number;
   };
   review: { leaseSeconds: number; maxLeaseSeconds: number; maxBulkItems: number };
   webhooks: {
@@ -298,15 +301,17 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       nearDuplicate: { threshold: e.NEAR_DUPLICATE_THRESHOLD },
       coordination: { windowSeconds: e.COORDINATION_WINDOW_SECONDS, minAccounts: Math.max(2, e.COORDINATION_MIN_ACCOUNTS) },
     }),
-    historical: {
-      importMaxBytes: e.IMPORT_MAX_BYTES,
-      importMaxLineBytes: Math.max(1024, e.IMPORT_MAX_LINE_BYTES),
-      importChunkLines: Math.min(1000, Math.max(1, e.IMPORT_CHUNK_LINES)),
-      importMaxStoredErrors: e.IMPORT_MAX_STORED_ERRORS,
+    imports: {
+      maxBytes: e.IMPORT_MAX_BYTES,
+      maxLineBytes: Math.max(1024, e.IMPORT_MAX_LINE_BYTES),
+      chunkLines: Math.min(1000, Math.max(1, e.IMPORT_CHUNK_LINES)),
+      maxStoredErrors: e.IMPORT_MAX_STORED_ERRORS,
+    },
+    rescans: {
       rescoreConcurrency: Math.max(1, e.RESCORE_CONCURRENCY),
-      rescanWindow: Math.max(10, e.RESCAN_WINDOW),
-      rescanChunk: Math.min(100, Math.max(1, e.RESCAN_CHUNK)),
-      rescanStepMs: Math.max(10, e.RESCAN_STEP_MS),
+      window: Math.max(10, e.RESCAN_WINDOW),
+      chunk: Math.min(100, Math.max(1, e.RESCAN_CHUNK)),
+      stepMs: Math.max(10, e.RESCAN_STEP_MS),
     },
     review: {
       leaseSeconds: Math.max(1, e.REVIEW_LEASE_SECONDS),

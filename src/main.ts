@@ -1,17 +1,19 @@
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from './config.ts';
-import { createContext } from './context.ts';
+import { createApp } from './api/app.ts';
+import { startHttp } from './api/server.ts';
+import { type AppContext, createContext, PROCESS_ROLES } from './context.ts';
 import { DataDirLockedError } from './infra/data-lock.ts';
+import { startMetricsHttp } from './infra/metrics-http.ts';
 import { RedisNotInstalledError } from './infra/redis-server.ts';
-import { ensureBootstrapKey, startHttp, startMetricsHttp } from './server.ts';
-import { type RunningWorkers, startWorkers } from './workers/runtime.ts';
+import { type RunningWorkers, startWorkers } from './workers/index.ts';
 
 /**
  * Entry point: `api` serves HTTP, `worker` consumes queues, `all` (the embedded default of
  * `npm start`) runs both in one process over PGlite and a private redis-server.
  */
-const modeSchema = z.enum(['api', 'worker', 'all']);
+const modeSchema = z.enum(PROCESS_ROLES);
 export type Mode = z.infer<typeof modeSchema>;
 
 async function main(mode: Mode) {
@@ -19,9 +21,9 @@ async function main(mode: Mode) {
   if (mode !== 'all' && !config.databaseUrl) {
     throw new ConfigError(['DATABASE_URL: required in api and worker modes (PGlite is single-process: use `all`)']);
   }
-  const ctx = await createContext(config);
+  const ctx = await createContext(config, mode);
   let workers: RunningWorkers | undefined;
-  if (mode !== 'api') workers = await startWorkers(ctx);
+  if (ctx.worker) workers = await startWorkers(ctx, ctx.worker);
   let http: { close(): Promise<void> } | undefined;
   if (mode === 'worker' && config.http.workerMetricsPort > 0) {
     // The model, delivery and rescan metrics are counted here, not in the API processes. A
@@ -34,9 +36,9 @@ async function main(mode: Mode) {
       ctx.log.warn({ err: error, port: config.http.workerMetricsPort }, 'worker metrics not served: set WORKER_METRICS_PORT to a free port (0: off)');
     }
   }
-  if (mode !== 'worker') {
+  if (ctx.api) {
     const key = await ensureBootstrapKey(ctx);
-    const api = await startHttp(ctx, workers);
+    const api = await startHttp(createApp(ctx.api), config);
     http = api;
     const url = `http://${urlHost(config.http.host)}:${api.port}`;
     // The CLI finds the service of this data folder here (`npm run cli -- keys ...`).
@@ -66,6 +68,13 @@ async function main(mode: Mode) {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** Prints a bootstrap admin key once, on the very first start of an empty store. */
+async function ensureBootstrapKey(ctx: AppContext): Promise<string | null> {
+  if ((await ctx.keys.count()) > 0) return null;
+  const created = await ctx.keys.create(ctx.config.bootstrapTenant, 'admin', 'bootstrap', 'system:bootstrap');
+  return created.key;
 }
 
 /** A host to reach a listener on: a wildcard bind is reached over loopback. */

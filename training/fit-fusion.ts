@@ -29,7 +29,7 @@ import { createDetectorScorer } from '../src/scoring/detector.ts';
 import { FUSION_FEATURES, fusedLogit, sha256File, sigmoid, type DetectorManifest, type FusionParts, type LangCalibration } from '../src/scoring/model-manifest.ts';
 import { DEFAULT_WINDOWS } from '../src/scoring/model-windows.ts';
 import { loadNgramModel } from '../src/scoring/ngram.ts';
-import { scoreTextSignals } from '../src/scoring/text-signals.ts';
+import { scoreTextSignals } from '../src/scoring/text-signals/index.ts';
 import { devTransformer, MAX_WINDOWS, readDevTexts, rowKey } from './dev-components.ts';
 import { writeModelCard, type AblationRow, type Row } from './model-card.ts';
 import { splitSeedPage } from './seed.ts';

@@ -21,18 +21,14 @@ import type { RescanService } from '../services/rescans.ts';
 import { auditRoutes, reviewRoutes } from './routes/review.ts';
 import type { ReviewService } from '../services/review.ts';
 import { adminQueueRoutes, webhookRoutes } from './routes/webhooks.ts';
-import type { WebhookService } from '../services/webhooks.ts';
+import type { WebhookService } from '../webhooks/service.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
+import type { Readiness } from '../services/readiness.ts';
 import { consoleRoutes, type ConsoleDeps } from '../console/index.ts';
 import { commentRoutes } from './routes/comments.ts';
 import { commentReviewRoutes } from './routes/comment-review.ts';
 import type { CommentService } from '../services/comments.ts';
 import type { CommentReviewService } from '../services/comment-review.ts';
-
-export interface Readiness {
-  ready: boolean;
-  checks: Record<string, { ok: boolean; detail?: string }>;
-}
 
 export interface AppDeps {
   config: Config;

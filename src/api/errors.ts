@@ -3,8 +3,28 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 import { isUnavailable } from '../db/db.ts';
-import { ERROR_STATUS, type ErrorCode, ServiceError } from '../domain/errors.ts';
+import { type ErrorCode, ServiceError } from '../domain/errors.ts';
 import type { AppEnv } from './env.ts';
+
+/** The one HTTP status of each error code. */
+export const ERROR_STATUS = {
+  malformed_json: 400,
+  invalid_utf8: 400,
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  import_too_large: 413,
+  text_too_long: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  redis_unavailable: 503,
+  database_unavailable: 503,
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>;
 
 /** The one error shape every route answers with: `{error: {code, message, requestId, details?}}`. */
 export function errorBody(code: ErrorCode, message: string, requestId: string, details?: unknown) {

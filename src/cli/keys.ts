@@ -7,7 +7,7 @@ import { openDatabase } from '../db/open.ts';
 import { ROLES } from '../domain/types.ts';
 import { acquireDataLock, currentHolder, DataDirLockedError } from '../infra/data-lock.ts';
 import { KeyService } from '../services/keys.ts';
-import { type Api, call, CliError } from './historical.ts';
+import { type Api, call, CliError } from './api-client.ts';
 
 /**
  * `keys create|list|revoke`. With a service running, keys go through its admin API

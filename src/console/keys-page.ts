@@ -1,5 +1,5 @@
 import { ROLES } from '../domain/types.ts';
-import type { KeyView } from '../services/keys.ts';
+import type { KeyRecord } from '../services/keys.ts';
 import { type Html, html } from './html.ts';
 import type { Lang } from './i18n.ts';
 import { layout, type PageContext } from './pages.ts';
@@ -49,7 +49,7 @@ const MESSAGES = {
 
 const fmtTime = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
-export function keysPage(pc: PageContext, keys: KeyView[], options: { operator: boolean; created?: { id: string; key: string; tenantId: string; role: string } }): Html {
+export function keysPage(pc: PageContext, keys: KeyRecord[], options: { operator: boolean; created?: { id: string; key: string; tenantId: string; role: string } }): Html {
   const m = MESSAGES[pc.lang];
   const s = pc.session as Session;
   return layout(

@@ -1,8 +1,9 @@
 import { DECISIONS, type Decision } from '../domain/review.ts';
 import type { Reason } from '../domain/types.ts';
-import type { JobView } from '../services/queue-admin.ts';
-import type { AuditEvent, GroupDetail, QueueArticle, QueueCounts, QueueGroup, QueuePage, ReviewArticle, ReviewService } from '../services/review.ts';
-import type { WebhookView } from '../services/webhooks.ts';
+import type { JobView } from '../services/views.ts';
+import type { QueuePage, ReviewService } from '../services/review.ts';
+import type { AuditEvent, GroupDetail, QueueArticle, QueueCounts, QueueGroup, ReviewArticle } from '../services/review-views.ts';
+import type { WebhookView } from '../webhooks/views.ts';
 import { alignPassages, annotate, diffWords } from './align.ts';
 import { Html, html, qs } from './html.ts';
 import { type Lang, type MessageKey, t, term } from './i18n.ts';

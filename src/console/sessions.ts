@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/db.ts';
-import type { Role } from '../domain/types.ts';
-import type { Lang } from './i18n.ts';
+import { z } from 'zod';
+import { type Role, ROLES } from '../domain/types.ts';
+import { type Lang, LANGS } from './i18n.ts';
 
 /**
  * Console sessions, server-side in Redis: the cookie holds a random 256-bit token, Redis
@@ -11,14 +12,16 @@ import type { Lang } from './i18n.ts';
  * console sessions at once.
  */
 
-export interface Session {
-  keyId: string;
-  tenantId: string;
-  role: Role;
-  csrf: string;
-  lang: Lang;
-  createdAt: number;
-}
+/** A session as stored in Redis; a value that does not parse is no session. */
+const sessionSchema = z.object({
+  keyId: z.string(),
+  tenantId: z.string(),
+  role: z.enum(ROLES),
+  csrf: z.string(),
+  lang: z.enum(LANGS),
+  createdAt: z.number(),
+});
+export type Session = z.infer<typeof sessionSchema>;
 
 const hash = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -51,7 +54,15 @@ export class SessionStore {
     if (!token || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
     const raw = await this.redis.get(this.key(token));
     if (!raw) return null;
-    const session = JSON.parse(raw) as Session;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+    const parsed = sessionSchema.safeParse(stored);
+    if (!parsed.success) return null;
+    const session = parsed.data;
     const rows = await this.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = $1', [session.keyId]);
     if (!rows[0] || rows[0].revoked) {
       await this.destroy(token);

@@ -1,26 +1,30 @@
 /**
  * Failures a caller can act on, with a stable code. The API maps each code to one HTTP
- * status (`src/api/errors.ts`); workers treat them as permanent.
+ * status (`src/api/errors.ts`); workers classify them as transient or permanent
+ * (`src/workers/define-worker.ts`).
  */
-export const ERROR_STATUS = {
-  malformed_json: 400,
-  invalid_utf8: 400,
-  bad_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  import_too_large: 413,
-  text_too_long: 413,
-  unsupported_media_type: 415,
-  validation_failed: 422,
-  rate_limited: 429,
-  internal_error: 500,
-  redis_unavailable: 503,
-  database_unavailable: 503,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = [
+  'malformed_json',
+  'invalid_utf8',
+  'bad_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'import_too_large',
+  'text_too_long',
+  'unsupported_media_type',
+  'validation_failed',
+  'rate_limited',
+  'internal_error',
+  'redis_unavailable',
+  'database_unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A dependency is down: the same work succeeds later, so a job retries (or waits) instead of failing. */
+export const TRANSIENT_CODES: ReadonlySet<ErrorCode> = new Set(['redis_unavailable', 'database_unavailable']);
 
 export interface FieldIssue {
   path: string;

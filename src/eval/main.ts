@@ -19,7 +19,11 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { canonicalText, detectLang, type Lang } from '../domain/normalize.ts';
 import { createDetectorScorer } from '../scoring/detector.ts';
+import { z } from 'zod';
 import { evaluate, formatTable, type EvalRecord } from './report.ts';
+
+/** One line of an evaluation file: `label` as "ai"/"human", 1/0 or true/false. */
+const evalRecordSchema = z.object({ text: z.string(), label: z.unknown(), lang: z.unknown() });
 
 interface Args {
   data: string;
@@ -63,8 +67,9 @@ async function* readRecords(file: string): AsyncGenerator<{ text: string; label:
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     lineNo++;
     if (!line.trim()) continue;
-    const r = JSON.parse(line) as { text?: unknown; label?: unknown; lang?: unknown };
-    if (typeof r.text !== 'string') throw new Error(`line ${lineNo}: text must be a string`);
+    const parsed = evalRecordSchema.safeParse(JSON.parse(line));
+    if (!parsed.success) throw new Error(`line ${lineNo}: text must be a string`);
+    const r = parsed.data;
     const label = r.label === 'ai' || r.label === 1 || r.label === true ? 1 : r.label === 'human' || r.label === 0 || r.label === false ? 0 : null;
     if (label === null) throw new Error(`line ${lineNo}: label must be "ai" or "human"`);
     const text = canonicalText(r.text);

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 
 /**
  * An exclusive lock on the data folder of the embedded default (PGlite files and the private
@@ -13,15 +14,16 @@ import path from 'node:path';
 
 export const LOCK_FILE = 'slopguard.lock';
 
-export interface LockInfo {
-  pid: number;
-  host: string;
-  startedAt: string;
+const lockInfoSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  startedAt: z.string(),
   /** Linux: the process's start time in clock ticks since boot, so a reused pid is not mistaken for the holder. */
-  procStart?: string;
+  procStart: z.string().optional(),
   /** Where the holder's HTTP API listens, once it does. */
-  url?: string;
-}
+  url: z.string().optional(),
+});
+export type LockInfo = z.infer<typeof lockInfoSchema>;
 
 export class DataDirLockedError extends Error {
   constructor(
@@ -55,8 +57,7 @@ function procStart(pid: number): string | undefined {
 
 function readLock(file: string): LockInfo | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockInfo>;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? (parsed as LockInfo) : undefined;
+    return lockInfoSchema.safeParse(JSON.parse(readFileSync(file, 'utf8'))).data;
   } catch {
     return undefined;
   }

@@ -86,7 +86,7 @@ export function createMetrics() {
       labelNames: ['outcome'],
       registers: [registry],
     }),
-    historicalRuns: new Gauge({
+    importRescanRuns: new Gauge({
       name: 'slopguard_historical_runs',
       help: 'Imports and rescans by status (sampled at scrape time)',
       labelNames: ['kind', 'status'],

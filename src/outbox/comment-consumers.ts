@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import type { CommentService } from '../services/comments.ts';
-import type { WebhookService } from '../services/webhooks.ts';
+import type { WebhookService } from '../webhooks/service.ts';
 import { scoredComments } from '../store/comments.ts';
 import type { OutboxConsumer, OutboxEvent } from './dispatcher.ts';
 

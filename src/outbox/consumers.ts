@@ -19,7 +19,7 @@ import type { Label, Reason, Verdict } from '../domain/types.ts';
 import { accountSignalSchema } from '../jobs/catalog.ts';
 import type { ClusterService } from '../services/clusters.ts';
 import type { ReevaluationPlanner } from '../services/reevaluation.ts';
-import type { ScoredArticle, WebhookService } from '../services/webhooks.ts';
+import type { ScoredArticle, WebhookService } from '../webhooks/service.ts';
 import type { OutboxConsumer, OutboxEvent } from './dispatcher.ts';
 
 const scoreRef = z.object({ scoreId: z.string().min(1) });

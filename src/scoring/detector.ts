@@ -30,7 +30,7 @@ import { fusedLogit, loadManifest, sigmoid, type DetectorManifest, type FusionPa
 import { capWindows, planWindows, type Window } from './model-windows.ts';
 import { type ModelThread, startModelThreadPool } from './model-thread.ts';
 import { loadNgramModel, type NgramModel } from './ngram.ts';
-import { scoreTextSignals } from './text-signals.ts';
+import { scoreTextSignals } from './text-signals/index.ts';
 
 export const DETECTOR_NAME = 'detector';
 export const DEFAULT_DETECTOR_ID = 'slopguard-detector';

@@ -4,7 +4,7 @@ import type { Scorer } from '../domain/types.ts';
 import type { ModelObserver } from '../infra/metrics.ts';
 import { createDetectorScorer } from './detector.ts';
 import { createZeroShotScorer } from './model-zeroshot.ts';
-import { createTextSignalsScorer } from './text-signals.ts';
+import { createTextSignalsScorer } from './text-signals/index.ts';
 
 export interface Scorers {
   text: Scorer;

@@ -6,36 +6,41 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Lang } from '../domain/normalize.ts';
-import type { WindowSpec } from './model-windows.ts';
+import { z } from 'zod';
 
-export interface LangCalibration {
+const langCalibrationSchema = z.object({
   /** Fusion logit = bias + Σ weights[k] · feature[k], features named in `featureNames`. */
-  bias: number;
-  weights: number[];
+  bias: z.number(),
+  weights: z.array(z.number()),
   /**
    * Platt scaling of the transformer's mean window logit alone (its standalone probability,
    * reported as evidence). Window probabilities are the fusion applied to each window.
    */
-  segment: { a: number; b: number };
+  segment: z.object({ a: z.number(), b: z.number() }),
   /** reviewStrict: review point of the strict AI-assisted policy (5% FPR on article-length dev humans) */
-  thresholds: { review: number; flag: number; reviewStrict?: number };
-}
+  thresholds: z.object({ review: z.number(), flag: z.number(), reviewStrict: z.number().optional() }),
+});
+export type LangCalibration = z.infer<typeof langCalibrationSchema>;
 
-export interface DetectorManifest {
-  modelId: string;
-  version: string;
-  labels: Record<string, string>;
-  files: Record<string, string>;
-  maxTokens: number;
-  windows: Record<Lang, WindowSpec>;
+const perLang = <S extends z.ZodType>(schema: S) => z.object({ zh: schema, en: schema });
+const windowSpecSchema = z.object({ chars: z.number().int().positive(), stride: z.number().int().positive() });
+
+/** The manifest as written by training/fit-fusion.ts, parsed (not cast) when a detector loads. */
+export const detectorManifestSchema = z.object({
+  modelId: z.string(),
+  version: z.string(),
+  labels: z.record(z.string(), z.string()),
+  files: z.record(z.string(), z.string()),
+  maxTokens: z.number().int().positive(),
+  windows: perLang(windowSpecSchema),
   /** Texts with fewer content units (Han characters + Latin words) get probability null. */
-  minUnits: Record<Lang, number>;
-  featureNames: string[];
-  calibration: Record<Lang, LangCalibration>;
-  training: Record<string, unknown>;
-  metrics?: Record<string, unknown>;
-}
+  minUnits: perLang(z.number()),
+  featureNames: z.array(z.string()),
+  calibration: perLang(langCalibrationSchema),
+  training: z.record(z.string(), z.unknown()),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+});
+export type DetectorManifest = z.infer<typeof detectorManifestSchema>;
 
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -43,7 +48,7 @@ export function sha256File(path: string): string {
 
 /** Reads the manifest and checks every listed file's hash; throws on a mismatch. */
 export function loadManifest(dir: string, verify = true): DetectorManifest {
-  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as DetectorManifest;
+  const m = detectorManifestSchema.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
   if (verify) {
     for (const [file, sha] of Object.entries(m.files)) {
       const got = sha256File(join(dir, file));

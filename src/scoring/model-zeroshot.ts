@@ -24,12 +24,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contentLength, modelText } from '../domain/normalize.ts';
 import type { ScoreInput, Scorer, ScorerOutput } from '../domain/types.ts';
+import { z } from 'zod';
 
-export interface ZeroShotCalibration {
-  center: number;
-  scale: number;
-  thresholds?: { review: number; flag: number };
-}
+/** `zeroshot.json` beside the observer model, parsed when the scorer loads. */
+const zeroShotCalibrationSchema = z.object({
+  center: z.number(),
+  scale: z.number(),
+  thresholds: z.object({ review: z.number(), flag: z.number() }).optional(),
+});
+export type ZeroShotCalibration = z.infer<typeof zeroShotCalibrationSchema>;
 
 export interface ZeroShotOptions {
   modelDir: string;
@@ -122,7 +125,7 @@ export function createZeroShotScorer(opts: ZeroShotOptions): ZeroShotScorer {
     observer = await load(opts.observer);
     performer = opts.performer ? await load(opts.performer) : null;
     const calFile = join(opts.modelDir, opts.observer, 'zeroshot.json');
-    if (!calibration && existsSync(calFile)) calibration = JSON.parse(readFileSync(calFile, 'utf8')) as ZeroShotCalibration;
+    if (!calibration && existsSync(calFile)) calibration = zeroShotCalibrationSchema.parse(JSON.parse(readFileSync(calFile, 'utf8')));
     ready = true;
   }
 

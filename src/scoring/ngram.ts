@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Lang } from '../domain/normalize.ts';
 
 export const NGRAM_FORMAT = 'slopguard-ngram-2';
@@ -125,22 +126,25 @@ export function tfidfVector(blocks: Map<number, number>[], idf: ArrayLike<number
   return { idx, val };
 }
 
-export interface NgramLangMeta {
+const ngramLangMetaSchema = z.object({
   /** idf[b] = idfScale * uint8 at idfOffset; w[b] = weightScale * int16 at weightOffset */
-  idfOffset: number;
-  idfScale: number;
-  weightOffset: number;
-  weightScale: number;
-  bias: number;
-}
+  idfOffset: z.number().int().min(0),
+  idfScale: z.number(),
+  weightOffset: z.number().int().min(0),
+  weightScale: z.number(),
+  bias: z.number(),
+});
+export type NgramLangMeta = z.infer<typeof ngramLangMetaSchema>;
 
-export interface NgramMeta {
-  format: typeof NGRAM_FORMAT;
-  bits: number;
-  blocks: readonly string[];
-  langs: Record<Lang, NgramLangMeta>;
-  training: Record<string, unknown>;
-}
+/** `ngram.json`, parsed when the model loads. */
+const ngramMetaSchema = z.object({
+  format: z.literal(NGRAM_FORMAT, { error: (issue) => `format ${String(issue.input)}, expected ${NGRAM_FORMAT} (re-fit with training/refit.sh)` }),
+  bits: z.number().int().min(1).max(30),
+  blocks: z.array(z.string()).readonly(),
+  langs: z.object({ zh: ngramLangMetaSchema, en: ngramLangMetaSchema }),
+  training: z.record(z.string(), z.unknown()),
+});
+export type NgramMeta = z.infer<typeof ngramMetaSchema>;
 
 export interface NgramModel {
   meta: NgramMeta;
@@ -149,8 +153,9 @@ export interface NgramModel {
 }
 
 export function loadNgramModel(dir: string): NgramModel {
-  const meta = JSON.parse(readFileSync(join(dir, 'ngram.json'), 'utf8')) as NgramMeta;
-  if (meta.format !== NGRAM_FORMAT) throw new Error(`ngram.json: format ${String(meta.format)}, expected ${NGRAM_FORMAT} (re-fit with training/refit.sh)`);
+  const parsed = ngramMetaSchema.safeParse(JSON.parse(readFileSync(join(dir, 'ngram.json'), 'utf8')));
+  if (!parsed.success) throw new Error(`ngram.json: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const meta = parsed.data;
   const buf = readFileSync(join(dir, 'ngram.bin'));
   const size = 1 << meta.bits;
   const model = {} as Record<Lang, { idf: Float32Array; w: Float32Array; bias: number }>;

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
@@ -10,7 +9,10 @@ import { isId, newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
 import type { ArticleStatus, Label, Reason, Segment, Verdict } from '../domain/types.ts';
-import { jobOptions, type RetryPolicy, scoreJobId, type ScoreJob } from '../jobs/catalog.ts';
+import type { JobQueue, JOBS, ScoreJob } from '../jobs/catalog.ts';
+
+/** Which queue an article's scoring job goes to: `live` (score) or `import` (rescore, below live traffic). */
+export type ScoringLane = 'live' | 'import';
 
 /** An article ready to store: canonical text, language and content hash computed. */
 export interface PreparedArticle {
@@ -208,8 +210,8 @@ export class ArticleService {
   constructor(
     private readonly db: Db,
     private readonly redis: Redis,
-    private readonly scoreQueue: Queue,
-    private readonly retry: RetryPolicy,
+    /** Live submissions go to `score`; imported ones to `rescore`, below live traffic. */
+    private readonly jobs: { live: JobQueue<typeof JOBS.score>; imported: JobQueue<typeof JOBS.importScore> },
     private readonly log: Logger,
   ) {}
 
@@ -231,6 +233,7 @@ export class ArticleService {
     who: Submitter,
     articles: readonly PreparedArticle[],
     batch?: { id: string; total: number; rejected: number; kind?: string; indexes: readonly number[] },
+    lane: ScoringLane = 'live',
   ): Promise<(SubmitResult | StoreFailure)[]> {
     this.assertQueueAvailable();
     if (articles.length === 0 && !batch) return [];
@@ -246,7 +249,7 @@ export class ArticleService {
       outcomes = await this.storeEach(who, articles, batch);
     }
     const stored = outcomes.filter((o): o is SubmitResult => !isStoreFailure(o));
-    await this.enqueueChanged(stored.map((result) => ({ tenantId: who.tenantId, result })));
+    await this.enqueueChanged(stored.map((result) => ({ tenantId: who.tenantId, result })), lane);
     return outcomes;
   }
 
@@ -351,26 +354,24 @@ export class ArticleService {
     }));
   }
 
-  private async enqueueChanged(items: readonly { tenantId: string; result: SubmitResult }[]): Promise<void> {
+  private async enqueueChanged(items: readonly { tenantId: string; result: SubmitResult }[], lane: ScoringLane = 'live'): Promise<void> {
     const byTenant = new Map<string, SubmitResult[]>();
     for (const { tenantId, result } of items) {
       if (result.changed) byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), result]);
     }
-    for (const [tenantId, results] of byTenant) await this.enqueue(tenantId, results, 'live');
+    for (const [tenantId, results] of byTenant) await this.enqueue(tenantId, results, 'live', lane);
   }
 
   /**
    * Queues scoring jobs with deterministic ids. A failure here is logged, not thrown: the
    * rows are committed and the reconciler queues them once Redis answers again.
    */
-  async enqueue(tenantId: string, items: readonly { id: string; revision: number }[], trigger: ScoreJob['trigger']): Promise<void> {
+  async enqueue(tenantId: string, items: readonly { id: string; revision: number }[], trigger: ScoreJob['trigger'], lane: ScoringLane = 'live'): Promise<void> {
+    const jobs = lane === 'live' ? this.jobs.live : this.jobs.imported;
     for (let i = 0; i < items.length; i += 1000) {
-      const chunk = items.slice(i, i + 1000).map((item) => {
-        const data: ScoreJob = { tenantId, articleId: item.id, revision: item.revision, trigger };
-        return { name: 'score', data, opts: jobOptions(this.retry, scoreJobId(data)) };
-      });
+      const chunk = items.slice(i, i + 1000).map((item) => ({ data: { tenantId, articleId: item.id, revision: item.revision, trigger } }));
       try {
-        await this.scoreQueue.addBulk(chunk);
+        await jobs.addBulk(chunk);
       } catch (error) {
         this.log.warn({ err: error, count: chunk.length }, 'enqueue failed; the reconciler will queue these articles');
         return;

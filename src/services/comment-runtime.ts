@@ -1,27 +1,32 @@
-import type { AppContext } from '../context.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/db.ts';
 import type { Scorer } from '../domain/types.ts';
+import type { Redis } from 'ioredis';
 import { defaultCommentFusionConfig } from '../scoring/comment-fusion.ts';
 import { boostingSettingsSchema, CommentBoosting } from '../signals/comment-boosting.ts';
 import { commentTemplateSettingsSchema, CommentTemplates } from '../signals/comment-templates.ts';
 import { AccountSignals, accountSignalSettingsSchema } from '../signals/index.ts';
-import { CommentPipeline, CommentScoringService } from './comment-scoring.ts';
+import { CommentPipeline, type CommentPipelineParts, CommentScoringService } from './comment-scoring.ts';
 
-/**
- * The comment scoring service of a worker process, over the context's clients and the
- * process's detector. Comment timelines are kept apart from article timelines (people comment
- * far more often than they publish), so bursts and cadence are judged against comment habits;
- * near-duplicates of comments are the template index's work, not the article index's.
- */
-export function buildCommentScoring(ctx: AppContext, detector: Scorer | null): CommentScoringService {
-  return new CommentScoringService(ctx.db, buildCommentPipeline(ctx, detector));
+/** What the comment pipeline is built over (the composition root passes its clients and services). */
+export interface CommentPipelineDeps {
+  redis: Redis;
+  config: Pick<Config, 'redisPrefix' | 'accountSignals' | 'comments'>;
+  articles: CommentPipelineParts['articles'];
+  comments: CommentPipelineParts['comments'];
+  detector: Scorer | null;
 }
 
-/** The pipeline alone, its Redis state under `redisPrefix` (benches measure it apart from the store). */
-export function buildCommentPipeline(ctx: AppContext, detector: Scorer | null, redisPrefix = ctx.config.redisPrefix): CommentPipeline {
-  const { config } = ctx;
-  const retentionSeconds = config.accountSignals.retentionSeconds;
+/**
+ * The comment pipeline of a worker process. Comment timelines are kept apart from article
+ * timelines (people comment far more often than they publish), so bursts and cadence are judged
+ * against comment habits; near-duplicates of comments are the template index's work, not the
+ * article index's. `redisPrefix` puts its state elsewhere (benches measure it apart).
+ */
+export function buildCommentPipeline(deps: CommentPipelineDeps, redisPrefix = deps.config.redisPrefix): CommentPipeline {
+  const retentionSeconds = deps.config.accountSignals.retentionSeconds;
   const account = new AccountSignals(
-    ctx.redis,
+    deps.redis,
     accountSignalSettingsSchema.parse({
       retentionSeconds,
       // A person may write a few dozen comments a day; a burst is measured against that.
@@ -34,13 +39,17 @@ export function buildCommentPipeline(ctx: AppContext, detector: Scorer | null, r
     `${redisPrefix}:csig:`,
   );
   return new CommentPipeline({
-    templates: new CommentTemplates(ctx.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:ct:`),
-    boosting: new CommentBoosting(ctx.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:cb:`),
+    templates: new CommentTemplates(deps.redis, commentTemplateSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:ct:`),
+    boosting: new CommentBoosting(deps.redis, boostingSettingsSchema.parse({ retentionSeconds }), `${redisPrefix}:cb:`),
     account,
-    detector,
-    detectorMinLength: config.comments.detectorMinLength,
+    detector: deps.detector,
+    detectorMinLength: deps.config.comments.detectorMinLength,
     fusion: defaultCommentFusionConfig,
-    articles: ctx.articles,
-    comments: ctx.comments,
+    articles: deps.articles,
+    comments: deps.comments,
   });
+}
+
+export function buildCommentScoring(db: Db, deps: CommentPipelineDeps): CommentScoringService {
+  return new CommentScoringService(db, buildCommentPipeline(deps));
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/db.ts';
+import { ServiceError } from '../domain/errors.ts';
 import { detectExplicitLabels } from '../domain/labelling.ts';
 import { newId } from '../domain/ids.ts';
 import { contentLength } from '../domain/normalize.ts';
@@ -139,8 +140,6 @@ export type CommentScoreOutcome =
   | { kind: 'superseded' }
   | { kind: 'unchanged' };
 
-export class CommentMissingError extends Error {}
-
 /**
  * Scores one comment revision once per (content, model version, config version): re-reads
  * the row, returns early when the work is done, and writes score, derived fields and the
@@ -156,7 +155,8 @@ export class CommentScoringService {
     if (job.trigger === 'reevaluate') return this.reevaluate(job);
     const versions = { modelVersion: this.pipeline.modelVersion, configVersion: this.pipeline.configVersion };
     const comment = await markCommentScoring(this.db, job, versions);
-    if (!comment) throw new CommentMissingError(`comment ${job.commentId} does not exist`);
+    // Permanent (`not_found`): a retry cannot bring the comment back.
+    if (!comment) throw new ServiceError('not_found', `comment ${job.commentId} does not exist`);
     if (comment.revision !== job.revision) return { kind: 'superseded' };
     if (comment.existingScoreId) {
       await applyExistingScore(this.db, comment.existingScoreId, comment.revision);
@@ -195,7 +195,8 @@ export class CommentScoringService {
    */
   private async reevaluate(job: CommentJob): Promise<CommentScoreOutcome> {
     const comment = await commentById(this.db, job.tenantId, job.commentId);
-    if (!comment) throw new CommentMissingError(`comment ${job.commentId} does not exist`);
+    // Permanent (`not_found`): a retry cannot bring the comment back.
+    if (!comment) throw new ServiceError('not_found', `comment ${job.commentId} does not exist`);
     if (comment.revision !== job.revision || comment.status !== 'scored') return { kind: 'superseded' };
     const result = await this.pipeline.run(comment);
     const scoreId = newId('csc');

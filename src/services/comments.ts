@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
@@ -8,7 +7,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { NdjsonFormatError, NdjsonLimitError, type NdjsonStats, readNdjson } from '../infra/ndjson.ts';
-import { commentJobId, type CommentJob, commentReevaluateJobId, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
+import type { CommentJob, JOBS, JobQueue } from '../jobs/catalog.ts';
 import {
   commentByExternalId,
   commentById,
@@ -109,8 +108,7 @@ export class CommentService {
   constructor(
     private readonly db: Db,
     private readonly redis: Redis,
-    private readonly queue: Queue,
-    private readonly retry: RetryPolicy,
+    private readonly jobs: { comment: JobQueue<typeof JOBS.comment>; reevaluate: JobQueue<typeof JOBS.commentReevaluate> },
     private readonly limits: CommentLimits,
     private readonly log: Logger,
   ) {}
@@ -240,15 +238,10 @@ export class CommentService {
   }
 
   private async enqueue(items: readonly { tenantId: string; result: CommentAccepted }[], trigger: CommentJob['trigger']): Promise<void> {
-    const jobs = items
-      .filter((i) => i.result.changed)
-      .map(({ tenantId, result }) => {
-        const data: CommentJob = { tenantId, commentId: result.id, revision: result.revision, trigger };
-        return { name: 'comment', data, opts: jobOptions(this.retry, commentJobId(data)) };
-      });
+    const jobs = items.filter((i) => i.result.changed).map(({ tenantId, result }) => ({ data: { tenantId, commentId: result.id, revision: result.revision, trigger } }));
     if (jobs.length === 0) return;
     try {
-      await this.queue.addBulk(jobs);
+      await this.jobs.comment.addBulk(jobs);
     } catch (error) {
       // The rows are committed: the reconciler queues them once Redis answers again.
       this.log.warn({ err: error, count: jobs.length }, 'could not queue comment jobs; the reconciler will queue them');
@@ -258,13 +251,7 @@ export class CommentService {
   /** Queues again the accepted comments whose job never reached Redis (job ids dedupe the others). */
   async requeueUnfinished(olderThanMs: number, limit = 1000): Promise<number> {
     const rows = await unfinishedComments(this.db, olderThanMs, limit);
-    if (rows.length === 0) return 0;
-    await this.queue.addBulk(
-      rows.map((r) => {
-        const data: CommentJob = { ...r, trigger: 'reconcile' };
-        return { name: 'comment', data, opts: jobOptions(this.retry, commentJobId(data)) };
-      }),
-    );
+    await this.jobs.comment.addBulk(rows.map((r) => ({ data: { ...r, trigger: 'reconcile' as const } })));
     return rows.length;
   }
 
@@ -275,13 +262,7 @@ export class CommentService {
    */
   async queueTemplateReevaluation(eventId: number, tenantId: string, templateId: string, exceptId: string): Promise<number> {
     const members = await templateMembersToReevaluate(this.db, tenantId, templateId, exceptId, 1000);
-    if (members.length === 0) return 0;
-    await this.queue.addBulk(
-      members.map((m) => {
-        const data: CommentJob = { tenantId, commentId: m.commentId, revision: m.revision, trigger: 'reevaluate' };
-        return { name: 'comment', data, opts: jobOptions(this.retry, commentReevaluateJobId(eventId, m.commentId)) };
-      }),
-    );
+    await this.jobs.reevaluate.addBulk(members.map((m) => ({ data: { tenantId, commentId: m.commentId, revision: m.revision, trigger: 'reevaluate' as const }, key: { eventId } })));
     return members.length;
   }
 

@@ -26,7 +26,6 @@ export interface ImportSettings {
 export type ImportStatus = 'running' | 'completed' | 'failed';
 
 import type { ImportLineError, ImportView } from './views.ts';
-export type { ImportLineError, ImportView } from './views.ts';
 
 export interface ImportRun {
   view: ImportView;
@@ -126,7 +125,7 @@ export class ImportService {
     const store = async (batch: PreparedArticle[], lines: number[], batchErrors: ImportLineError[]) => {
       const linesRead = counts.linesRead;
       const bytes = stats.bytes;
-      const outcomes = batch.length > 0 ? await this.articles.submit(submitter, batch) : [];
+      const outcomes = batch.length > 0 ? await this.articles.submit(submitter, batch, undefined, 'import') : [];
       const results: SubmitResult[] = [];
       for (const [i, outcome] of outcomes.entries()) {
         if (!isStoreFailure(outcome)) results.push(outcome);

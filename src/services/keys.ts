@@ -18,8 +18,8 @@ export interface CreatedKey extends Principal {
   createdAt: Date;
 }
 
-/** A key as listed: never its secret or hash. */
-export interface KeyView {
+/** A key as stored and listed (dates as dates; the API answers `KeyViewSchema`): never its secret or hash. */
+export interface KeyRecord {
   id: string;
   tenantId: string;
   role: Role;
@@ -86,7 +86,7 @@ export class KeyService {
    * `tenantId`, only a key of that tenant. Answers the key, or null when there is no such key
    * (a key already revoked is answered as it is).
    */
-  async revoke(keyId: string, options: { tenantId?: string | undefined; actor?: string } = {}): Promise<KeyView | null> {
+  async revoke(keyId: string, options: { tenantId?: string | undefined; actor?: string } = {}): Promise<KeyRecord | null> {
     const tenantId = options.tenantId ?? null;
     const rows = await this.db.query<{ tenant_id: string; changed: boolean }>(
       `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)
@@ -105,8 +105,8 @@ export class KeyService {
   }
 
   /** Keys, never their secrets: all, one tenant's, or one key. */
-  async list(filter: { tenantId?: string | undefined; keyId?: string } = {}): Promise<KeyView[]> {
-    return this.db.query<KeyView>(
+  async list(filter: { tenantId?: string | undefined; keyId?: string } = {}): Promise<KeyRecord[]> {
+    return this.db.query<KeyRecord>(
       `SELECT id, tenant_id AS "tenantId", role, name, created_at AS "createdAt", revoked_at AS "revokedAt"
        FROM api_keys WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR id = $2) ORDER BY created_at, id`,
       [filter.tenantId ?? null, filter.keyId ?? null],

@@ -1,5 +1,7 @@
 import type { Job, Queue } from 'bullmq';
+import { z } from 'zod';
 import { ServiceError } from '../domain/errors.ts';
+import { JOB_STATES, type JobState, type JobView, type ListableState } from './views.ts';
 
 /**
  * The admin queue dashboard's data: job counts per queue (service-wide: queues are shared by
@@ -7,23 +9,8 @@ import { ServiceError } from '../domain/errors.ts';
  * carry `tenantId`; jobs without one, like rescan drivers, are not listed).
  */
 
-export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
-export type JobState = (typeof JOB_STATES)[number];
-const LISTABLE = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
-export type ListableState = (typeof LISTABLE)[number];
-export const LISTABLE_STATES = LISTABLE;
-
-export interface JobView {
-  id: string;
-  name: string;
-  state: ListableState;
-  attemptsMade: number;
-  attempts: number;
-  failedReason: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  data: Record<string, unknown>;
-}
+/** The payload field that says whose a job is (a job without one, like a rescan driver, is nobody's). */
+const tenantOf = (data: unknown) => z.object({ tenantId: z.string() }).safeParse(data).data?.tenantId;
 
 export class QueueAdmin {
   constructor(private readonly queues: () => Record<string, Queue>) {}
@@ -51,7 +38,7 @@ export class QueueAdmin {
     // Scan a bounded window and keep the tenant's jobs.
     const jobs = await queue.getJobs([state], 0, 999, state !== 'completed');
     return jobs
-      .filter((j): j is Job => Boolean(j) && (j.data as { tenantId?: string } | undefined)?.tenantId === tenantId)
+      .filter((j): j is Job => Boolean(j) && tenantOf(j.data) === tenantId)
       .slice(0, limit)
       .map((j) => ({
         id: String(j.id),
@@ -62,14 +49,14 @@ export class QueueAdmin {
         failedReason: j.failedReason ?? null,
         createdAt: new Date(j.timestamp).toISOString(),
         finishedAt: j.finishedOn ? new Date(j.finishedOn).toISOString() : null,
-        data: j.data as Record<string, unknown>,
+        data: z.record(z.string(), z.unknown()).catch({}).parse(j.data),
       }));
   }
 
   /** Retries one failed job of the tenant. */
   async retry(name: string, jobId: string, tenantId: string): Promise<{ retried: string }> {
     const job = await this.queue(name).getJob(jobId);
-    if (!job || (job.data as { tenantId?: string }).tenantId !== tenantId) throw new ServiceError('not_found', 'no such job');
+    if (!job || tenantOf(job.data) !== tenantId) throw new ServiceError('not_found', 'no such job');
     if (!(await job.isFailed())) throw new ServiceError('conflict', 'only failed jobs can be retried');
     await job.retry('failed');
     return { retried: jobId };

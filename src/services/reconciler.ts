@@ -1,7 +1,6 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
-import { scoreJobId } from '../jobs/catalog.ts';
+import { type JobQueue, type JOBS, scoreJobId } from '../jobs/catalog.ts';
 import type { ArticleService } from './articles.ts';
 
 /**
@@ -12,12 +11,11 @@ import type { ArticleService } from './articles.ts';
 export class Reconciler {
   constructor(
     private readonly db: Db,
-    private readonly scoreQueue: Queue,
+    /** Where an article's score job may be: live (`score`) or imported (`rescore`). */
+    private readonly jobs: { live: JobQueue<typeof JOBS.score>; imported: JobQueue<typeof JOBS.importScore> },
     private readonly articles: ArticleService,
     private readonly olderThanMs: number,
     private readonly log: Logger,
-    /** Other queues that may hold an article's score job (`rescore`: imports). */
-    private readonly alsoQueues: readonly Queue[] = [],
   ) {}
 
   /** One pass; returns how many articles were queued again. */
@@ -31,8 +29,7 @@ export class Reconciler {
     const missing = new Map<string, { id: string; revision: number }[]>();
     for (const row of rows) {
       const jobId = scoreJobId({ articleId: row.id, revision: row.revision });
-      let job = await this.scoreQueue.getJob(jobId);
-      for (const queue of this.alsoQueues) job ??= await queue.getJob(jobId);
+      const job = (await this.jobs.live.queue.getJob(jobId)) ?? (await this.jobs.imported.queue.getJob(jobId));
       if (job) {
         const state = await job.getState();
         if (state === 'failed') {

@@ -26,7 +26,6 @@
  * when its account count crosses a step of `REEVALUATION_STEPS` (then doubling), so a farm
  * growing by one article at a time does not re-plan its members every time.
  */
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
@@ -35,7 +34,7 @@ import { aigcLabelSchema, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
 import type { Reason, ScorerOutput, Verdict } from '../domain/types.ts';
 import type { StoredScore } from './articles.ts';
-import { jobOptions, type ReevaluateJob, type ReevaluationReason, reevaluateJobId, type RetryPolicy } from '../jobs/catalog.ts';
+import type { JobQueue, JOBS, ReevaluateJob, ReevaluationReason } from '../jobs/catalog.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';
 import type { AccountSignals } from '../signals/index.ts';
@@ -62,8 +61,8 @@ const VERDICT_RANK: Record<Verdict, number> = { pass: 0, review: 1, flag: 2 };
 export class ReevaluationPlanner {
   constructor(
     private readonly db: Db,
-    private readonly queue: Queue,
-    private readonly settings: { chunk: number; retry: RetryPolicy },
+    private readonly jobs: JobQueue<typeof JOBS.reevaluate>,
+    private readonly settings: { chunk: number },
     private readonly log: Logger,
   ) {}
 
@@ -103,12 +102,12 @@ export class ReevaluationPlanner {
   /** Throws when Redis refuses: the dispatcher then keeps its cursor and plans again. */
   private async enqueue(eventId: number, tenantId: string, reason: ReevaluationReason, ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    const jobs = [];
+    const jobs: { data: ReevaluateJob; key: { eventId: number; chunk: number } }[] = [];
     for (let i = 0; i * this.settings.chunk < ids.length; i++) {
       const data: ReevaluateJob = { tenantId, reason, articleIds: ids.slice(i * this.settings.chunk, (i + 1) * this.settings.chunk) };
-      jobs.push({ name: 'reevaluate', data, opts: jobOptions(this.settings.retry, reevaluateJobId(eventId, i)) });
+      jobs.push({ data, key: { eventId, chunk: i } });
     }
-    await this.queue.addBulk(jobs);
+    await this.jobs.addBulk(jobs);
     this.log.debug({ eventId, reason: reason.kind, articles: ids.length, jobs: jobs.length }, 're-evaluation planned');
     return ids.length;
   }

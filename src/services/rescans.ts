@@ -1,4 +1,3 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
@@ -6,13 +5,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { storableText, timestamp } from '../domain/fields.ts';
 import { newId } from '../domain/ids.ts';
 import { LABELS, VERDICTS } from '../domain/types.ts';
-import {
-  type RescanDriverJob,
-  rescanDriverJobId,
-  type RescanScoreJob,
-  rescanScoreJobId,
-  type RetryPolicy,
-} from '../jobs/catalog.ts';
+import { type JobQueue, type JOBS, type RescanDriverJob, type RescanScoreJob, rescanScoreJobId } from '../jobs/catalog.ts';
 import type { ScoreOutcome } from './scoring.ts';
 
 /**
@@ -51,7 +44,6 @@ export type RescanFilter = z.infer<typeof rescanFilterSchema>;
 export type RescanStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
 import type { ChangeSummary, RescanView, Transition } from './views.ts';
-export type { ChangeSummary, RescanView, Transition } from './views.ts';
 
 export interface ChangedArticle {
   articleId: string;
@@ -76,7 +68,6 @@ export interface RescanSettings {
   /** Articles per rescore job. */
   chunk: number;
   stepMs: number;
-  retry: RetryPolicy;
   /** Pending items older than this are checked against the queue and queued again if lost. */
   lostAfterMs?: number;
 }
@@ -144,8 +135,7 @@ export class RescanService {
 
   constructor(
     private readonly db: Db,
-    private readonly driverQueue: Queue,
-    private readonly rescoreQueue: Queue,
+    private readonly jobs: { driver: JobQueue<typeof JOBS.rescanDriver>; chunk: JobQueue<typeof JOBS.rescanChunk> },
     private readonly settings: RescanSettings,
     private readonly log: Logger,
   ) {}
@@ -302,21 +292,14 @@ export class RescanService {
   }
 
   private async queueDriver(job: RescanDriverJob): Promise<void> {
-    const jobId = rescanDriverJobId(job);
-    const existing = await this.driverQueue.getJob(jobId);
+    const existing = await this.jobs.driver.queue.getJob(this.jobs.driver.idOf(job));
     if (existing) {
       const state = await existing.getState();
       if (state === 'failed') await existing.retry('failed');
       if (state !== 'completed') return;
       await existing.remove();
     }
-    await this.driverQueue.add('drive', job, {
-      jobId,
-      attempts: 1000,
-      backoff: { type: 'exponential', delay: Math.max(100, this.settings.retry.backoffMs) },
-      removeOnComplete: true,
-      removeOnFail: { count: this.settings.retry.keepFailed },
-    });
+    await this.jobs.driver.add(job);
   }
 
   /** Queues a driver for every running rescan (worker start): a lost driver job is recreated. */
@@ -397,7 +380,6 @@ export class RescanService {
   }
 
   private async enqueue(tenantId: string, rescanId: string, items: readonly PendingItem[]): Promise<void> {
-    const { retry } = this.settings;
     const chunks = new Map<string, RescanScoreJob>();
     for (const { chunk, articleId, revision } of items) {
       const job = chunks.get(chunk) ?? { tenantId, rescanId, chunk, items: [] };
@@ -407,19 +389,8 @@ export class RescanService {
     const jobs = [...chunks.values()];
     // Bounded addBulk calls: large ones slow BullMQ down and hold Redis longer.
     for (let i = 0; i < jobs.length; i += 100) {
-      await this.rescoreQueue.addBulk(
-        jobs.slice(i, i + 100).map((data) => ({
-          name: 'rescan',
-          data,
-          opts: {
-            jobId: rescanScoreJobId(data),
-            attempts: retry.attempts,
-            backoff: { type: 'exponential' as const, delay: retry.backoffMs },
-            removeOnComplete: true,
-            removeOnFail: { count: retry.keepFailed },
-          },
-        })),
-      );
+      await this.jobs.chunk.addBulk(jobs.slice(i, i + 100).map((data) => ({ data })));
+
     }
   }
 
@@ -441,7 +412,7 @@ export class RescanService {
     );
     const lostChunks: string[] = [];
     for (const chunk of new Set(stale.map((item) => item.chunk))) {
-      if (!(await this.rescoreQueue.getJob(rescanScoreJobId({ rescanId, chunk })))) lostChunks.push(chunk);
+      if (!(await this.jobs.chunk.queue.getJob(rescanScoreJobId({ rescanId, chunk })))) lostChunks.push(chunk);
     }
     if (lostChunks.length === 0) return;
     // A job that just completed is gone too, but its items are no longer pending.

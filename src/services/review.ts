@@ -14,6 +14,18 @@ import {
 import { decideLabelling, detectExplicitLabels, implicitLabelOf, type Labelling } from '../domain/labelling.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ClusterService } from './clusters.ts';
+import type {
+  AuditEvent,
+  ClaimResult,
+  ClaimRow,
+  DecisionResult,
+  GroupDetail,
+  QueueArticle,
+  QueueCounts,
+  QueueGroup,
+  ReviewAccount,
+  ReviewArticle,
+} from './review-views.ts';
 
 /**
  * Moderator review over the record: the queue (flagged and review-verdict articles, alone or
@@ -62,92 +74,10 @@ export interface QueueQuery {
   limit: number;
 }
 
-export interface ClaimView {
-  moderator: string;
-  expiresAt: string;
-}
-
-export interface QueueArticle {
-  kind: 'article';
-  id: string;
-  externalId: string;
-  accountId: string;
-  title: string | null;
-  score: number;
-  label: Label;
-  verdict: Verdict;
-  modelVersion: string;
-  configVersion: string;
-  receivedAt: string;
-  state: ReviewState;
-  decision: Decision | null;
-  clusterId: string | null;
-  clusterSize: number;
-  batchId: string | null;
-  claim: ClaimView | null;
-}
-
-export interface QueueGroup {
-  kind: 'batch' | 'cluster';
-  id: string;
-  items: number;
-  pending: number;
-  escalated: number;
-  decided: number;
-  flagged: number;
-  maxScore: number;
-  accounts: number;
-  oldestAt: string;
-  /** Members of the whole cluster (not only those in the queue); null for batches. */
-  clusterSize: number | null;
-  /** Moderators holding a live claim on some item of the group. */
-  claimedBy: string[];
-}
-
-export interface QueueCounts {
-  total: number;
-  byState: Record<ReviewState, number>;
-  byVerdict: Record<'flag' | 'review', number>;
-  claimed: number;
-}
-
 export interface QueuePage<T> {
   items: T[];
   nextCursor: string | null;
   counts: QueueCounts;
-}
-
-export interface ReviewArticle extends Omit<QueueArticle, 'kind'> {
-  text: string;
-  lang: 'zh' | 'en';
-  declaredAi: boolean;
-  publishedAt: string | null;
-  reasons: Reason[];
-  segments: Segment[];
-  signals: Record<string, unknown>;
-  scoreId: string | null;
-  /** The AI-content labelling decision (`domain/labelling.ts`). */
-  labelling: Labelling;
-}
-
-export interface GroupDetail {
-  kind: 'batch' | 'cluster';
-  id: string;
-  createdAt: string | null;
-  /** Every member the record holds, in queue or not (at most 200, oldest first). */
-  articles: ReviewArticle[];
-  members: number;
-  counts: QueueCounts;
-  cluster: { accounts: string[]; spanSeconds: number; maxSimilarity: number | null } | null;
-}
-
-export interface DecisionResult {
-  decision: Decision;
-  target: { type: ReviewTarget['type']; id: string | null };
-  requested: number;
-  decided: number;
-  unchanged: number;
-  items: { articleId: string; state: ReviewState; decision: Decision; eventId: number | null }[];
 }
 
 export interface AuditQuery {
@@ -161,18 +91,6 @@ export interface AuditQuery {
   /** Newest first (the console's log); exports and the API default to id order. */
   newestFirst?: boolean;
   limit: number;
-}
-
-export interface AuditEvent {
-  id: number;
-  at: string;
-  type: string;
-  subjectType: string;
-  subjectId: string;
-  actor: string;
-  payload: Record<string, unknown>;
-  modelVersion: string | null;
-  configVersion: string | null;
 }
 
 /** One line of the labelled export: the `../shared/datasets` record format. */
@@ -535,7 +453,7 @@ export class ReviewService {
   }
 
   /** An account: its articles, verdicts, signals over time, cluster memberships. */
-  async account(tenantId: string, accountId: string) {
+  async account(tenantId: string, accountId: string): Promise<ReviewAccount> {
     const articles = await this.db.query<QueueRow & { status: string; signals: { account?: { signals?: { code: string; strength: number; value: number }[] } } | null; scoredAt: Date | null }>(
       `SELECT ${QUEUE_COLUMNS}, a.status, a.scored_at AS "scoredAt", s.signals
        ${QUEUE_JOINS}
@@ -625,7 +543,7 @@ export class ReviewService {
    * moderator holds a live claim on any of them, nothing is claimed and the answer is 409
    * with the holders. Claiming again what one holds renews the lease.
    */
-  async claim(who: Moderator, target: ReviewTarget, leaseSeconds = this.settings.leaseSeconds) {
+  async claim(who: Moderator, target: ReviewTarget, leaseSeconds = this.settings.leaseSeconds): Promise<ClaimResult> {
     const lease = Math.min(Math.max(1, Math.floor(leaseSeconds)), this.settings.maxLeaseSeconds);
     const { ids, scopeId } = await this.targetIds(who.tenantId, target, true);
     const scopeType = target.type === 'selection' ? (ids.length === 1 ? 'article' : 'selection') : target.type;
@@ -679,7 +597,7 @@ export class ReviewService {
   }
 
   /** Live claims of the tenant, optionally of one moderator. */
-  async listClaims(tenantId: string, moderator?: string) {
+  async listClaims(tenantId: string, moderator?: string): Promise<ClaimRow[]> {
     const rows = await this.db.query<{ articleId: string; moderator: string; scopeType: string; scopeId: string | null; claimedAt: Date; expiresAt: Date }>(
       `SELECT article_id AS "articleId", moderator, scope_type AS "scopeType", scope_id AS "scopeId", claimed_at AS "claimedAt", expires_at AS "expiresAt"
        FROM review_claims WHERE tenant_id = $1 AND expires_at > now() AND ($2::text IS NULL OR moderator = $2)

@@ -1,4 +1,5 @@
 import { type Db, isUnavailable } from '../db/db.ts';
+import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
@@ -32,8 +33,6 @@ export type ScoreOutcome =
   | { kind: 'already_scored'; scoreId: string }
   | { kind: 'superseded' };
 
-export class ArticleMissingError extends Error {}
-
 export interface ScoreOptions {
   /** An import or rescan job: its model work yields to live articles'. */
   background?: boolean;
@@ -60,7 +59,7 @@ type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' |
  * derived fields and the event in one statement, shared with concurrent jobs.
  */
 export class ScoringService {
-  // Concurrent jobs (live and historical) share their reads and their writes: under load many
+  // Concurrent jobs (live, imports and rescans) share their reads and their writes: under load many
   // scores cost one round trip and one commit; alone, a job runs at once.
   private readonly reads = new Coalescer<ScoreJob, MarkedArticle | undefined>((jobs) => this.readForScoring(jobs), {
     maxInFlight: 2,
@@ -112,7 +111,8 @@ export class ScoringService {
     options: ScoreOptions,
   ): Promise<ScoreOutcome | { row: ScoreRow; article: StoredArticle; result: PipelineResult }> {
     const article = await read;
-    if (!article) throw new ArticleMissingError(`article ${job.articleId} does not exist`);
+    // Permanent (`not_found`): a retry cannot bring the article back.
+    if (!article) throw new ServiceError('not_found', `article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
     if (article.existingScoreId) {
       // A retry after the score was written but before the job completed: make the row agree.

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { AIGC_LABEL_VALUES, LABELLING_DECISIONS } from '../domain/labelling.ts';
 import { rescanFilterSchema } from './rescans.ts';
 
 /**
- * What the import, rescan and webhook routes answer, declared once: the services' return types
+ * What the import and rescan routes answer, declared once: the services' return types
  * are inferred from these schemas, the routes document them (`.meta({ id })` names the OpenAPI
  * component) and the CLI parses the service's answers with them.
  *
@@ -140,48 +141,64 @@ export const changeSummarySchema = z
   .meta({ id: 'RescanChanges' });
 export type ChangeSummary = z.infer<typeof changeSummarySchema>;
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided', 'comment.scored', 'comment.flagged', 'comment.decided'] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
+export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const LISTABLE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+export type ListableState = (typeof LISTABLE_STATES)[number];
 
-export const webhookViewSchema = z
+/** One job of the admin's tenant on the queue dashboard. */
+export const jobViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(LISTABLE_STATES),
+  attemptsMade: z.number().int(),
+  attempts: z.number().int(),
+  failedReason: z.string().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type JobView = z.infer<typeof jobViewSchema>;
+
+export const queueOverviewSchema = z
+  .object({ queues: z.array(z.object({ name: z.string(), counts: z.record(z.enum(JOB_STATES), z.number().int().min(0)), paused: z.boolean() })) })
+  .meta({ id: 'QueueOverview' });
+export const queueJobsSchema = z.object({ jobs: z.array(jobViewSchema) }).meta({ id: 'QueueJobs' });
+
+/** The AI-content labelling decision as every article view answers it (`domain/labelling.ts` decides it). */
+const AigcEntry = z.object({
+  Label: z.enum(AIGC_LABEL_VALUES),
+  ContentProducer: z.string(),
+  ProduceID: z.string(),
+  ReservedCode1: z.string().optional(),
+  ContentPropagator: z.string().optional(),
+  PropagateID: z.string().optional(),
+  ReservedCode2: z.string().optional(),
+});
+
+export const labellingViewSchema = z
   .object({
-    id: z.string(),
-    url: z.string(),
-    events: z.array(z.enum(WEBHOOK_EVENTS)),
-    description: z.string(),
-    active: z.boolean(),
-    createdBy: z.string().describe('Key id that created it'),
-    createdAt: time,
-    updatedAt: time,
-    deliveries: z.object({ pending: count, delivered: count, dead: count }),
+    decision: z.enum(LABELLING_DECISIONS),
+    basis: z.enum(['implicit_label', 'declared', 'explicit_label', 'verdict']).nullable(),
+    notice: z.object({ zh: z.string(), en: z.string() }).nullable(),
+    implicitLabel: AigcEntry.nullable(),
+    explicitLabels: z.array(z.object({ phrase: z.string(), where: z.enum(['title', 'start', 'end']), start: z.number().int(), end: z.number().int(), lang: z.enum(['zh', 'en']) })),
+    propagation: z.object({ AIGC: AigcEntry.required() }).nullable(),
   })
-  .meta({ id: 'Webhook' });
-export type WebhookView = z.infer<typeof webhookViewSchema>;
-
-export const webhookCreatedSchema = z
-  .object({ webhook: webhookViewSchema, secret: z.string().describe('HMAC signing secret: shown in this answer only') })
-  .meta({ id: 'WebhookCreated' });
-export const webhookListSchema = z.object({ webhooks: z.array(webhookViewSchema) }).meta({ id: 'WebhookList' });
-export const webhookSecretSchema = z.object({ secret: z.string() }).meta({ id: 'WebhookSecret' });
-
-export const deliveryViewSchema = z
-  .object({
-    id: z.string().describe('X-Slopguard-Delivery: stable across retries'),
-    webhookId: z.string(),
-    eventType: z.string(),
-    eventId: z.string(),
-    status: z.enum(DELIVERY_STATUSES),
-    attempts: count,
-    redrives: count,
-    lastStatusCode: z.number().int().nullable(),
-    lastError: z.string().nullable(),
-    createdAt: time,
-    updatedAt: time,
-    deliveredAt: time.nullable(),
-  })
-  .meta({ id: 'Delivery' });
-export type DeliveryView = z.infer<typeof deliveryViewSchema>;
-
-export const deliveryListSchema = z.object({ deliveries: z.array(deliveryViewSchema) }).meta({ id: 'DeliveryList' });
-export const redrivenSchema = z.object({ redriven: z.array(z.string()).describe('Delivery ids queued again') }).meta({ id: 'Redriven' });
+  .meta({
+    id: 'Labelling',
+    description:
+      'The AI-content labelling decision (人工智能生成合成内容标识办法, GB 45438-2025). `notice` is what to show with the content; `propagation` is the `AIGC` entry to write back into its metadata (the producer fields as received, `ContentPropagator` = LABEL_PROPAGATOR, `PropagateID` = externalId). ' +
+      '`confirmed`: the metadata carries an implicit label, e.g. `"metadata": {"AIGC": {"Label": "1", "ContentProducer": "gen-co", "ProduceID": "g-9"}}` -> notice 该内容为人工智能生成合成内容 / This content is AI-generated, propagation Label "1". ' +
+      '`possible`: `"declaredAi": true` (basis `declared`), or an explicit label such as 本文由AI生成 or "Generated by AI" in the title or at the start or end of the text (basis `explicit_label`, found in `explicitLabels` with positions) -> 该内容可能为人工智能生成合成内容 / This content may be AI-generated, Label "2". ' +
+      '`suspected`: no label, but the verdict is `flag` (basis `verdict`) -> 该内容疑似为人工智能生成合成内容 / This content is suspected to be AI-generated, Label "3". ' +
+      '`none`: no label and no flag -> notice and propagation null. A label makes the article `ai_declared`, never `ai_undeclared`.',
+    example: {
+      decision: 'possible',
+      basis: 'explicit_label',
+      notice: { zh: '该内容可能为人工智能生成合成内容', en: 'This content may be AI-generated' },
+      implicitLabel: null,
+      explicitLabels: [{ phrase: '本文由AI生成', where: 'start', start: 0, end: 7, lang: 'zh' }],
+      propagation: { AIGC: { Label: '2', ContentProducer: '', ProduceID: '', ReservedCode1: '', ContentPropagator: 'slopguard', PropagateID: 'post-1', ReservedCode2: '' } },
+    },
+  });

@@ -10,7 +10,7 @@
  *   {t:T}:d:<day>:n / :u HyperLogLogs of the articles and of the active accounts per UTC day
  *   {t:T}:l:<gen>:<shard> LSH buckets: hash field <band><bucket> -> concatenated article hashes
  * `<h>` is an 11-character hash of the article id. Every key carries a TTL of the retention
- * window (wall clock), and timelines are also trimmed by post time so historical imports age
+ * window (wall clock), and timelines are also trimmed by post time so imported posts age
  * out the same way. Observing an article again changes no counter (first observation wins).
  *
  * Example:
@@ -179,7 +179,7 @@ export class AccountSignals {
 
   /**
    * Bulk backfill: records articles (timelines, tenant norm, near-duplicate index) without
-   * computing signals, in pipelines of `batch`. For warming the state from a historical
+   * computing signals, in pipelines of `batch`. For warming the state from a bulk
    * import; idempotent like `observe`.
    */
   async index(prepared: readonly PreparedObservation[], batch = 500): Promise<void> {

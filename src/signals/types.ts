@@ -35,7 +35,7 @@ export interface ObserveInput {
   accountId: string;
   text: string;
   lang: Lang;
-  /** The article's `publishedAt` when given (historical imports), arrival time otherwise. */
+  /** The article's `publishedAt` when given (imports), arrival time otherwise. */
   postedAt?: Date | string | number | null;
 }
 

@@ -1,8 +1,6 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { AppContext } from '../context.ts';
-import { deliverJobSchema, QUEUES } from '../jobs/catalog.ts';
-import type { WebhookService } from '../services/webhooks.ts';
-import type { RunningWorker } from './score-worker.ts';
+import { JOBS } from '../jobs/catalog.ts';
+import type { WebhookService } from '../webhooks/service.ts';
+import { defineWorker, handle, type RunningWorker, type WorkerHost } from './define-worker.ts';
 
 /**
  * The `deliver` queue consumer: one signed POST per attempt. A failed attempt throws so
@@ -13,32 +11,29 @@ import type { RunningWorker } from './score-worker.ts';
 /** Deliveries pending this long after their last attempt are checked for a lost job. */
 export const STALE_DELIVERY_MS = 15 * 60_000;
 
-export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, options: { concurrency: number; sweep?: boolean }): RunningWorker {
-  const { log, config } = ctx;
-  const processor = async (job: Job) => {
-    const parsed = deliverJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid deliver payload: ${parsed.error.message}`);
-    const outcome = await webhooks.attempt(parsed.data);
-    if (outcome === 'done') return 'done';
-    ctx.metrics.webhookDeliveries.inc({ outcome: outcome.ok ? 'delivered' : 'failed' });
-    if (outcome.ok) return 'delivered';
-    throw new Error(outcome.error);
-  };
-  const worker = new Worker(QUEUES.deliver, processor, {
-    connection: ctx.workerConnection(),
-    prefix: config.redisPrefix,
-    concurrency: options.concurrency,
-  });
-  worker.on('error', (error) => log.error({ err: error }, 'deliver worker error'));
-  worker.on('failed', (job, error) => {
-    if (!job) return;
-    const parsed = deliverJobSchema.safeParse(job.data);
-    const finalAttempt = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (parsed.success && finalAttempt) {
-      ctx.metrics.webhookDeliveries.inc({ outcome: 'dead' });
-      webhooks.markDead(parsed.data, error.message).catch((e: unknown) => log.error({ err: e }, 'could not mark delivery dead'));
-    }
-  });
+export function startDeliverWorker(host: WorkerHost, webhooks: WebhookService, options: { concurrency: number; sweep?: boolean }): RunningWorker {
+  const { log, config, metrics } = host;
+  const running = defineWorker(
+    host,
+    [
+      handle(
+        JOBS.deliver,
+        async (data) => {
+          const outcome = await webhooks.attempt(data);
+          if (outcome === 'done') return 'done';
+          metrics.webhookDeliveries.inc({ outcome: outcome.ok ? 'delivered' : 'failed' });
+          if (outcome.ok) return 'delivered';
+          throw new Error(outcome.error);
+        },
+        async (data, error) => {
+          metrics.webhookDeliveries.inc({ outcome: 'dead' });
+          await webhooks.markDead(data, error.message);
+        },
+      ),
+    ],
+    // A platform's endpoint being down is the normal business of this queue: the rows say it.
+    { concurrency: options.concurrency, logFailures: false },
+  );
   let sweepTimer: NodeJS.Timeout | undefined;
   if (options.sweep ?? true) {
     const tick = () => {
@@ -55,12 +50,10 @@ export function startDeliverWorker(ctx: AppContext, webhooks: WebhookService, op
     sweepTimer.unref();
   }
   return {
-    worker,
+    worker: running.worker,
     async close(timeoutMs: number) {
       clearTimeout(sweepTimer);
-      const graceful = worker.close();
-      const deadline = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-      if ((await Promise.race([graceful, deadline])) === 'timeout') await worker.close(true);
+      await running.close(timeoutMs);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/infra/net.ts';
-import { startHttp } from '../../src/server.ts';
+import { startHttp } from '../../src/api/server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 
 /**
@@ -14,7 +14,7 @@ describe('request bodies over HTTP', () => {
   let key: string;
   beforeAll(async () => {
     env = await createTestEnv({ env: { PORT: String(await freePort()), MAX_BODY_BYTES: '65536' } });
-    http = await startHttp(env.ctx);
+    http = await startHttp(env.app, env.config);
     key = await env.keyFor('submitter');
   });
   afterAll(async () => {

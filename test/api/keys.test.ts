@@ -3,7 +3,7 @@ import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 
 /** `/v1/admin/keys`: keys while the service runs, walled by tenant like the rest of the API. */
 
-interface KeyView {
+interface KeyRecord {
   id: string;
   tenantId: string;
   role: string;
@@ -29,19 +29,19 @@ describe('admin API for keys', () => {
   it('creates a key that works at once, shows its secret once, and revokes it so it fails at once', async () => {
     const res = await env.request('POST', '/v1/admin/keys', { key: admin, body: { role: 'submitter', name: 'ingest' } });
     expect(res.status).toBe(201);
-    const created = (await res.json()) as KeyView;
+    const created = (await res.json()) as KeyRecord;
     expect(created).toMatchObject({ tenantId: 'tenant-a', role: 'submitter', name: 'ingest', revokedAt: null });
     expect(created.key).toMatch(/^sg_/);
     expect((await probe(created.key!)).status).toBe(404);
 
-    const list = (await (await env.request('GET', '/v1/admin/keys', { key: admin })).json()) as { keys: KeyView[] };
+    const list = (await (await env.request('GET', '/v1/admin/keys', { key: admin })).json()) as { keys: KeyRecord[] };
     expect(list.keys.map((k) => k.id)).toContain(created.id);
     expect(JSON.stringify(list)).not.toContain(created.key);
     expect(list.keys.every((k) => k.tenantId === 'tenant-a')).toBe(true);
 
     const revoked = await env.request('POST', `/v1/admin/keys/${created.id}/revoke`, { key: admin });
     expect(revoked.status).toBe(200);
-    expect(((await revoked.json()) as KeyView).revokedAt).not.toBeNull();
+    expect(((await revoked.json()) as KeyRecord).revokedAt).not.toBeNull();
     expect((await probe(created.key!)).status).toBe(401);
     // Again: nothing changes, no second event.
     expect((await env.request('POST', `/v1/admin/keys/${created.id}/revoke`, { key: admin })).status).toBe(200);
@@ -62,11 +62,11 @@ describe('admin API for keys', () => {
   it("lets the operator tenant's admin manage any tenant's keys", async () => {
     const res = await env.request('POST', '/v1/admin/keys', { key: operator, body: { role: 'moderator', tenant: 'tenant-new' } });
     expect(res.status).toBe(201);
-    const created = (await res.json()) as KeyView;
+    const created = (await res.json()) as KeyRecord;
     expect(created.tenantId).toBe('tenant-new');
     const queue = await env.request('GET', '/v1/review/queue', { key: created.key! });
     expect(queue.status).toBe(200);
-    const all = (await (await env.request('GET', '/v1/admin/keys?tenant=all', { key: operator })).json()) as { keys: KeyView[] };
+    const all = (await (await env.request('GET', '/v1/admin/keys?tenant=all', { key: operator })).json()) as { keys: KeyRecord[] };
     expect(new Set(all.keys.map((k) => k.tenantId))).toEqual(new Set(['tenant-a', 'tenant-b', 'tenant-new', 'ops']));
     expect((await env.request('POST', `/v1/admin/keys/${created.id}/revoke`, { key: operator })).status).toBe(200);
     expect((await env.request('GET', '/v1/review/queue', { key: created.key! })).status).toBe(401);

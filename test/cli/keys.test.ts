@@ -13,7 +13,7 @@ describe('npm run cli -- keys', () => {
   afterAll(() => env.close());
 
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'keys', ...args], {
+    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', ...args], {
       env: { ...process.env, DATABASE_URL: env.config.databaseUrl, DATABASE_SCHEMA: env.schema, LOG_LEVEL: 'silent' },
     });
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config.ts';
 import { type AppContext, createContext } from '../../src/context.ts';
-import { buildApp } from '../../src/server.ts';
-import { type RunningWorkers, startWorkers } from '../../src/workers/runtime.ts';
+import { createApp } from '../../src/api/app.ts';
+import { type RunningWorkers, startWorkers } from '../../src/workers/index.ts';
 import { dropRedisPrefix, TEST_REDIS_URL, uniqueName, waitFor } from '../helpers/context.ts';
 
 describe('embedded default: PGlite in the data folder, all in one process', () => {
@@ -16,8 +16,8 @@ describe('embedded default: PGlite in the data folder, all in one process', () =
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sg-pglite-'));
     prefix = uniqueName('sgt');
-    ctx = await createContext(buildConfig({ DATA_DIR: dir, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', DETECTOR_ENABLED: 'false' }));
-    workers = await startWorkers(ctx, { reconcile: false });
+    ctx = await createContext(buildConfig({ DATA_DIR: dir, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', DETECTOR_ENABLED: 'false' }), 'all');
+    workers = await startWorkers(ctx, ctx.worker!, { reconcile: false });
   });
   afterAll(async () => {
     await workers.close();
@@ -27,7 +27,7 @@ describe('embedded default: PGlite in the data folder, all in one process', () =
   });
 
   it('migrates, accepts, scores and serves the verdict', async () => {
-    const app = buildApp(ctx, workers);
+    const app = createApp(ctx.api!);
     const { key } = await ctx.keys.create('default', 'submitter');
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
     const res = await app.request('/v1/articles', {

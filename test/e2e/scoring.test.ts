@@ -103,7 +103,7 @@ describe('the 202 promise: the reconciler queues accepted articles whose job was
     // Redis lost the job (e.g. a restart without persistence) after the row was committed.
     await env.ctx.queues.score.remove(`score-${lost.id}-r1`);
     expect(await env.ctx.queues.score.getJob(`score-${lost.id}-r1`)).toBeUndefined();
-    const reconciler = new Reconciler(env.ctx.db, env.ctx.queues.score, env.ctx.articles, 0, env.ctx.log);
+    const reconciler = new Reconciler(env.ctx.db, { live: env.ctx.jobs.score, imported: env.ctx.jobs.importScore }, env.ctx.articles, 0, env.ctx.log);
     expect(await reconciler.runOnce()).toBe(1);
     expect(await env.ctx.queues.score.getJob(`score-${lost.id}-r1`)).toBeTruthy();
     expect(await env.ctx.queues.score.getJob(`score-${kept.id}-r1`)).toBeTruthy();

@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { buildConfig, type Config } from '../../src/config.ts';
-import { type AppContext, createContext } from '../../src/context.ts';
+import { type AppContext, createContext, type ProcessRole } from '../../src/context.ts';
 import { createPgDb } from '../../src/db/pg.ts';
 import type { Logger } from '../../src/infra/logger.ts';
 import type { Role } from '../../src/domain/types.ts';
-import { buildApp } from '../../src/server.ts';
-import type { RunningWorkers, startWorkers } from '../../src/workers/runtime.ts';
+import { createApp } from '../../src/api/app.ts';
+import type { RunningWorkers, startWorkers } from '../../src/workers/index.ts';
 
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './urls.ts';
 
@@ -38,7 +38,7 @@ export interface TestEnv {
   config: Config;
   schema: string;
   workers: RunningWorkers | undefined;
-  app: ReturnType<typeof buildApp>;
+  app: ReturnType<typeof createApp>;
   keyFor(role: Role, tenant?: string): Promise<string>;
   /** JSON request against the in-process app. */
   request(method: string, path: string, options?: { key?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> }): Promise<Response>;
@@ -53,9 +53,11 @@ export async function createTestEnv(
   options: {
     env?: Record<string, string>;
     workers?: boolean;
-    workerOptions?: Parameters<typeof startWorkers>[1];
+    workerOptions?: Parameters<typeof startWorkers>[2];
     databaseUrl?: string;
     logger?: Logger;
+    /** The context's role; by default `all` with workers, `api` without. `all` without workers: started later by the test. */
+    role?: ProcessRole;
   } = {},
 ): Promise<TestEnv> {
   const databaseUrl = options.databaseUrl ?? TEST_DATABASE_URL;
@@ -74,9 +76,10 @@ export async function createTestEnv(
     SCORE_BACKOFF_MS: '100',
     ...options.env,
   });
-  const ctx = await createContext(config, options.logger ? { logger: options.logger } : {});
-  const workers = options.workers ? await (await import('../../src/workers/runtime.ts')).startWorkers(ctx, { reconcile: false, ...options.workerOptions }) : undefined;
-  const app = buildApp(ctx, workers);
+  // With workers, one process does both (role `all`), as `npm start` does; without, an `api` process.
+  const ctx = await createContext(config, options.role ?? (options.workers ? 'all' : 'api'), options.logger ? { logger: options.logger } : {});
+  const workers = options.workers && ctx.worker ? await (await import('../../src/workers/index.ts')).startWorkers(ctx, ctx.worker, { reconcile: false, ...options.workerOptions }) : undefined;
+  const app = createApp(ctx.api!);
   return {
     ctx,
     config,

@@ -54,7 +54,7 @@ const lock = () => {
 };
 const serving = (pid: number) => waitFor(async () => (lock()?.pid === pid && lock()?.url ? lock()!.url! : undefined), START_MS);
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'keys', ...args], { env: { ...baseEnv, ...env } });
+  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', ...args], { env: { ...baseEnv, ...env } });
 const probe = (url: string, key: string) => fetch(`${url}/v1/articles/by-external-id/none`, { headers: { authorization: `Bearer ${key}` } });
 
 describe('the embedded service: one owner of its data folder, keys while it runs', () => {

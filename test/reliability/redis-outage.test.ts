@@ -16,7 +16,7 @@ describe('Redis goes down and comes back (AOF on)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'sg-redis-'));
     redis = await startEmbeddedRedis(dir);
     port = Number(new URL(redis.url).port);
-    env = await createTestEnv({ env: { REDIS_URL: redis.url } });
+    env = await createTestEnv({ env: { REDIS_URL: redis.url }, role: 'all' });
   });
   afterAll(async () => {
     await env.close();
@@ -44,8 +44,8 @@ describe('Redis goes down and comes back (AOF on)', () => {
 
     redis = await startEmbeddedRedis(dir, port);
     await waitFor(async () => env.ctx.redis.status === 'ready', 15_000);
-    const { startWorkers } = await import('../../src/workers/runtime.ts');
-    const workers = await startWorkers(env.ctx, { reconcile: false });
+    const { startWorkers } = await import('../../src/workers/index.ts');
+    const workers = await startWorkers(env.ctx, env.ctx.worker!, { reconcile: false });
     try {
       const scored = await waitFor(async () => {
         const a = (await (await env.request('GET', `/v1/articles/${id}`, { key })).json()) as { status: string };

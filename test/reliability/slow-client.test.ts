@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHttp } from '../../src/server.ts';
+import { startHttp } from '../../src/api/server.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 
 /** What a raw socket received until the server closed it. */
@@ -22,7 +22,7 @@ describe('slow clients over a real socket', () => {
       env: { PORT: '0', HTTP_HEADERS_TIMEOUT_MS: '500', HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '3000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '500' },
     });
     submitter = await env.keyFor('submitter');
-    http = await startHttp(env.ctx);
+    http = await startHttp(env.app, env.config);
   });
   afterAll(async () => {
     await http.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFusionConfig } from '../../src/scoring/fusion-config.ts';
-import { createTextSignalsScorer } from '../../src/scoring/text-signals.ts';
+import { createTextSignalsScorer } from '../../src/scoring/text-signals/index.ts';
 import { createPipeline } from '../../src/services/pipeline.ts';
 import { ScoringService, type ScoringPipeline } from '../../src/services/scoring.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';

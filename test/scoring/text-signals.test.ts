@@ -7,7 +7,7 @@ import {
   scoreTextSignals,
   TEXT_SIGNALS_NAME,
   TEXT_SIGNALS_VERSION,
-} from '../../src/scoring/text-signals.ts';
+} from '../../src/scoring/text-signals/index.ts';
 import { FEATURE_NAMES, mattr, type FeatureName } from '../../src/scoring/text-signals/features.ts';
 import { TEXT_SIGNALS_WEIGHTS } from '../../src/scoring/text-signals/weights.ts';
 

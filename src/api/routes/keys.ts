@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ServiceError } from '../../domain/errors.ts';
 import { storableText } from '../../domain/fields.ts';
 import { ROLES } from '../../domain/types.ts';
-import type { KeyService, KeyView } from '../../services/keys.ts';
+import type { KeyService, KeyRecord } from '../../services/keys.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
 import { errorResponses } from '../schemas.ts';
@@ -99,7 +99,7 @@ const revokeKeyRoute = createRoute({
   responses: { 200: json('The revoked key', KeyViewSchema), 401: unauthorized, 403: forbidden, 404: notFound, 422: invalid, 429: limited, 503: unavailable },
 });
 
-export function keyView(k: KeyView): z.infer<typeof KeyViewSchema> {
+export function keyView(k: KeyRecord): z.infer<typeof KeyViewSchema> {
   return { ...k, createdAt: new Date(k.createdAt).toISOString(), revokedAt: k.revokedAt ? new Date(k.revokedAt).toISOString() : null };
 }
 

@@ -4,11 +4,11 @@ import { ServiceError } from '../../domain/errors.ts';
 import { storableText, timestamp } from '../../domain/fields.ts';
 import { DECISIONS, GROUPINGS, QUEUE_SORTS, STATE_FILTERS } from '../../domain/review.ts';
 import { LABELS } from '../../domain/types.ts';
-import type { AuditEvent, AuditQuery, ReviewService, ReviewTarget } from '../../services/review.ts';
+import type { AuditQuery, ReviewService, ReviewTarget } from '../../services/review.ts';
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../review-views.ts';
+import { type AuditEvent, auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../services/review-views.ts';
 import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface ReviewRouteDeps {

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { QueueAdmin } from '../../services/queue-admin.ts';
-import { JOB_STATES, LISTABLE_STATES } from '../../services/queue-admin.ts';
-import type { WebhookService } from '../../services/webhooks.ts';
+import { LISTABLE_STATES, queueJobsSchema, queueOverviewSchema } from '../../services/views.ts';
+import type { WebhookService } from '../../webhooks/service.ts';
 import {
   deliveryListSchema,
   DELIVERY_STATUSES,
@@ -11,7 +11,7 @@ import {
   webhookListSchema,
   webhookSecretSchema,
   webhookViewSchema,
-} from '../../services/views.ts';
+} from '../../webhooks/views.ts';
 import { storableText } from '../../domain/fields.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
@@ -98,26 +98,6 @@ export function webhookRoutes(deps: WebhookRouteDeps) {
   return app;
 }
 
-const queueOverviewSchema = z
-  .object({ queues: z.array(z.object({ name: z.string(), counts: z.record(z.enum(JOB_STATES), z.number().int().min(0)), paused: z.boolean() })) })
-  .meta({ id: 'QueueOverview' });
-const queueJobsSchema = z
-  .object({
-    jobs: z.array(
-      z.object({
-        id: z.string(),
-        name: z.string(),
-        state: z.enum(LISTABLE_STATES),
-        attemptsMade: z.number().int(),
-        attempts: z.number().int(),
-        failedReason: z.string().nullable(),
-        createdAt: z.string(),
-        finishedAt: z.string().nullable(),
-        data: z.record(z.string(), z.unknown()),
-      }),
-    ),
-  })
-  .meta({ id: 'QueueJobs' });
 const retriedSchema = z.object({ retried: z.string() }).meta({ id: 'Retried' });
 
 /** `/v1/admin/queues`: the queue dashboard's JSON (admin). */

@@ -19,13 +19,13 @@
  * //   contribution: 1.65, message: { zh: '模板化过渡语出现14次（一方面、不仅…而且、值得注意的是、其次…），每千字55.8次',
  * //   en: '14 stock transitions and template phrases (…), 55.8 per 1,000 characters' }, evidence: {…} }
  */
-import type { Lang } from '../domain/normalize.ts';
-import type { Reason, ScoreInput, Scorer, ScorerOutput } from '../domain/types.ts';
-import { extractTextSignals, FEATURE_NAMES, type FeatureName, type FeatureValue } from './text-signals/features.ts';
-import { explain, fires, MIN_UNITS, type Explanation, type TextSignalsWeights } from './text-signals/model.ts';
-import { TEXT_SIGNALS_WEIGHTS } from './text-signals/weights.ts';
+import type { Lang } from '../../domain/normalize.ts';
+import type { Reason, ScoreInput, Scorer, ScorerOutput } from '../../domain/types.ts';
+import { extractTextSignals, FEATURE_NAMES, type FeatureName, type FeatureValue } from './features.ts';
+import { explain, fires, MIN_UNITS, type Explanation, type TextSignalsWeights } from './model.ts';
+import { TEXT_SIGNALS_WEIGHTS } from './weights.ts';
 
-export { MIN_UNITS } from './text-signals/model.ts';
+export { MIN_UNITS } from './model.ts';
 
 export const TEXT_SIGNALS_NAME = 'text_signals';
 export const TEXT_SIGNALS_VERSION = 'text-signals@1';

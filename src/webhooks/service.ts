@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
-import { deliverJobId, type DeliverJob, jobOptions, type RetryPolicy } from '../jobs/catalog.ts';
-import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../webhooks/signature.ts';
-import type { AddressPolicy } from '../webhooks/url-guard.ts';
+import { deliverJobId, type DeliverJob, type JobQueue, type JOBS } from '../jobs/catalog.ts';
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
+import type { AddressPolicy } from './url-guard.ts';
 import type { Labelling } from '../domain/labelling.ts';
 import type { Label, Reason, Verdict } from '../domain/types.ts';
 
@@ -27,9 +26,7 @@ import type { Label, Reason, Verdict } from '../domain/types.ts';
  *   await webhooks.emit('t1', 'article.flagged', 'flagged-scr_…', { articleId: 'art_…', score: 0.93 });
  */
 
-export { WEBHOOK_EVENTS } from './views.ts';
 import type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
-export type { DeliveryView, WebhookEvent, WebhookView } from './views.ts';
 
 /** One committed score as webhooks report it. */
 export interface ScoredArticle {
@@ -130,10 +127,10 @@ export class WebhookService {
 
   constructor(
     private readonly db: Db,
-    private readonly queue: Queue,
+    /** With WEBHOOK_ATTEMPTS and WEBHOOK_BACKOFF_MS as its retry policy (the composition root sets it). */
+    private readonly jobs: JobQueue<typeof JOBS.deliver>,
     private readonly policy: AddressPolicy,
     readonly settings: WebhookSettings,
-    private readonly retry: RetryPolicy,
     private readonly log: Logger,
   ) {}
 
@@ -303,13 +300,9 @@ export class WebhookService {
 
   private async enqueue(tenantId: string, rows: readonly { id: string; redrives: number }[]): Promise<void> {
     if (rows.length === 0) return;
-    const policy: RetryPolicy = { ...this.retry, attempts: this.settings.attempts, backoffMs: this.settings.backoffMs };
-    const jobs = rows.map((r) => {
-      const data: DeliverJob = { tenantId, deliveryId: r.id };
-      return { name: 'deliver', data, opts: jobOptions(policy, deliverJobId(r.id, r.redrives)) };
-    });
+    const jobs = rows.map((r) => ({ data: { tenantId, deliveryId: r.id }, key: r.redrives }));
     try {
-      await this.queue.addBulk(jobs);
+      await this.jobs.addBulk(jobs);
     } catch (error) {
       // The rows stay pending; an admin can see them, and a redrive after marking them dead queues them again.
       this.log.warn({ err: error, count: jobs.length }, 'could not queue webhook deliveries');
@@ -329,7 +322,7 @@ export class WebhookService {
     );
     let requeued = 0;
     for (const row of rows) {
-      const job = await this.queue.getJob(deliverJobId(row.id, row.redrives));
+      const job = await this.jobs.queue.getJob(deliverJobId(row.id, row.redrives));
       if (!job) {
         await this.enqueue(row.tenantId, [row]);
         requeued++;

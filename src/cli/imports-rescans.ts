@@ -3,8 +3,8 @@ import { open, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import type { z } from 'zod';
-import { loadCliClientDefaults } from '../config.ts';
+import { z } from 'zod';
+import { answer, type Api, apiFrom, call, CliError } from './api-client.ts';
 import { changeSummarySchema, importErrorsPageSchema, type ImportView, importViewSchema, rescanDryRunSchema, type RescanView, rescanViewSchema } from '../services/views.ts';
 
 /**
@@ -19,61 +19,14 @@ import { changeSummarySchema, importErrorsPageSchema, type ImportView, importVie
  *   npm run cli -- rescan --resume rsc_01...
  */
 
-export const HISTORICAL_USAGE = `  import <file.ndjson[.gz]> [--url URL] [--key KEY] [--wait] [--json]
+export const IMPORTS_RESCANS_USAGE = `  import <file.ndjson[.gz]> [--url URL] [--key KEY] [--wait] [--json]
   rescan [--filter JSON] [--since ISO] [--until ISO] [--account ID]... [--verdict V]... [--label L]...
          [--model-not VERSION] [--config-not VERSION] [--dry-run] [--no-wait] [--report FILE.csv|.jsonl] [--json]
   rescan --resume ID | --pause ID | --cancel ID | --status ID   [--json]
          (URL and KEY default to SLOPGUARD_URL and SLOPGUARD_KEY; the key needs the admin role for rescans)`;
 
-export class CliError extends Error {}
-
-export interface Api {
-  url: string;
-  key: string;
-}
-
-function apiFrom(values: { url?: string | undefined; key?: string | undefined }): Api {
-  const defaults = loadCliClientDefaults();
-  const url = values.url ?? defaults.url;
-  const key = values.key ?? defaults.key;
-  if (!key) throw new CliError('an API key is needed: pass --key or set SLOPGUARD_KEY');
-  return { url: url.replace(/\/+$/, ''), key };
-}
-
-/** One JSON call; the answer is parsed with the schema the route documents (src/services/views.ts). */
-export async function call<S extends z.ZodType>(api: Api, method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
-  let res: Response;
-  try {
-    res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${api.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    throw new CliError(`cannot reach ${api.url}: ${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message}`);
-  }
-  return answer(res, `${method} ${path}`, schema);
-}
-
-async function answer<S extends z.ZodType>(res: Response, what: string, schema: S): Promise<z.infer<S>> {
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new CliError(`${what}: HTTP ${res.status} ${text.slice(0, 200)}`);
-  }
-  if (!res.ok) {
-    const e = (json as { error?: { code?: string; message?: string } }).error;
-    const failure = new CliError(`${what}: ${res.status} ${e?.code ?? ''}: ${e?.message ?? text.slice(0, 200)}`);
-    (failure as CliError & { body?: unknown }).body = json;
-    throw failure;
-  }
-  const parsed = schema.safeParse(json);
-  // A service of another version: say so instead of printing undefined counts.
-  if (!parsed.success) throw new CliError(`${what}: unexpected answer from the service (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
-  return parsed.data;
-}
+/** A 413 `import_too_large` answer carries the import as far as it was read. */
+const stoppedImportSchema = z.object({ error: z.object({ details: z.object({ import: importViewSchema }) }) });
 
 const isTty = () => Boolean(process.stderr.isTTY);
 
@@ -157,9 +110,9 @@ export async function importCommand(args: string[]): Promise<number> {
     view = await answer(res, 'import', importViewSchema);
   } catch (error) {
     bar.done();
-    const stopped = importViewSchema.safeParse((error as { body?: { error?: { details?: { import?: unknown } } } }).body?.error?.details?.import);
+    const stopped = stoppedImportSchema.safeParse(error instanceof CliError ? error.body : undefined);
     if (stopped.success) {
-      const partial = stopped.data;
+      const partial = stopped.data.error.details.import;
       process.stderr.write(`${(error as Error).message}\nstopped after ${partial.linesRead} lines: ${partial.accepted} accepted, ${partial.rejected} rejected (import ${partial.id})\n`);
       if (values.json) process.stdout.write(`${JSON.stringify(partial)}\n`);
       return 1;
@@ -323,7 +276,7 @@ export async function rescanCommand(args: string[]): Promise<number> {
 }
 
 /** Runs one of the commands, turning expected failures into a message and exit code 1. */
-export async function runHistorical(command: 'import' | 'rescan', args: string[]): Promise<number> {
+export async function runImportOrRescan(command: 'import' | 'rescan', args: string[]): Promise<number> {
   try {
     return command === 'import' ? await importCommand(args) : await rescanCommand(args);
   } catch (error) {

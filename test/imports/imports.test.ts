@@ -143,7 +143,7 @@ describe('bulk NDJSON import', () => {
     const all = await env.ctx.db.query<{ line: number; code: string }>('SELECT line, code FROM import_errors WHERE import_id = $1 ORDER BY line', [body.id]);
     expect(all).toHaveLength(150);
 
-    // publishedAt is kept: account signals see historical time.
+    // publishedAt is kept: account signals see when it was published.
     const article = await env.ctx.articles.getByExternalId('tenant-a', 'e-42');
     expect(article?.publishedAt?.toISOString()).toBe(new Date(BASE_TIME + 42 * 60_000).toISOString());
     // Scored on the low-priority queue, not the live one.

@@ -2,11 +2,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AppContext, createContext } from '../../src/context.ts';
 import { createPgDb } from '../../src/db/pg.ts';
 import { defaultFusionConfig, type FusionConfig } from '../../src/scoring/fusion-config.ts';
-import { createTextSignalsScorer } from '../../src/scoring/text-signals.ts';
+import { createTextSignalsScorer } from '../../src/scoring/text-signals/index.ts';
 import { createPipeline } from '../../src/services/pipeline.ts';
-import { RescanService, type RescanView } from '../../src/services/rescans.ts';
+import { RescanService } from '../../src/services/rescans.ts';
+import type { RescanView } from '../../src/services/views.ts';
 import { ScoringService, type ScoringPipeline } from '../../src/services/scoring.ts';
-import { type HistoricalWorkers, startHistoricalWorkers } from '../../src/workers/rescore-worker.ts';
+import { type ImportRescanWorkers, startImportRescanWorkers } from '../../src/workers/index.ts';
 import { createTestEnv, dropRedisPrefix, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnv, waitFor } from '../helpers/context.ts';
 
 const SLOP =
@@ -55,7 +56,7 @@ async function scoreAll(ctx: AppContext, scoring: ScoringService, tenant: string
 describe('rescans', () => {
   let env: TestEnv;
   let admin: string;
-  let workers: HistoricalWorkers | undefined;
+  let workers: ImportRescanWorkers | undefined;
   beforeAll(async () => {
     env = await createTestEnv({ env: { RESCAN_WINDOW: '40', RESCAN_STEP_MS: '20', RESCORE_CONCURRENCY: '2' } });
     admin = await env.keyFor('admin');
@@ -78,7 +79,7 @@ describe('rescans', () => {
     await seed(env.ctx, 'tenant-a', 200);
     await scoreAll(env.ctx, new ScoringService(env.ctx.db, pipeline(V1)), 'tenant-a');
     const v2 = new ScoringService(env.ctx.db, pipeline(V2));
-    workers = await startHistoricalWorkers(env.ctx, v2, env.ctx.rescans);
+    workers = await startImportRescanWorkers(env.ctx, v2, env.ctx.rescans);
 
     const dry = await api<{ count: number }>('POST', '/v1/rescans', { filter: { configVersionNot: V2.version }, dryRun: true });
     expect(dry.count).toBe(200);
@@ -168,7 +169,7 @@ describe('rescans', () => {
   it('pauses, resumes and cancels', async () => {
     await seed(env.ctx, 'tenant-p', 400);
     const key = await env.keyFor('admin', 'tenant-p');
-    workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1, 10)), env.ctx.rescans);
+    workers = await startImportRescanWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1, 10)), env.ctx.rescans);
     const created = await api<RescanView>('POST', '/v1/rescans', { filter: {} }, key);
     await waitFor(async () => (await view(created.id, key)).done >= 20);
     const paused = await api<RescanView>('POST', `/v1/rescans/${created.id}/pause`, undefined, key);
@@ -204,7 +205,7 @@ describe('rescans', () => {
     await seed(env.ctx, 'tenant-c', 400);
     const keyB = await env.keyFor('admin', 'tenant-b');
     const keyC = await env.keyFor('admin', 'tenant-c');
-    workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1, 4)), env.ctx.rescans);
+    workers = await startImportRescanWorkers(env.ctx, new ScoringService(env.ctx.db, pipeline(V1, 4)), env.ctx.rescans);
     const b = await api<RescanView>('POST', '/v1/rescans', { filter: {} }, keyB);
     const c = await api<RescanView>('POST', '/v1/rescans', { filter: {} }, keyC);
     // When the first finishes, the other is well along (a FIFO without windows would leave it near 0).
@@ -230,11 +231,11 @@ async function withSteppedRescan(
   test: (t: { env: TestEnv; rescans: RescanService; rescanId: string; startWorkers: (p: ScoringPipeline) => Promise<void> }) => Promise<void>,
 ): Promise<void> {
   const env = await createTestEnv(options.env ? { env: options.env } : {});
-  let workers: HistoricalWorkers | undefined;
+  let workers: ImportRescanWorkers | undefined;
   try {
     await seed(env.ctx, tenant, n);
-    const settings = { window: 500, chunk: 4, stepMs: 20, retry: env.ctx.retry, ...(options.lostAfterMs ? { lostAfterMs: options.lostAfterMs } : {}) };
-    const rescans = new RescanService(env.ctx.db, env.ctx.queues.rescan, env.ctx.queues.rescore, settings, env.ctx.log);
+    const settings = { window: 500, chunk: 4, stepMs: 20, ...(options.lostAfterMs ? { lostAfterMs: options.lostAfterMs } : {}) };
+    const rescans = new RescanService(env.ctx.db, { driver: env.ctx.jobs.rescanDriver, chunk: env.ctx.jobs.rescanChunk }, settings, env.ctx.log);
     const created = await rescans.create({ tenantId: tenant, actor: 'test' }, {});
     expect(await rescans.step({ rescanId: created.id, generation: 1 })).toBe('continue');
     await test({
@@ -242,7 +243,7 @@ async function withSteppedRescan(
       rescans,
       rescanId: created.id,
       startWorkers: async (p) => {
-        workers = await startHistoricalWorkers(env.ctx, new ScoringService(env.ctx.db, p), rescans);
+        workers = await startImportRescanWorkers(env.ctx, new ScoringService(env.ctx.db, p), rescans);
       },
     });
   } finally {
@@ -333,22 +334,22 @@ describe('a rescan across a worker and API restart', () => {
   it('continues where it stopped and scores every article once', async () => {
     const env = await createTestEnv({ env: { RESCAN_WINDOW: '30', RESCAN_STEP_MS: '20', RESCORE_CONCURRENCY: '2' } });
     let ctx: AppContext = env.ctx;
-    let workers: HistoricalWorkers | undefined;
+    let workers: ImportRescanWorkers | undefined;
     try {
       await seed(ctx, 'tenant-r', 300);
       const created = await ctx.rescans.create({ tenantId: 'tenant-r', actor: 'test' }, {});
-      workers = await startHistoricalWorkers(ctx, new ScoringService(ctx.db, pipeline(V1, 8)), ctx.rescans);
+      workers = await startImportRescanWorkers(ctx, new ScoringService(ctx.db, pipeline(V1, 8)), ctx.rescans);
       await waitFor(async () => ((await ctx.rescans.get('tenant-r', created.id))!.done >= 60 ? true : undefined));
       // Everything goes down: workers, queues, database pool.
       await workers.close(5000);
       workers = undefined;
       await ctx.close();
       // And comes back over the same schema and key prefix.
-      ctx = await createContext(env.config);
+      ctx = await createContext(env.config, 'api');
       const midway = (await ctx.rescans.get('tenant-r', created.id))!;
       expect(midway.status).toBe('running');
       expect(midway.done).toBeLessThan(300);
-      workers = await startHistoricalWorkers(ctx, new ScoringService(ctx.db, pipeline(V1, 1)), ctx.rescans);
+      workers = await startImportRescanWorkers(ctx, new ScoringService(ctx.db, pipeline(V1, 1)), ctx.rescans);
       const done = await waitFor(async () => {
         const v = (await ctx.rescans.get('tenant-r', created.id))!;
         return v.status === 'completed' ? v : undefined;

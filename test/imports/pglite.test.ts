@@ -5,14 +5,14 @@ import { it, expect } from 'vitest';
 import { buildConfig } from '../../src/config.ts';
 import { createContext } from '../../src/context.ts';
 import { iterateStream } from '../../src/infra/ndjson.ts';
-import { startWorkers } from '../../src/workers/runtime.ts';
+import { startWorkers } from '../../src/workers/index.ts';
 import { dropRedisPrefix, TEST_REDIS_URL, uniqueName, waitFor } from '../helpers/context.ts';
 
 it('embedded default (PGlite): an import is scored on the rescore queue and a rescan completes', async () => {
   const prefix = uniqueName('sgp');
   const config = buildConfig({ DATA_DIR: mkdtempSync(path.join(tmpdir(), 'sgpg-')), REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, LOG_LEVEL: 'silent', DETECTOR_ENABLED: 'false', RESCAN_STEP_MS: '20' });
-  const ctx = await createContext(config);
-  const workers = await startWorkers(ctx, { reconcile: false });
+  const ctx = await createContext(config, 'all');
+  const workers = await startWorkers(ctx, ctx.worker!, { reconcile: false });
   try {
     const enc = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({ start(c) { c.enqueue(enc.encode(Array.from({ length: 300 }, (_, i) => JSON.stringify({ externalId: `p-${i}`, accountId: 'a', text: `第${i}篇。随着科技的不断发展。` })).join('\n'))); c.close(); } });

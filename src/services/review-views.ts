@@ -1,20 +1,19 @@
 import { z } from 'zod';
 import { DECISIONS, REVIEW_STATES } from '../domain/review.ts';
 import { LABELS, VERDICTS } from '../domain/types.ts';
-import { LabellingView } from './schemas.ts';
-import type { AuditEvent, DecisionResult, GroupDetail, QueueArticle, QueueCounts, QueueGroup, ReviewArticle, ReviewService } from '../services/review.ts';
+import { labellingViewSchema } from './views.ts';
 
 /**
- * What the review and audit routes answer, for the OpenAPI document. The review service owns
- * these types; the assertions at the end fail the type-check when a schema and the type the
- * service returns drift apart, so the document says what the routes answer.
+ * What the review and audit routes answer, declared once: the review service's types are
+ * inferred from these schemas, the routes and the console use them, and the OpenAPI document
+ * is generated from them (`.meta({ id })` names the component).
  */
 
 const time = z.string().describe('ISO 8601');
 const count = z.number().int().min(0);
-const claimSchema = z.object({ moderator: z.string().describe('Key id holding the claim'), expiresAt: time });
+export const claimSchema = z.object({ moderator: z.string().describe('Key id holding the claim'), expiresAt: time });
 
-const queueArticleSchema = z.object({
+export const queueArticleSchema = z.object({
   kind: z.literal('article'),
   id: z.string(),
   externalId: z.string(),
@@ -34,7 +33,7 @@ const queueArticleSchema = z.object({
   claim: claimSchema.nullable(),
 });
 
-const queueGroupSchema = z.object({
+export const queueGroupSchema = z.object({
   kind: z.enum(['batch', 'cluster']),
   id: z.string(),
   items: count,
@@ -49,7 +48,7 @@ const queueGroupSchema = z.object({
   claimedBy: z.array(z.string()).describe('Moderators holding a live claim on some item of the group'),
 });
 
-const queueCountsSchema = z.object({
+export const queueCountsSchema = z.object({
   total: count,
   byState: z.object({ pending: count, escalated: count, decided: count }),
   byVerdict: z.object({ flag: count, review: count }),
@@ -79,7 +78,7 @@ export const reviewArticleSchema = queueArticleSchema
     segments: z.array(z.object({ start: z.number(), end: z.number(), probability: z.number() })).describe('Per-window model probabilities, character offsets'),
     signals: z.record(z.string(), z.unknown()),
     scoreId: z.string().nullable(),
-    labelling: LabellingView,
+    labelling: labellingViewSchema,
   })
   .meta({ id: 'ReviewArticle' });
 
@@ -110,7 +109,7 @@ export const claimResultSchema = z
   .object({ moderator: z.string(), claimed: z.array(z.string()).describe('Article ids now held'), expiresAt: time.nullable(), leaseSeconds: count })
   .meta({ id: 'ClaimResult' });
 
-const claimRowSchema = z.object({
+export const claimRowSchema = z.object({
   articleId: z.string(),
   moderator: z.string(),
   scopeType: z.string().describe('article, selection, batch or cluster: what was claimed'),
@@ -168,15 +167,14 @@ export const reviewAccountSchema = z
   })
   .meta({ id: 'ReviewAccount' });
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const matches = <T extends true>(_: T) => undefined;
-matches<Same<z.infer<typeof queueArticleSchema>, QueueArticle>>(true);
-matches<Same<z.infer<typeof queueGroupSchema>, QueueGroup>>(true);
-matches<Same<z.infer<typeof queueCountsSchema>, QueueCounts>>(true);
-matches<Same<z.infer<typeof reviewArticleSchema>, ReviewArticle>>(true);
-matches<Same<z.infer<typeof reviewGroupSchema>, GroupDetail>>(true);
-matches<Same<z.infer<typeof decisionResultSchema>, DecisionResult>>(true);
-matches<Same<z.infer<typeof auditPageSchema>['events'][number], AuditEvent>>(true);
-matches<Same<z.infer<typeof reviewAccountSchema>, Awaited<ReturnType<ReviewService['account']>>>>(true);
-matches<Same<z.infer<typeof claimResultSchema>, Awaited<ReturnType<ReviewService['claim']>>>>(true);
-matches<Same<z.infer<typeof claimRowSchema>, Awaited<ReturnType<ReviewService['listClaims']>>[number]>>(true);
+export type ClaimView = z.infer<typeof claimSchema>;
+export type QueueArticle = z.infer<typeof queueArticleSchema>;
+export type QueueGroup = z.infer<typeof queueGroupSchema>;
+export type QueueCounts = z.infer<typeof queueCountsSchema>;
+export type ReviewArticle = z.infer<typeof reviewArticleSchema>;
+export type GroupDetail = z.infer<typeof reviewGroupSchema>;
+export type DecisionResult = z.infer<typeof decisionResultSchema>;
+export type ClaimResult = z.infer<typeof claimResultSchema>;
+export type ClaimRow = z.infer<typeof claimRowSchema>;
+export type AuditEvent = z.infer<typeof auditPageSchema>['events'][number];
+export type ReviewAccount = z.infer<typeof reviewAccountSchema>;
