@@ -136,6 +136,9 @@ export const envSchema = z.object({
   REEVALUATE_CHUNK: int(100),
   REEVALUATE_CONCURRENCY: int(2),
   LABEL_PROPAGATOR: z.string().trim().min(1).max(256).default('slopguard'),
+  // Comments (issue 16): their own queue and worker concurrency; the detector reads only comments this long.
+  COMMENT_CONCURRENCY: int(8),
+  COMMENT_DETECTOR_MIN_LENGTH: int(60),
   CONSOLE_SESSION_TTL_SECONDS: int(8 * 3600),
   CONSOLE_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
 });
@@ -257,6 +260,8 @@ export interface Config {
   };
   /** AI-content labelling: this platform's name or code, written as `ContentPropagator` (GB 45438-2025). */
   labelling: { propagator: string };
+  /** Comment scoring: worker concurrency, and the length (Han characters + Latin words) from which the detector reads a comment. */
+  comments: { concurrency: number; detectorMinLength: number };
 }
 
 export class ConfigError extends Error {
@@ -358,6 +363,7 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
     },
     reevaluation: { chunk: Math.min(1000, Math.max(1, e.REEVALUATE_CHUNK)), concurrency: Math.max(1, e.REEVALUATE_CONCURRENCY) },
     labelling: { propagator: e.LABEL_PROPAGATOR },
+    comments: { concurrency: Math.max(1, e.COMMENT_CONCURRENCY), detectorMinLength: Math.max(1, e.COMMENT_DETECTOR_MIN_LENGTH) },
   };
 }
 

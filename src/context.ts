@@ -18,6 +18,10 @@ import { OutboxDispatcher } from './outbox/dispatcher.ts';
 import { buildScorers } from './scoring/index.ts';
 import { defaultFusionConfig, parseFusionConfig } from './scoring/fusion-config.ts';
 import { ArticleService } from './services/articles.ts';
+import { CommentService } from './services/comments.ts';
+import { CommentReviewService } from './services/comment-review.ts';
+import { buildCommentScoring } from './services/comment-runtime.ts';
+import { commentTemplateConsumer, commentWebhookConsumer } from './outbox/comment-consumers.ts';
 import { ClusterService } from './services/clusters.ts';
 import { DashboardService } from './services/dashboard.ts';
 import { ImportService } from './services/imports.ts';
@@ -58,6 +62,8 @@ export interface JobQueues {
   rescanDriver: JobQueue<typeof JOBS.rescanDriver>;
   deliver: JobQueue<typeof JOBS.deliver>;
   reevaluate: JobQueue<typeof JOBS.reevaluate>;
+  comment: JobQueue<typeof JOBS.comment>;
+  commentReevaluate: JobQueue<typeof JOBS.commentReevaluate>;
 }
 
 export interface AppContext {
@@ -75,6 +81,10 @@ export interface AppContext {
   jobs: JobQueues;
   retry: RetryPolicy;
   articles: ArticleService;
+  /** Comments: submitted beside articles, scored on the `comment` queue. */
+  comments: CommentService;
+  /** The comment review queue and decisions (grouped by article, template, account cluster). */
+  commentReview: CommentReviewService;
   keys: KeyService;
   /** Bulk NDJSON import (scored on the low-priority `rescore` queue). */
   imports: ImportService;
@@ -149,6 +159,8 @@ export async function createContext(config: Config, role: ProcessRole, options: 
     rescanDriver: jobQueue(JOBS.rescanDriver),
     deliver: jobQueue(JOBS.deliver, { ...retry, attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs }),
     reevaluate: jobQueue(JOBS.reevaluate),
+    comment: jobQueue(JOBS.comment),
+    commentReevaluate: jobQueue(JOBS.commentReevaluate),
   };
   const workerConnections: RedisClient[] = [];
 
@@ -161,6 +173,20 @@ export async function createContext(config: Config, role: ProcessRole, options: 
   const rescans = new RescanService(db, { driver: jobs.rescanDriver, chunk: jobs.rescanChunk }, config.rescans, log);
   const reevaluation = new ReevaluationPlanner(db, jobs.reevaluate, { chunk: config.reevaluation.chunk }, log);
   const heartbeats = new WorkerHeartbeats(redis, config.redisPrefix);
+  const comments = new CommentService(
+    db,
+    redis,
+    { comment: jobs.comment, reevaluate: jobs.commentReevaluate },
+    {
+      maxTextChars: config.limits.maxTextChars,
+      importMaxBytes: config.imports.maxBytes,
+      importMaxLineBytes: config.imports.maxLineBytes,
+      importChunkLines: config.imports.chunkLines,
+      importMaxErrors: config.imports.maxStoredErrors,
+    },
+    log,
+  );
+  const commentReview = new CommentReviewService(db, { maxBulkItems: config.review.maxBulkItems, maxMemberships: 200_000 });
 
   let worker: WorkerParts | undefined;
   if (role !== 'api') {
@@ -174,7 +200,13 @@ export async function createContext(config: Config, role: ProcessRole, options: 
     const dispatcher = config.outbox.dispatch
       ? new OutboxDispatcher(
           db,
-          [webhookConsumer(db, webhooks, config.labelling.propagator, log), clusterConsumer(db, clusters), reevaluationConsumer(db, reevaluation, log)],
+          [
+            webhookConsumer(db, webhooks, config.labelling.propagator, log),
+            clusterConsumer(db, clusters),
+            reevaluationConsumer(db, reevaluation, log),
+            commentWebhookConsumer(db, webhooks, log),
+            commentTemplateConsumer(comments),
+          ],
           config.outbox,
           log,
         )
@@ -186,13 +218,14 @@ export async function createContext(config: Config, role: ProcessRole, options: 
       reevaluator: new Reevaluator(db, account, fusion),
       reconciler: new Reconciler(db, { live: jobs.score, imported: jobs.importScore }, articles, config.scoring.reconcileAfterMs, log),
       dispatcher,
+      commentScoring: buildCommentScoring(db, { redis, config, articles, comments, detector: scorers.detector }),
     };
   }
 
   let api: AppDeps | undefined;
   if (role !== 'worker') {
-    const { score, rescore, rescan, reevaluate, deliver } = queues;
-    const queueAdmin = new QueueAdmin(() => ({ score, rescore, rescan, reevaluate, deliver }));
+    const { score, rescore, rescan, reevaluate, deliver, comment } = queues;
+    const queueAdmin = new QueueAdmin(() => ({ score, rescore, rescan, reevaluate, deliver, comment }));
     const parts = worker;
     const local: LocalModel | undefined = parts && { modelVersion: parts.pipeline.modelVersion, isModelReady: () => isModelReady(parts.scorers) };
     api = {
@@ -208,6 +241,8 @@ export async function createContext(config: Config, role: ProcessRole, options: 
       clusters,
       webhooks,
       queueAdmin,
+      comments,
+      commentReview,
       console: {
         review,
         keys,
@@ -218,13 +253,14 @@ export async function createContext(config: Config, role: ProcessRole, options: 
         cookieSecure: config.console.cookieSecure,
         sessionTtlSeconds: config.console.sessionTtlSeconds,
         operatorTenant: config.bootstrapTenant,
+        commentReview,
         log,
       },
       readiness: readinessCheck({ redis, db, heartbeats, local }),
       async sampleQueues() {
         const counts = await queues.score.getJobCounts('waiting', 'active', 'delayed', 'failed');
         for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue: 'score', state }, n);
-        for (const queue of ['rescore', 'rescan'] as const) {
+        for (const queue of ['rescore', 'rescan', 'comment'] as const) {
           const depth = await queues[queue].getJobCounts('waiting', 'active', 'delayed', 'failed');
           for (const [state, n] of Object.entries(depth)) metrics.queueDepth.set({ queue, state }, n);
         }
@@ -252,6 +288,8 @@ export async function createContext(config: Config, role: ProcessRole, options: 
     jobs,
     retry,
     articles,
+    comments,
+    commentReview,
     keys,
     imports,
     rescans,

@@ -25,6 +25,10 @@ import type { WebhookService } from '../webhooks/service.ts';
 import type { QueueAdmin } from '../services/queue-admin.ts';
 import type { Readiness } from '../services/readiness.ts';
 import { consoleRoutes, type ConsoleDeps } from '../console/index.ts';
+import { commentRoutes } from './routes/comments.ts';
+import { commentReviewRoutes } from './routes/comment-review.ts';
+import type { CommentService } from '../services/comments.ts';
+import type { CommentReviewService } from '../services/comment-review.ts';
 
 export interface AppDeps {
   config: Config;
@@ -39,6 +43,8 @@ export interface AppDeps {
   clusters: ClusterService;
   webhooks: WebhookService;
   queueAdmin: QueueAdmin;
+  comments: CommentService;
+  commentReview: CommentReviewService;
   /** The web console under /console (absent: not served). */
   console?: ConsoleDeps;
   readiness(): Promise<Readiness>;
@@ -129,6 +135,18 @@ export function createApp(deps: AppDeps) {
   }
   app.route('/v1/imports', importRoutes({ imports: deps.imports, metrics: deps.metrics, defaultHook }));
   app.route('/v1/rescans', rescanRoutes({ rescans: deps.rescans, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
+  app.route(
+    '/v1/comments',
+    commentRoutes({
+      comments: deps.comments,
+      maxBodyBytes: limits.maxBodyBytes,
+      maxBatchBodyBytes: limits.maxBatchBodyBytes,
+      maxBatchItems: limits.maxBatchItems,
+      maxTextChars: limits.maxTextChars,
+      defaultHook,
+    }),
+  );
+  app.route('/v1/review/comments', commentReviewRoutes({ review: deps.commentReview, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   return app;
 }
 export type App = ReturnType<typeof createApp>;

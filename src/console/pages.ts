@@ -42,6 +42,7 @@ export function layout(pc: PageContext, title: string, body: Html): Html {
     <a href="/console/queue">${t(pc.lang, 'queue')}</a>
     <a href="/console/queue${qs({ group: 'cluster' })}">${t(pc.lang, 'g_cluster')}</a>
     <a href="/console/audit">${t(pc.lang, 'audit')}</a>
+    <a href="/console/comments" data-testid="nav-comments">${pc.lang === 'zh' ? '评论' : 'Comments'}</a>
     ${s.role === 'admin' ? html`<a href="/console/admin/queues">${t(pc.lang, 'adminQueues')}</a>` : ''}
     ${s.role === 'admin' ? html`<a href="/console/keys">${pc.lang === 'zh' ? 'API 密钥' : 'API keys'}</a>` : ''}
   </nav>

@@ -25,6 +25,9 @@ import { type Lang, LANGS, pickLang, t } from './i18n.ts';
 import { keysPage } from './keys-page.ts';
 import { accountPage, adminQueuesPage, articlePage, auditPage, errorPage, groupPage, loginPage, type PageContext, queuePage } from './pages.ts';
 import { sameSecret, type Session, type SessionStore } from './sessions.ts';
+import { CommentQueueQuery } from '../api/routes/comment-review.ts';
+import type { CommentReviewService, CommentTarget } from '../services/comment-review.ts';
+import { commentsPage, isCommentDecision } from './comments-page.ts';
 
 /**
  * The web console, served by the API under /console: server-rendered HTML and one small
@@ -46,6 +49,8 @@ export interface ConsoleDeps {
   sessionTtlSeconds: number;
   /** Admins of this tenant manage every tenant's keys (BOOTSTRAP_TENANT). */
   operatorTenant: string;
+  /** The comment review queue and decisions. */
+  commentReview: CommentReviewService;
   log: Logger;
 }
 
@@ -294,6 +299,40 @@ export function consoleRoutes(deps: ConsoleDeps) {
     '/release',
     act(async (c, _form, target) => `released:${(await review.release(who(c), target)).released}`),
   );
+
+  // ---------------------------------------------------------------- comments
+
+  app.get('/comments', async (c) => {
+    const query = nonEmpty(c.req.query());
+    delete query.flash;
+    const parsed = CommentQueueQuery.safeParse(query);
+    if (!parsed.success) throw new ServiceError('validation_failed', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const result = await deps.commentReview.queue(c.get('session').tenantId, parsed.data);
+    return page(c, commentsPage(pc(c), { group: parsed.data.group, state: parsed.data.state }, result));
+  });
+  app.post('/comments/decide', async (c) => {
+    const form = await c.req.parseBody({ all: true });
+    const back = safeBack(form.back);
+    const ids = ([] as (string | File)[]).concat(form.commentIds ?? []).filter((v): v is string => typeof v === 'string');
+    const target: CommentTarget | null =
+      form.scope === 'group' && typeof form.templateId === 'string'
+        ? { type: 'template', templateId: form.templateId }
+        : form.scope === 'group' && typeof form.accountClusterId === 'string'
+          ? { type: 'account_cluster', clusterId: form.accountClusterId }
+          : ids.length > 0
+            ? { type: 'comments', commentIds: ids }
+            : null;
+    if (!target) return c.redirect(withFlash(back, 'error:nothing_selected'), 303);
+    if (!isCommentDecision(form.decision)) return c.redirect(withFlash(back, 'error:validation_failed'), 303);
+    const note = typeof form.note === 'string' && form.note.trim() ? form.note.trim().slice(0, 2000) : null;
+    try {
+      const result = await deps.commentReview.decide({ tenantId: c.get('session').tenantId, keyId: c.get('session').keyId }, target, form.decision, note);
+      return c.redirect(withFlash(back, `decided:${result.decided}:${result.unchanged}`), 303);
+    } catch (error) {
+      if (error instanceof ServiceError && error.code !== 'internal_error') return c.redirect(withFlash(back, `error:${error.code}`), 303);
+      throw error;
+    }
+  });
 
   // ---------------------------------------------------------------- admin: queue dashboard
 

@@ -21,6 +21,8 @@ export const QUEUES = {
   deliver: 'deliver',
   /** Re-evaluation of earlier articles with later evidence (a farm formed, a burst showed), in chunks. */
   reevaluate: 'reevaluate',
+  /** Comments: scored on their own queue and worker, beside articles (live, imported, re-evaluated). */
+  comment: 'comment',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -115,6 +117,25 @@ export function reevaluateJobId(eventId: number, chunk: number): string {
   return `reeval-${eventId}-${chunk}`;
 }
 
+/** One comment revision to score (or to look at again: `reevaluate`). */
+export const commentJobSchema = z.object({
+  tenantId: z.string().min(1),
+  commentId: z.string().min(1),
+  revision: z.number().int().positive(),
+  trigger: z.enum(['live', 'import', 'reconcile', 'reevaluate']),
+});
+export type CommentJob = z.infer<typeof commentJobSchema>;
+
+/** One job per comment revision: re-adding it while it exists is a no-op. */
+export function commentJobId(job: Pick<CommentJob, 'commentId' | 'revision'>): string {
+  return `comment-${job.commentId}-r${job.revision}`;
+}
+
+/** A comment looked at again because its template grew (one per triggering event and comment). */
+export function commentReevaluateJobId(eventId: number, commentId: string): string {
+  return `comment-reeval-${eventId}-${commentId}`;
+}
+
 /** Options for one job: the catalog's retry and retention, the job's deterministic id. */
 type OptionsFor = (policy: RetryPolicy) => Omit<JobsOptions, 'jobId'>;
 
@@ -188,6 +209,16 @@ export const JOBS = {
     name: 'reevaluate',
     payload: reevaluateJobSchema,
     id: (_data: ReevaluateJob, key: { eventId: number; chunk: number }) => reevaluateJobId(key.eventId, key.chunk),
+    options: retried,
+  }),
+  /** A comment's scoring (live, imported or reconciled: one id per revision). */
+  comment: job({ queue: QUEUES.comment, name: 'comment', payload: commentJobSchema, id: commentJobId, options: retried }),
+  /** An earlier member of a comment template looked at again when the template grew. */
+  commentReevaluate: job({
+    queue: QUEUES.comment,
+    name: 'reevaluate',
+    payload: commentJobSchema,
+    id: (data: CommentJob, key: { eventId: number }) => commentReevaluateJobId(key.eventId, data.commentId),
     options: retried,
   }),
 } as const;

@@ -410,7 +410,8 @@ export class AccountSignals {
       longestGap(times, restFrom, t) < c.restGapSeconds * 1000;
     const restHours = round(c.restGapSeconds / 3600, 1);
     const restWindow = formatDuration(c.restWindowSeconds * 1000);
-    if (cv !== null && cv <= c.cvThreshold) {
+    const cadenceMeanMs = cadenceTimes.length > 1 ? ((cadenceTimes[cadenceTimes.length - 1] as number) - (cadenceTimes[0] as number)) / (cadenceTimes.length - 1) : 0;
+    if (cv !== null && cv <= c.cvThreshold && cadenceMeanMs <= c.maxMeanIntervalSeconds * 1000) {
       const n = cadenceTimes.length - 1;
       const strength = Math.min(1, 0.5 + 0.5 * (1 - cv / c.cvThreshold) + (noRest ? 0.15 : 0));
       const meanGap = ((cadenceTimes[cadenceTimes.length - 1] as number) - (cadenceTimes[0] as number)) / n;

@@ -39,6 +39,11 @@ export const accountSignalSettingsSchema = z.object({
       maxIntervals: z.number().int().positive().default(60),
       /** CV at or below this reads as machine-regular (human and Poisson posting sit near 1 or above). */
       cvThreshold: z.number().positive().default(0.35),
+      /**
+       * Regular intervals longer than this on average are a habit, not a machine (a person who
+       * comments every lunch break). Unbounded for articles; comments set it (issue 16).
+       */
+      maxMeanIntervalSeconds: z.number().positive().default(Number.POSITIVE_INFINITY),
       /** No gap at least this long within the rest window means no human rest period. */
       restGapSeconds: z.number().int().positive().default(3 * 3600),
       restWindowSeconds: z.number().int().positive().default(86_400),

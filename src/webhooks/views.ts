@@ -8,7 +8,7 @@ import { z } from 'zod';
 const count = z.number().int().min(0);
 const time = z.string().describe('ISO 8601');
 
-export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided'] as const;
+export const WEBHOOK_EVENTS = ['article.scored', 'article.flagged', 'article.verdict_changed', 'review.decided', 'comment.scored', 'comment.flagged', 'comment.decided'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
 

@@ -15,6 +15,9 @@ import { startReevaluateWorker } from './reevaluate-worker.ts';
 import { startRescanDriver } from './rescan-driver.ts';
 import { startRescoreWorker } from './rescore-worker.ts';
 import { startScoreWorker } from './score-worker.ts';
+import { startCommentWorker } from './comment-worker.ts';
+import type { CommentScoringService } from '../services/comment-scoring.ts';
+import type { CommentService } from '../services/comments.ts';
 
 /**
  * The worker half of the service: starts the queues' consumers, the outbox dispatcher and the
@@ -33,6 +36,8 @@ export interface WorkerParts {
   reconciler: Reconciler;
   /** Committed events to side effects; null when OUTBOX_DISPATCH is off in this process. */
   dispatcher: OutboxDispatcher | null;
+  /** Comments: their pipeline over the same detector, consumed on the `comment` queue. */
+  commentScoring: CommentScoringService;
 }
 
 /** The services the workers consume queues for (the context is one). */
@@ -40,6 +45,7 @@ export interface WorkerServices extends WorkerHost {
   rescans: RescanService;
   webhooks: WebhookService;
   heartbeats: WorkerHeartbeats;
+  comments: CommentService;
 }
 
 export interface RunningWorkers extends LocalModel {
@@ -81,6 +87,7 @@ export async function startWorkers(host: WorkerServices, parts: WorkerParts, opt
     lockMs: config.scoring.lockMs,
     ...(reconcile ? { reconciler: parts.reconciler } : {}),
   });
+  const commenting = startCommentWorker(host, parts.commentScoring, { concurrency: config.comments.concurrency, ...(reconcile ? { comments: host.comments } : {}) });
   const reevaluating = startReevaluateWorker(host, parts.reevaluator, { concurrency: config.reevaluation.concurrency, live: live.worker });
   const importsAndRescans = await startImportRescanWorkers(host, scoring, host.rescans, live.worker);
   const workerId = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -100,6 +107,7 @@ export async function startWorkers(host: WorkerServices, parts: WorkerParts, opt
       clearInterval(heartbeat);
       await importsAndRescans.close(config.shutdownTimeoutMs);
       await live.close(config.shutdownTimeoutMs);
+      await commenting.close(config.shutdownTimeoutMs);
       await reevaluating.close(config.shutdownTimeoutMs);
       await dispatcher?.close();
       await delivering.close(config.shutdownTimeoutMs);

@@ -26,6 +26,17 @@ const ARTICLE = {
   metadata: { source: 'rss', tags: ['a', 'b'], rank: 3, nested: { ok: true } },
 };
 
+const COMMENT: Json = {
+  externalId: 'c-1',
+  accountId: 'acct-2',
+  articleExternalId: 'p-1',
+  articleAccountId: 'acct-1',
+  text: '写得真好，受益匪浅！',
+  postedAt: '2026-11-20T08:03:00+08:00',
+  declaredAi: false,
+  metadata: { app: 'ios', rank: 1 },
+};
+
 /** A valid body per write route (null: the route reads no body). */
 const TEMPLATES: Record<string, Json | 'ndjson'> = {
   'POST /v1/articles': ARTICLE,
@@ -50,6 +61,10 @@ const TEMPLATES: Record<string, Json | 'ndjson'> = {
   'POST /v1/rescans/:id/pause': null,
   'POST /v1/rescans/:id/resume': null,
   'POST /v1/rescans/:id/cancel': null,
+  'POST /v1/comments': COMMENT,
+  'POST /v1/comments/batch': { comments: [COMMENT, { ...COMMENT, externalId: 'c-2', parentExternalId: 'c-1' }] },
+  'POST /v1/comments/import': 'ndjson',
+  'POST /v1/review/comments/decisions': { templateId: 'tpl_x', decision: 'confirm_ai', note: 'farm' },
 };
 
 /** Query parameters no route documents but some read; every read gets these too. */

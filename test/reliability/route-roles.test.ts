@@ -59,6 +59,13 @@ const TABLE: [string, string, Role[]][] = [
   ['GET', '/v1/rescans/:id/changes', ADMIN],
   ['GET', '/v1/rescans/:id/changes.csv', ADMIN],
   ['GET', '/v1/rescans/:id/changes.jsonl', ADMIN],
+  ['POST', '/v1/comments', SUBMIT],
+  ['POST', '/v1/comments/batch', SUBMIT],
+  ['POST', '/v1/comments/import', SUBMIT],
+  ['GET', '/v1/comments/:id', READERS],
+  ['GET', '/v1/comments/by-external-id/:externalId', READERS],
+  ['GET', '/v1/review/comments', MODERATE],
+  ['POST', '/v1/review/comments/decisions', MODERATE],
 ];
 
 describe('authorisation: every route x every role', () => {

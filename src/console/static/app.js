@@ -4,11 +4,14 @@
   'use strict';
   var items = function () { return Array.prototype.slice.call(document.querySelectorAll('[data-item]')); };
   var focused = -1;
+  // Articles and comments are picked the same way.
+  var PICKS = 'input[name="articleIds"], input[name="commentIds"]';
+  var PICKS_CHECKED = 'input[name="articleIds"]:checked, input[name="commentIds"]:checked';
 
   function updateCount(form) {
     var out = form.querySelector('[data-selected-count]');
     if (!out) return;
-    var n = form.querySelectorAll('input[name="articleIds"]:checked').length;
+    var n = form.querySelectorAll(PICKS_CHECKED).length;
     out.textContent = String(n);
   }
 
@@ -16,7 +19,7 @@
     var all = form.querySelector('[data-select-all]');
     if (all) {
       all.addEventListener('change', function () {
-        form.querySelectorAll('input[name="articleIds"]').forEach(function (box) { box.checked = all.checked; });
+        form.querySelectorAll(PICKS).forEach(function (box) { box.checked = all.checked; });
         updateCount(form);
       });
     }
@@ -30,7 +33,7 @@
       var scope = form.querySelector('select[name="scope"]');
       var n = scope && scope.value === 'group'
         ? Number(actions.getAttribute('data-group-count') || '0')
-        : form.querySelectorAll('input[name="articleIds"]:checked').length;
+        : form.querySelectorAll(PICKS_CHECKED).length;
       if (n === 0) {
         event.preventDefault();
         window.alert(actions.getAttribute('data-select-first'));
