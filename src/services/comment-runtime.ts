@@ -1,16 +1,16 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import type { Scorer } from '../domain/types.ts';
-import type { Redis } from 'ioredis';
 import { defaultCommentFusionConfig } from '../scoring/comment-fusion.ts';
 import { boostingSettingsSchema, CommentBoosting } from '../signals/comment-boosting.ts';
 import { commentTemplateSettingsSchema, CommentTemplates } from '../signals/comment-templates.ts';
 import { AccountSignals, accountSignalSettingsSchema } from '../signals/index.ts';
 import { CommentPipeline, type CommentPipelineParts, CommentScoringService } from './comment-scoring.ts';
+import type { RedisClient } from '../infra/redis.ts';
 
 /** What the comment pipeline is built over (the composition root passes its clients and services). */
 export interface CommentPipelineDeps {
-  redis: Redis;
+  redis: RedisClient;
   config: Pick<Config, 'redisPrefix' | 'accountSignals' | 'comments'>;
   articles: CommentPipelineParts['articles'];
   comments: CommentPipelineParts['comments'];

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
 import { commentInputSchema, type ParsedCommentInput } from '../domain/comment-input.ts';
@@ -8,6 +7,7 @@ import { canonicalText, detectLang } from '../domain/normalize.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { NdjsonFormatError, NdjsonLimitError, type NdjsonStats, readNdjson } from '../infra/ndjson.ts';
 import type { CommentJob, JOBS, JobQueue } from '../jobs/catalog.ts';
+import type { RedisClient } from '../infra/redis.ts';
 import {
   commentByExternalId,
   commentById,
@@ -107,7 +107,7 @@ export class CommentService {
 
   constructor(
     private readonly db: Db,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly jobs: { comment: JobQueue<typeof JOBS.comment>; reevaluate: JobQueue<typeof JOBS.commentReevaluate> },
     private readonly limits: CommentLimits,
     private readonly log: Logger,

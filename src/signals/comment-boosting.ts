@@ -11,8 +11,9 @@
  *   await boosting.observe({ tenantId: 't1', commentId: 'c1', accountId: 'fan', articleKey: 'p9', author: 'star', postedAt })
  *   -> { code: 'first_commenter', value: 9, strength: 0.83, message: { zh: '在账号star的10篇文章中，有9篇是该账号第一个评论', en: … }, evidence }
  */
-import type { ClientContext, Redis, Result } from 'ioredis';
+import type { ClientContext, Result } from 'ioredis';
 import { z } from 'zod';
+import type { RedisClient } from '../infra/redis.ts';
 
 export const boostingSettingsSchema = z.object({
   retentionSeconds: z.number().int().positive().default(14 * 24 * 3600),
@@ -66,7 +67,7 @@ return { redis.call('HGET', KEYS[3], ARGV[5]) or '0', redis.call('PFCOUNT', KEYS
 
 export class CommentBoosting {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: BoostingSettings,
     private readonly prefix: string,
   ) {

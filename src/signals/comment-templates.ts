@@ -25,10 +25,11 @@
  *   r -> { indexed: true, templateId: 'tpl_…', accounts: 12, articles: 40, ownUses: 3, similar: [...] }
  */
 import { createHash } from 'node:crypto';
-import type { ClientContext, Redis, Result } from 'ioredis';
+import type { ClientContext, Result } from 'ioredis';
 import { z } from 'zod';
 import { modelText, type Lang } from '../domain/normalize.ts';
 import { bandHashes, estimateJaccard, minhash, packSignature, unpackSignature } from './minhash.ts';
+import type { RedisClient } from '../infra/redis.ts';
 
 export const commentTemplateSettingsSchema = z.object({
   retentionSeconds: z.number().int().positive().default(14 * 24 * 3600),
@@ -200,7 +201,7 @@ export class CommentTemplates {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly settings: CommentTemplateSettings,
     private readonly prefix: string,
   ) {
