@@ -346,7 +346,7 @@ export class WebhookService {
       [job.deliveryId, job.tenantId],
     );
     const row = rows[0];
-    if (!row || row.status !== 'pending') return 'done';
+    if (row?.status !== 'pending') return 'done';
     if (!row.active || row.deletedAt) {
       await this.db.query(`UPDATE webhook_deliveries SET status = 'cancelled', updated_at = now() WHERE id = $1`, [job.deliveryId]);
       return 'done';
