@@ -23,12 +23,13 @@ import { buildConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
 import { createPgDb } from '../src/db/pg.ts';
 import { createLogger } from '../src/infra/logger.ts';
-import { ARTICLE_COLUMNS, prepareArticle, type StoredArticle } from '../src/services/articles.ts';
+import { prepareArticle } from '../src/services/articles.ts';
+import { ARTICLE_COLUMNS, type StoredArticle } from '../src/store/articles.ts';
 import { startWorkers } from '../src/workers/index.ts';
 import { buildScorers } from '../src/scoring/index.ts';
 import { defaultFusionConfig } from '../src/scoring/fusion-config.ts';
 import { createPipeline } from '../src/services/pipeline.ts';
-import { ScoringService } from '../src/services/scoring.ts';
+import { articleToScore, ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
 import { dropRedisPrefix } from '../test/helpers/context.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
@@ -126,7 +127,7 @@ async function rawRunner(ctx: AppContext) {
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (performance.now() < deadline) {
-            await pipeline.run(articles[next++ % articles.length]!);
+            await pipeline.run(articleToScore(articles[next++ % articles.length]!));
             done++;
           }
         }),
@@ -210,7 +211,7 @@ async function main() {
     const concurrency = config.rescans.rescoreConcurrency;
     const corpus = await loadCorpus();
     process.stderr.write(`seeding ${ARTICLES} articles from ${corpus.texts.length} texts...\n`);
-    let t = performance.now();
+    const t = performance.now();
     await seed(ctx, corpus);
     process.stderr.write(`seeded in ${fmt((performance.now() - t) / 1000)} s\n`);
 

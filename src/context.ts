@@ -246,7 +246,7 @@ export async function createContext(config: Config, role: ProcessRole, options: 
       console: {
         review,
         keys,
-        sessions: new SessionStore(redis, db, config.redisPrefix, config.console.sessionTtlSeconds),
+        sessions: new SessionStore(redis, keys, config.redisPrefix, config.console.sessionTtlSeconds),
         webhooks,
         queueAdmin,
         dashboard: new DashboardService(db),

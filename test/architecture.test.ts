@@ -19,7 +19,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Module specifiers of a file's imports: `import … from 'x'`, `export … from 'x'`, `import 'x'`, `import('x')`. */
-export function importsOf(source: string): string[] {
+function importsOf(source: string): string[] {
   const specifiers: string[] = [];
   const patterns = [/^\s*(?:import|export)\s[^'"]*?\sfrom\s*['"]([^'"]+)['"]/gm, /^\s*import\s*['"]([^'"]+)['"]/gm, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
   for (const pattern of patterns) for (const match of source.matchAll(pattern)) specifiers.push(match[1]!);

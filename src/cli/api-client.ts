@@ -65,4 +65,3 @@ export async function answer<S extends z.ZodType>(res: Response, what: string, s
   if (!parsed.success) throw new CliError(`${what}: unexpected answer from the service (${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`);
   return parsed.data;
 }
-

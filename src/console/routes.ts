@@ -155,7 +155,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       throw new ServiceError('forbidden', 'the sign-in form expired or came from another site; reload it');
     }
     deleteCookie(c, LOGIN_COOKIE, { path: '/console/login' });
-    let principal;
+    let principal: Awaited<ReturnType<KeyService['authenticate']>>;
     try {
       principal = await deps.keys.authenticate(typeof form.key === 'string' ? form.key.trim() : '');
     } catch (error) {

@@ -1,8 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RedisClient } from '../infra/redis.ts';
-import type { Db } from '../db/db.ts';
 import { z } from 'zod';
 import { type Role, ROLES } from '../domain/types.ts';
+import type { KeyService } from '../services/keys.ts';
 import { type Lang, LANGS } from './i18n.ts';
 
 /**
@@ -34,7 +34,7 @@ export function sameSecret(a: string, b: string): boolean {
 export class SessionStore {
   constructor(
     private readonly redis: RedisClient,
-    private readonly db: Db,
+    private readonly keys: Pick<KeyService, 'isLive'>,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {}
@@ -63,8 +63,7 @@ export class SessionStore {
     const parsed = sessionSchema.safeParse(stored);
     if (!parsed.success) return null;
     const session = parsed.data;
-    const rows = await this.db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = $1', [session.keyId]);
-    if (!rows[0] || rows[0].revoked) {
+    if (!(await this.keys.isLive(session.keyId))) {
       await this.destroy(token);
       return null;
     }

@@ -16,6 +16,7 @@
 
 /** Zero-width characters, soft hyphen, bidi controls, BOM and other invisibles. */
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each invisible is listed on its own on purpose, combining ones too
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFF8]|\uDB40[\uDC00-\uDDEF]/g;
 /** C0 and C1 control characters except tab and newline (carriage returns are unified first). */
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
@@ -74,7 +75,7 @@ const CJK = '\\u2E80-\\u2FFF\\u3001-\\u303F\\u3040-\\u30FF\\u3400-\\u4DBF\\u4E00
  */
 const SPACE_NEXT_TO_CJK = new RegExp(`(?<=[${CJK}]) | (?=[${CJK}])`, 'g');
 const SPACE_BEFORE_PUNCT = / +(?=[,.;:!?%)\]}”’»、,。;:!?)】》」』])/g;
-const SPACE_AFTER_OPEN = /(?<=[(\[{“‘«(【《「『]) +/g;
+const SPACE_AFTER_OPEN = /(?<=[([{“‘«(【《「『]) +/g;
 /** English contractions tokenised apart ("do n't", "it 's") in some human sets. */
 const SPLIT_CONTRACTION = / +(?=(?:n't|'s|'re|'ve|'ll|'d|'m)\b)/gi;
 

@@ -53,6 +53,20 @@ export interface ScoreInput {
   background?: boolean;
 }
 
+/** What the scoring pipeline scores: one article revision, wherever it is kept. */
+export interface ArticleToScore {
+  tenantId: string;
+  id: string;
+  accountId: string;
+  text: string;
+  title: string | null;
+  lang: Lang;
+  declaredAi: boolean;
+  metadata: Record<string, unknown>;
+  /** When it was published (imports), else when it arrived: account signals order posts by it. */
+  postedAt: Date;
+}
+
 /**
  * One scorer's view of an article. `probability` is a calibrated P(AI) in [0, 1], or null
  * when the scorer cannot say (text too short for it, say).

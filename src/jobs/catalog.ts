@@ -144,7 +144,7 @@ type OptionsFor = (policy: RetryPolicy) => Omit<JobsOptions, 'jobId'>;
  * `id` builds the deterministic job id from the payload and, where the payload does not hold
  * all of it, a key (`K`: a delivery's redrive number, a re-evaluation's event and chunk).
  */
-export interface JobDefinition<N extends string = string, S extends z.ZodType = z.ZodType, K = void> {
+export interface JobDefinition<N extends string = string, S extends z.ZodType = z.ZodType, K = undefined> {
   queue: QueueName;
   name: N;
   payload: S;
@@ -152,7 +152,7 @@ export interface JobDefinition<N extends string = string, S extends z.ZodType = 
   options: OptionsFor;
 }
 
-function job<N extends string, S extends z.ZodType, K = void>(definition: JobDefinition<N, S, K>): JobDefinition<N, S, K> {
+function job<N extends string, S extends z.ZodType, K = undefined>(definition: JobDefinition<N, S, K>): JobDefinition<N, S, K> {
   return definition;
 }
 
@@ -228,7 +228,7 @@ export type JobData<J extends JobDefinition> = z.output<J['payload']>;
 
 type KeyOf<J> = J extends JobDefinition<string, z.ZodType, infer K> ? K : never;
 /** The id's extra argument, for the jobs that need one. */
-type KeyArgs<J> = [KeyOf<J>] extends [void] ? [] : [key: KeyOf<J>];
+type KeyArgs<J> = [KeyOf<J>] extends [undefined] ? [] : [key: KeyOf<J>];
 
 /**
  * A producer's typed handle on one job of the catalog: data checked by the compiler, and the

@@ -2,13 +2,18 @@ import { createHash } from 'node:crypto';
 import type { RedisClient } from '../infra/redis.ts';
 import type { Logger } from 'pino';
 import { type Db, isUnavailable } from '../db/db.ts';
-import { type ParsedArticleInput } from '../domain/article-input.ts';
+import type { ParsedArticleInput } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { implicitLabelOf } from '../domain/labelling.ts';
 import { isId, newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
+import { articleByExternalId, articleById, type StoredArticle } from '../store/articles.ts';
+import { currentScore, type StoredScore } from '../store/scores.ts';
+
+export type { StoredArticle } from '../store/articles.ts';
+export type { StoredScore } from '../store/scores.ts';
 import { canonicalText, detectLang } from '../domain/normalize.ts';
-import type { ArticleStatus, Label, Reason, Segment, Verdict } from '../domain/types.ts';
+import type { ArticleStatus, Verdict } from '../domain/types.ts';
 import type { JobQueue, JOBS, ScoreJob } from '../jobs/catalog.ts';
 
 /** Which queue an article's scoring job goes to: `live` (score) or `import` (rescore, below live traffic). */
@@ -91,39 +96,6 @@ export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits)
     metadata: input.metadata,
   };
 }
-
-export interface StoredArticle {
-  id: string;
-  tenantId: string;
-  externalId: string;
-  revision: number;
-  accountId: string;
-  title: string | null;
-  url: string | null;
-  text: string;
-  lang: 'zh' | 'en';
-  contentHash: string;
-  publishedAt: Date | null;
-  receivedAt: Date;
-  declaredAi: boolean;
-  labels: string[];
-  metadata: Record<string, unknown>;
-  status: ArticleStatus;
-  statusAt: Date;
-  attempts: number;
-  lastError: string | null;
-  score: number | null;
-  label: Label | null;
-  verdict: Verdict | null;
-  modelVersion: string | null;
-  configVersion: string | null;
-  scoredAt: Date | null;
-}
-
-export const ARTICLE_COLUMNS = `id, tenant_id AS "tenantId", external_id AS "externalId", revision, account_id AS "accountId",
-  title, url, text, lang, content_hash AS "contentHash", published_at AS "publishedAt", received_at AS "receivedAt",
-  declared_ai AS "declaredAi", labels, metadata, status, status_at AS "statusAt", attempts, last_error AS "lastError",
-  score, label, verdict, model_version AS "modelVersion", config_version AS "configVersion", scored_at AS "scoredAt"`;
 
 /**
  * One statement, so one round trip and one commit: upsert the rows (unchanged content is left
@@ -381,33 +353,18 @@ export class ArticleService {
 
   async get(tenantId: string, id: string): Promise<StoredArticle | null> {
     if (!isId('art', id)) return null;
-    const rows = await this.db.query<StoredArticle>(`SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND id = $2`, [
-      tenantId,
-      id,
-    ]);
-    return rows[0] ?? null;
+    return articleById(this.db, tenantId, id);
   }
 
   async getByExternalId(tenantId: string, externalId: string): Promise<StoredArticle | null> {
     // Control characters are refused at submission (and NUL cannot even reach Postgres).
     if (/[\u0000-\u001F\u007F]/.test(externalId)) return null;
-    const rows = await this.db.query<StoredArticle>(
-      `SELECT ${ARTICLE_COLUMNS} FROM articles WHERE tenant_id = $1 AND external_id = $2`,
-      [tenantId, externalId],
-    );
-    return rows[0] ?? null;
+    return articleByExternalId(this.db, tenantId, externalId);
   }
 
   /** The stored score of the article's current content under its current model/config (its latest re-evaluation). */
   async currentScore(article: StoredArticle): Promise<StoredScore | null> {
-    if (article.modelVersion === null || article.configVersion === null) return null;
-    const rows = await this.db.query<StoredScore>(
-      `SELECT ${SCORE_COLUMNS} FROM scores
-       WHERE article_id = $1 AND content_hash = $2 AND model_version = $3 AND config_version = $4
-       ORDER BY evaluation DESC LIMIT 1`,
-      [article.id, article.contentHash, article.modelVersion, article.configVersion],
-    );
-    return rows[0] ?? null;
+    return currentScore(this.db, article);
   }
 
   async batch(tenantId: string, id: string): Promise<BatchSummary | null> {
@@ -433,21 +390,3 @@ export class ArticleService {
     return { ...found, byStatus, byVerdict, progress: found.accepted === 0 ? 1 : done / found.accepted };
   }
 }
-
-export interface StoredScore {
-  id: string;
-  score: number;
-  label: Label;
-  verdict: Verdict;
-  reasons: Reason[];
-  segments: Segment[];
-  signals: Record<string, unknown>;
-  timings: Record<string, number>;
-  modelVersion: string;
-  configVersion: string;
-  trigger: string;
-  createdAt: Date;
-}
-
-export const SCORE_COLUMNS = `id, score, label, verdict, reasons, segments, signals, timings, model_version AS "modelVersion",
-  config_version AS "configVersion", trigger, created_at AS "createdAt"`;

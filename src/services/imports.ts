@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
 import { articleInputSchema } from '../domain/article-input.ts';
 import { ServiceError } from '../domain/errors.ts';
-import { storableCopy } from '../domain/fields.ts';
 import { newId } from '../domain/ids.ts';
+import { countImportsByStatus, finishImport, importById, importLineErrors, type ImportStatus, insertImport, recordImportChunk } from '../store/imports.ts';
 import { NdjsonFormatError, NdjsonLimitError, type NdjsonStats, readNdjson } from '../infra/ndjson.ts';
 import { type ArticleService, isStoreFailure, type PreparedArticle, prepareArticle, type SubmitResult, type Submitter } from './articles.ts';
 
@@ -23,7 +23,6 @@ export interface ImportSettings {
   maxTextChars: number;
 }
 
-export type ImportStatus = 'running' | 'completed' | 'failed';
 
 import type { ImportLineError, ImportView } from './views.ts';
 
@@ -32,26 +31,6 @@ export interface ImportRun {
   /** Why it stopped early, if it did. */
   stopped: null | { code: 'import_too_large' | 'bad_request'; message: string };
 }
-
-interface Row {
-  id: string;
-  status: ImportStatus;
-  linesRead: number;
-  accepted: number;
-  duplicates: number;
-  rejected: number;
-  bytesRead: string | number;
-  truncated: boolean;
-  errorCode: string | null;
-  errorMessage: string | null;
-  createdAt: Date;
-  finishedAt: Date | null;
-  stale: boolean;
-}
-
-const ROW_COLUMNS = `id, status, lines_read AS "linesRead", accepted, duplicates, rejected, bytes_read AS "bytesRead", truncated,
-  error_code AS "errorCode", error_message AS "errorMessage", created_at AS "createdAt", finished_at AS "finishedAt",
-  (status = 'running' AND updated_at < now() - interval '10 minutes') AS stale`;
 
 /** Chunks being stored at once (each its own transaction). */
 const STORES_IN_FLIGHT = 2;
@@ -75,7 +54,7 @@ export class ImportService {
   async run(who: Submitter, body: AsyncIterable<Uint8Array>, options: { gzip: boolean | 'auto' }): Promise<ImportRun> {
     this.articles.assertQueueAvailable();
     const id = newId('imp');
-    await this.db.query('INSERT INTO imports (id, tenant_id, actor) VALUES ($1, $2, $3)', [id, who.tenantId, who.actor]);
+    await insertImport(this.db, { id, tenantId: who.tenantId, actor: who.actor });
     const submitter: Submitter = { tenantId: who.tenantId, actor: `import:${id}` };
     const stats: NdjsonStats = { bytes: 0, gzip: false };
     const counts = { linesRead: 0, accepted: 0, duplicates: 0, rejected: 0, errorsKept: 0 };
@@ -139,38 +118,22 @@ export class ImportService {
       const rejected = counts.rejected;
       let accepted = 0;
       for (const r of results) if (r.changed) accepted++;
-      await this.db.transaction(async (tx) => {
-        if (results.length > 0) {
-          await tx.query(
-            `INSERT INTO import_items (import_id, article_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-            [id, results.map((r) => r.id)],
-          );
-        }
-        if (batchErrors.length > 0) {
-          await tx.query(
-            `INSERT INTO import_errors (import_id, line, code, message, details)
-             SELECT $1, x.line, x.code, x.message, x.details FROM jsonb_to_recordset($2::jsonb) AS x(line int, code text, message text, details jsonb)
-             ON CONFLICT DO NOTHING`,
-            [id, JSON.stringify(storableCopy(batchErrors.map((e) => ({ ...e, details: e.details ?? null }))))],
-          );
-        }
-        counts.accepted += accepted;
-        counts.duplicates += results.length - accepted;
-        // Chunks may commit out of order: add this chunk's counts, never move a snapshot back.
-        await tx.query(
-          `UPDATE imports SET lines_read = GREATEST(lines_read, $2), accepted = accepted + $3, duplicates = duplicates + $4,
-                  rejected = GREATEST(rejected, $5), bytes_read = GREATEST(bytes_read, $6), updated_at = now()
-           WHERE id = $1`,
-          [id, linesRead, accepted, results.length - accepted, rejected, bytes],
-        );
-      });
+      counts.accepted += accepted;
+      counts.duplicates += results.length - accepted;
+      await this.db.transaction((tx) =>
+        recordImportChunk(tx, id, {
+          articleIds: results.map((r) => r.id),
+          errors: batchErrors,
+          linesRead,
+          accepted,
+          duplicates: results.length - accepted,
+          rejected,
+          bytesRead: bytes,
+        }),
+      );
     };
     const finish = async (status: ImportStatus, error: { code: string; message: string } | null, truncated = false) => {
-      await this.db.query(
-        `UPDATE imports SET status = $2, error_code = $3, error_message = $4, truncated = $5, bytes_read = $6,
-                lines_read = $7, rejected = $8, updated_at = now(), finished_at = now() WHERE id = $1`,
-        [id, status, error?.code ?? null, error?.message ?? null, truncated, stats.bytes, counts.linesRead, counts.rejected],
-      );
+      await finishImport(this.db, id, { status, error, truncated, bytesRead: stats.bytes, linesRead: counts.linesRead, rejected: counts.rejected });
     };
 
     let stopped: ImportRun['stopped'] = null;
@@ -247,16 +210,9 @@ export class ImportService {
   }
 
   async get(tenantId: string, id: string): Promise<ImportView | null> {
-    const rows = await this.db.query<Row>(`SELECT ${ROW_COLUMNS} FROM imports WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-    const row = rows[0];
+    const row = await importById(this.db, tenantId, id);
     if (!row) return null;
-    const [progress] = await this.db.query<{ articles: number; scored: number; failed: number; errors: number }>(
-      `SELECT count(*)::int AS articles, count(*) FILTER (WHERE a.status = 'scored')::int AS scored,
-              count(*) FILTER (WHERE a.status = 'failed')::int AS failed,
-              (SELECT count(*)::int FROM import_errors WHERE import_id = $1) AS errors
-       FROM import_items i JOIN articles a ON a.id = i.article_id WHERE i.import_id = $1`,
-      [id],
-    );
+    const { progress } = row;
     // A running import that stopped moving: the process that read it died. Its part stays.
     const interrupted = row.stale ? { code: 'interrupted', message: 'no progress for 10 minutes: the importing process stopped' } : null;
     return {
@@ -266,13 +222,13 @@ export class ImportService {
       accepted: row.accepted,
       duplicates: row.duplicates,
       rejected: row.rejected,
-      articles: progress?.articles ?? 0,
-      scored: progress?.scored ?? 0,
-      failed: progress?.failed ?? 0,
-      bytesRead: Number(row.bytesRead),
+      articles: progress.articles,
+      scored: progress.scored,
+      failed: progress.failed,
+      bytesRead: row.bytesRead,
       truncated: row.truncated,
       error: row.errorCode ? { code: row.errorCode, message: row.errorMessage ?? '' } : interrupted,
-      errorsStored: progress?.errors ?? 0,
+      errorsStored: progress.errors,
       createdAt: row.createdAt.toISOString(),
       finishedAt: row.finishedAt ? row.finishedAt.toISOString() : null,
     };
@@ -280,18 +236,11 @@ export class ImportService {
 
   /** Stored per-line errors in line order, after `afterLine`. */
   async errors(tenantId: string, id: string, afterLine = 0, limit = 1000): Promise<ImportLineError[] | null> {
-    const found = await this.db.query('SELECT 1 FROM imports WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-    if (found.length === 0) return null;
-    const rows = await this.db.query<{ line: number; code: string; message: string; details: unknown }>(
-      'SELECT line, code, message, details FROM import_errors WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3',
-      [id, afterLine, limit],
-    );
-    return rows.map((r) => ({ line: r.line, code: r.code, message: r.message, ...(r.details === null ? {} : { details: r.details }) }));
+    return importLineErrors(this.db, tenantId, id, afterLine, limit);
   }
 
   /** Imports by status over every tenant (metrics). */
   async countByStatus(): Promise<Record<string, number>> {
-    const rows = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM imports GROUP BY status`);
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    return countImportsByStatus(this.db);
   }
 }

@@ -3,6 +3,10 @@ import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
+import { appendEvent } from '../store/events.ts';
+import { countKeys, insertKey, isKeyLive, type KeyRecord, listKeys, type LiveKey, liveKeysByHash, revokeKey } from '../store/keys.ts';
+
+export type { KeyRecord } from '../store/keys.ts';
 import type { Role } from '../domain/types.ts';
 
 export interface Principal {
@@ -18,24 +22,7 @@ export interface CreatedKey extends Principal {
   createdAt: Date;
 }
 
-/** A key as stored and listed (dates as dates; the API answers `KeyViewSchema`): never its secret or hash. */
-export interface KeyRecord {
-  id: string;
-  tenantId: string;
-  role: Role;
-  name: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
-
 const KEY_PREFIX = 'sg_';
-
-interface KeyRow {
-  id: string;
-  tenant_id: string;
-  role: Role;
-  key_hash: string;
-}
 
 function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -48,12 +35,9 @@ function hashKey(key: string): string {
 export class KeyService {
   // Concurrent requests share one lookup query; each still reads the database, so a
   // revoked key is refused at once.
-  private readonly lookups = new Coalescer<string, KeyRow | undefined>(async (hashes) => {
-    const rows = await this.db.query<KeyRow>(
-      'SELECT id, tenant_id, role, key_hash FROM api_keys WHERE key_hash = ANY($1::text[]) AND revoked_at IS NULL',
-      [[...new Set(hashes)]],
-    );
-    const byHash = new Map(rows.map((r) => [r.key_hash, r]));
+  private readonly lookups = new Coalescer<string, LiveKey | undefined>(async (hashes) => {
+    const rows = await liveKeysByHash(this.db, hashes);
+    const byHash = new Map(rows.map((r) => [r.keyHash, r]));
     return hashes.map((h) => byHash.get(h));
     // One lookup at a time: it takes a fraction of a millisecond, and whatever arrives
     // meanwhile rides along in the next one.
@@ -65,20 +49,12 @@ export class KeyService {
   async create(tenantId: string, role: Role, name = '', actor = 'system:cli'): Promise<CreatedKey> {
     const key = KEY_PREFIX + randomBytes(32).toString('base64url');
     const keyId = newId('key');
-    const rows = await this.db.transaction(async (tx) => {
-      await tx.query('INSERT INTO tenants (id, name) VALUES ($1, $1) ON CONFLICT (id) DO NOTHING', [tenantId]);
-      const inserted = await tx.query<{ createdAt: Date }>(
-        'INSERT INTO api_keys (id, tenant_id, role, name, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at AS "createdAt"',
-        [keyId, tenantId, role, name, hashKey(key)],
-      );
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-         VALUES ($1, 'api_key', $2, 'api_key.created', $3, $4::jsonb)`,
-        [tenantId, keyId, actor, JSON.stringify({ role, name })],
-      );
+    const { createdAt } = await this.db.transaction(async (tx) => {
+      const inserted = await insertKey(tx, { id: keyId, tenantId, role, name, keyHash: hashKey(key) });
+      await appendEvent(tx, { tenantId, subjectType: 'api_key', subjectId: keyId, type: 'api_key.created', actor, payload: { role, name } });
       return inserted;
     });
-    return { key, keyId, tenantId, role, name, createdAt: rows[0]!.createdAt };
+    return { key, keyId, tenantId, role, name, createdAt };
   }
 
   /**
@@ -87,35 +63,26 @@ export class KeyService {
    * (a key already revoked is answered as it is).
    */
   async revoke(keyId: string, options: { tenantId?: string | undefined; actor?: string } = {}): Promise<KeyRecord | null> {
-    const tenantId = options.tenantId ?? null;
-    const rows = await this.db.query<{ tenant_id: string; changed: boolean }>(
-      `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 AND ($2::text IS NULL OR tenant_id = $2)
-       RETURNING tenant_id, (revoked_at = now()) AS changed`,
-      [keyId, tenantId],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    if (row.changed) {
-      await this.db.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'api_key', $2, 'api_key.revoked', $3)`,
-        [row.tenant_id, keyId, options.actor ?? 'system:cli'],
-      );
+    const revoked = await revokeKey(this.db, keyId, options.tenantId ?? null);
+    if (!revoked) return null;
+    if (revoked.changed) {
+      await appendEvent(this.db, { tenantId: revoked.tenantId, subjectType: 'api_key', subjectId: keyId, type: 'api_key.revoked', actor: options.actor ?? 'system:cli' });
     }
-    return (await this.list({ tenantId: row.tenant_id, keyId }))[0] ?? null;
+    return (await this.list({ tenantId: revoked.tenantId, keyId }))[0] ?? null;
   }
 
   /** Keys, never their secrets: all, one tenant's, or one key. */
   async list(filter: { tenantId?: string | undefined; keyId?: string } = {}): Promise<KeyRecord[]> {
-    return this.db.query<KeyRecord>(
-      `SELECT id, tenant_id AS "tenantId", role, name, created_at AS "createdAt", revoked_at AS "revokedAt"
-       FROM api_keys WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR id = $2) ORDER BY created_at, id`,
-      [filter.tenantId ?? null, filter.keyId ?? null],
-    );
+    return listKeys(this.db, filter);
+  }
+
+  /** False for a revoked or unknown key (console sessions end with their key). */
+  isLive(keyId: string): Promise<boolean> {
+    return isKeyLive(this.db, keyId);
   }
 
   async count(): Promise<number> {
-    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
-    return rows[0]?.n ?? 0;
+    return countKeys(this.db);
   }
 
   /** The principal for a presented key, or an `unauthorized` error. */
@@ -127,9 +94,9 @@ export class KeyService {
     const row = await this.lookups.run(hash);
     // The index lookup already matched; compare again in constant time so no code path
     // depends on how many leading characters agree.
-    if (!row || !timingSafeEqual(Buffer.from(row.key_hash, 'hex'), Buffer.from(hash, 'hex'))) {
+    if (!row || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), Buffer.from(hash, 'hex'))) {
       throw new ServiceError('unauthorized', 'invalid API key');
     }
-    return { keyId: row.id, tenantId: row.tenant_id, role: row.role };
+    return { keyId: row.id, tenantId: row.tenantId, role: row.role };
   }
 }

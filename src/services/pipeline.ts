@@ -1,10 +1,9 @@
 import { detectExplicitLabels, implicitLabelOf, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
-import type { Reason, Scorer, ScorerOutput } from '../domain/types.ts';
+import type { ArticleToScore, Reason, Scorer, ScorerOutput } from '../domain/types.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';
 import type { AccountSignals, AccountSignalsResult } from '../signals/index.ts';
-import type { StoredArticle } from './articles.ts';
 import type { PipelineResult, ScoringPipeline } from './scoring.ts';
 
 export interface PipelineParts {
@@ -61,7 +60,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
   return {
     modelVersion: versions.join('+'),
     configVersion: parts.fusion.version,
-    async run(article: StoredArticle, options: { background?: boolean } = {}): Promise<PipelineResult> {
+    async run(article: ArticleToScore, options: { background?: boolean } = {}): Promise<PipelineResult> {
       const input = { text: article.text, title: article.title, lang: article.lang, background: options.background ?? false };
       const t0 = performance.now();
       const text = await parts.text.score(input);
@@ -76,7 +75,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
             accountId: article.accountId,
             text: article.text,
             lang: article.lang,
-            postedAt: article.publishedAt ?? article.receivedAt,
+            postedAt: article.postedAt,
           })
         : null;
       const t3 = performance.now();

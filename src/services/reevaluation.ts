@@ -33,7 +33,7 @@ import { newId } from '../domain/ids.ts';
 import { aigcLabelSchema, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
 import type { Reason, ScorerOutput, Verdict } from '../domain/types.ts';
-import type { StoredScore } from './articles.ts';
+import type { StoredScore } from '../store/scores.ts';
 import type { JobQueue, JOBS, ReevaluateJob, ReevaluationReason } from '../jobs/catalog.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';

@@ -2,9 +2,9 @@ import { type Db, isUnavailable } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
-import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
+import type { ArticleToScore, Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ScoreJob } from '../jobs/catalog.ts';
-import { ARTICLE_COLUMNS, type StoredArticle } from './articles.ts';
+import { ARTICLE_COLUMNS, type StoredArticle } from '../store/articles.ts';
 
 /** What the scoring pipeline concluded about one article revision. */
 export interface PipelineResult {
@@ -25,7 +25,13 @@ export interface PipelineResult {
 export interface ScoringPipeline {
   readonly modelVersion: string;
   readonly configVersion: string;
-  run(article: StoredArticle, options?: { background?: boolean }): Promise<PipelineResult>;
+  run(article: ArticleToScore, options?: { background?: boolean }): Promise<PipelineResult>;
+}
+
+/** What the pipeline needs of a stored article revision. */
+export function articleToScore(article: StoredArticle): ArticleToScore {
+  const { tenantId, id, accountId, text, title, lang, declaredAi, metadata } = article;
+  return { tenantId, id, accountId, text, title, lang, declaredAi, metadata, postedAt: article.publishedAt ?? article.receivedAt };
 }
 
 export type ScoreOutcome =
@@ -129,7 +135,7 @@ export class ScoringService {
     const started = Date.now();
     let result: PipelineResult;
     try {
-      result = await this.pipeline.run(article, { background: options.background ?? false });
+      result = await this.pipeline.run(articleToScore(article), { background: options.background ?? false });
     } finally {
       release?.();
     }

@@ -7,6 +7,28 @@ import { type Db, isUnavailable } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
+import { appendEvent } from '../store/events.ts';
+import {
+  cancelDelivery,
+  type DeliveryRecord,
+  type DeliveryRef,
+  deleteWebhook,
+  deliveryStatus,
+  deliveryTarget,
+  insertDeliveries,
+  insertWebhook,
+  listDeliveries,
+  listWebhooks,
+  markDeliveryDead,
+  type PendingDelivery,
+  recordAttempt,
+  redriveDeliveries,
+  setWebhookSecret,
+  stalePendingDeliveries,
+  updateWebhook,
+  type WebhookRecord,
+  webhookById,
+} from '../store/webhooks.ts';
 import { deliverJobId, type DeliverJob, type JobQueue, type JOBS } from '../jobs/catalog.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './signature.ts';
 import type { AddressPolicy } from './url-guard.ts';
@@ -76,22 +98,11 @@ export interface WebhookSettings {
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
-const WEBHOOK_COLUMNS = `w.id, w.url, w.events, w.description, w.active, w.created_by AS "createdBy", w.created_at AS "createdAt", w.updated_at AS "updatedAt",
-  (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending')::int AS pending,
-  (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'delivered')::int AS delivered,
-  (SELECT count(*) FROM webhook_deliveries d WHERE d.webhook_id = w.id AND d.status = 'dead')::int AS dead`;
-
-const DELIVERY_COLUMNS = `id, webhook_id AS "webhookId", event_type AS "eventType", event_id AS "eventId", status, attempts, redrives,
-  last_status_code AS "lastStatusCode", last_error AS "lastError", created_at AS "createdAt", updated_at AS "updatedAt", delivered_at AS "deliveredAt"`;
-
-type WebhookRow = Omit<WebhookView, 'deliveries' | 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date; pending: number; delivered: number; dead: number };
-type DeliveryRow = Omit<DeliveryView, 'createdAt' | 'updatedAt' | 'deliveredAt'> & { createdAt: Date; updatedAt: Date; deliveredAt: Date | null };
-
-function toView(r: WebhookRow): WebhookView {
+function toView(r: WebhookRecord): WebhookView {
   return {
     id: r.id,
     url: r.url,
-    events: r.events,
+    events: r.events as WebhookEvent[],
     description: r.description,
     active: r.active,
     createdBy: r.createdBy,
@@ -101,24 +112,15 @@ function toView(r: WebhookRow): WebhookView {
   };
 }
 
-function toDelivery(r: DeliveryRow): DeliveryView {
+function toDelivery(r: DeliveryRecord): DeliveryView {
   return { ...r, createdAt: iso(r.createdAt) as string, updatedAt: iso(r.updatedAt) as string, deliveredAt: iso(r.deliveredAt) };
 }
 
 /** The outcome of one HTTP attempt. */
 export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
 
-/** One event waiting for its delivery rows (jsonb_to_recordset column names). */
-interface PendingEvent {
-  delivery: string;
-  tenant_id: string;
-  event_type: WebhookEvent;
-  event_id: string;
-  payload: Record<string, unknown>;
-}
-
 export class WebhookService {
-  private readonly emits = new Coalescer<PendingEvent, { id: string; redrives: number }[]>((events) => this.insertDeliveries(events), {
+  private readonly emits = new Coalescer<PendingDelivery, DeliveryRef[]>((events) => insertDeliveries(this.db, events), {
     maxInFlight: 2,
     // The same event twice in one statement would hit its unique key twice.
     conflictKey: (event) => event.event_id,
@@ -142,42 +144,28 @@ export class WebhookService {
     const id = newId('whk');
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        'INSERT INTO webhooks (id, tenant_id, url, secret, events, description, created_by) VALUES ($1, $2, $3, $4, $5::text[], $6, $7)',
-        [id, tenantId, input.url, secret, [...new Set(input.events)], input.description ?? '', actor],
-      );
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'webhook', $2, 'webhook.created', $3, $4::jsonb)`,
-        [tenantId, id, actor, JSON.stringify({ url: input.url, events: input.events })],
-      );
+      await insertWebhook(tx, { id, tenantId, url: input.url, secret, events: input.events, description: input.description ?? '', createdBy: actor });
+      await appendEvent(tx, { tenantId, subjectType: 'webhook', subjectId: id, type: 'webhook.created', actor, payload: { url: input.url, events: input.events } });
     });
     return { webhook: await this.get(tenantId, id), secret };
   }
 
   async list(tenantId: string): Promise<WebhookView[]> {
-    const rows = await this.db.query<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks w WHERE w.tenant_id = $1 AND w.deleted_at IS NULL ORDER BY w.id`, [tenantId]);
-    return rows.map(toView);
+    return (await listWebhooks(this.db, tenantId)).map(toView);
   }
 
   async get(tenantId: string, id: string): Promise<WebhookView> {
-    const rows = await this.db.query<WebhookRow>(`SELECT ${WEBHOOK_COLUMNS} FROM webhooks w WHERE w.tenant_id = $1 AND w.id = $2 AND w.deleted_at IS NULL`, [tenantId, id]);
-    if (!rows[0]) throw new ServiceError('not_found', 'no such webhook');
-    return toView(rows[0]);
+    const found = await webhookById(this.db, tenantId, id);
+    if (!found) throw new ServiceError('not_found', 'no such webhook');
+    return toView(found);
   }
 
   async update(tenantId: string, actor: string, id: string, patch: { url?: string; events?: WebhookEvent[]; description?: string; active?: boolean }): Promise<WebhookView> {
     await this.get(tenantId, id);
     if (patch.url !== undefined) await this.policy.check(patch.url);
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE webhooks SET url = COALESCE($3, url), events = COALESCE($4::text[], events), description = COALESCE($5, description),
-                active = COALESCE($6, active), updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-        [tenantId, id, patch.url ?? null, patch.events ? [...new Set(patch.events)] : null, patch.description ?? null, patch.active ?? null],
-      );
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'webhook', $2, 'webhook.updated', $3, $4::jsonb)`,
-        [tenantId, id, actor, JSON.stringify(patch)],
-      );
+      await updateWebhook(tx, tenantId, id, patch);
+      await appendEvent(tx, { tenantId, subjectType: 'webhook', subjectId: id, type: 'webhook.updated', actor, payload: patch });
     });
     return this.get(tenantId, id);
   }
@@ -187,8 +175,8 @@ export class WebhookService {
     await this.get(tenantId, id);
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     await this.db.transaction(async (tx) => {
-      await tx.query('UPDATE webhooks SET secret = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, id, secret]);
-      await tx.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'webhook', $2, 'webhook.secret_rotated', $3)`, [tenantId, id, actor]);
+      await setWebhookSecret(tx, tenantId, id, secret);
+      await appendEvent(tx, { tenantId, subjectType: 'webhook', subjectId: id, type: 'webhook.secret_rotated', actor });
     });
     return { secret };
   }
@@ -197,18 +185,14 @@ export class WebhookService {
   async remove(tenantId: string, actor: string, id: string): Promise<void> {
     await this.get(tenantId, id);
     await this.db.transaction(async (tx) => {
-      await tx.query('UPDATE webhooks SET deleted_at = now(), active = false WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-      await tx.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor) VALUES ($1, 'webhook', $2, 'webhook.deleted', $3)`, [tenantId, id, actor]);
+      await deleteWebhook(tx, tenantId, id);
+      await appendEvent(tx, { tenantId, subjectType: 'webhook', subjectId: id, type: 'webhook.deleted', actor });
     });
   }
 
   async deliveries(tenantId: string, webhookId: string, options: { status?: DeliveryView['status']; limit?: number } = {}): Promise<DeliveryView[]> {
     await this.get(tenantId, webhookId);
-    const rows = await this.db.query<DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 AND ($3::text IS NULL OR status = $3)
-       ORDER BY id DESC LIMIT $4`,
-      [tenantId, webhookId, options.status ?? null, Math.min(Math.max(options.limit ?? 100, 1), 1000)],
-    );
+    const rows = await listDeliveries(this.db, tenantId, webhookId, options.status ?? null, Math.min(Math.max(options.limit ?? 100, 1), 1000));
     return rows.map(toDelivery);
   }
 
@@ -218,22 +202,13 @@ export class WebhookService {
    */
   async redrive(tenantId: string, actor: string, webhookId: string, deliveryId?: string): Promise<{ redriven: string[] }> {
     await this.get(tenantId, webhookId);
-    const rows = await this.db.query<{ id: string; redrives: number }>(
-      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, redrives = redrives + 1, updated_at = now()
-       WHERE tenant_id = $1 AND webhook_id = $2 AND status = 'dead' AND ($3::text IS NULL OR id = $3)
-       RETURNING id, redrives`,
-      [tenantId, webhookId, deliveryId ?? null],
-    );
+    const rows = await redriveDeliveries(this.db, tenantId, webhookId, deliveryId ?? null);
     if (deliveryId && rows.length === 0) {
-      const exists = await this.db.query('SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 AND id = $3', [tenantId, webhookId, deliveryId]);
-      if (!exists[0]) throw new ServiceError('not_found', 'no such delivery');
+      if ((await deliveryStatus(this.db, tenantId, webhookId, deliveryId)) === null) throw new ServiceError('not_found', 'no such delivery');
       throw new ServiceError('conflict', 'only dead deliveries can be redriven');
     }
     if (rows.length > 0) {
-      await this.db.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'webhook', $2, 'webhook.redriven', $3, $4::jsonb)`,
-        [tenantId, webhookId, actor, JSON.stringify({ deliveries: rows.map((r) => r.id) })],
-      );
+      await appendEvent(this.db, { tenantId, subjectType: 'webhook', subjectId: webhookId, type: 'webhook.redriven', actor, payload: { deliveries: rows.map((r) => r.id) } });
       await this.enqueue(tenantId, rows);
     }
     return { redriven: rows.map((r) => r.id) };
@@ -250,22 +225,6 @@ export class WebhookService {
     const rows = await this.emits.run({ delivery: newId('dlv'), tenant_id: tenantId, event_type: type, event_id: eventId, payload });
     await this.enqueue(tenantId, rows);
     return rows.length;
-  }
-
-  /**
-   * The delivery rows of concurrent events in one statement: every score emits, and most
-   * tenants subscribe to nothing, so this is mostly one cheap read for many scores.
-   */
-  private async insertDeliveries(events: PendingEvent[]): Promise<{ id: string; redrives: number }[][]> {
-    const rows = await this.db.query<{ id: string; redrives: number }>(
-      `INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_type, event_id, payload)
-       SELECT x.delivery || '_' || w.id, w.tenant_id, w.id, x.event_type, x.event_id, x.payload
-         FROM jsonb_to_recordset($1::jsonb) AS x(delivery text, tenant_id text, event_type text, event_id text, payload jsonb)
-         JOIN webhooks w ON w.tenant_id = x.tenant_id AND w.active AND w.deleted_at IS NULL AND x.event_type = ANY(w.events)
-       ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING id, redrives`,
-      [JSON.stringify(events)],
-    );
-    return events.map((event) => rows.filter((row) => row.id.startsWith(`${event.delivery}_`)));
   }
 
   /** A committed score (`article.scored`), and `article.flagged` for a flag verdict. */
@@ -298,7 +257,7 @@ export class WebhookService {
     });
   }
 
-  private async enqueue(tenantId: string, rows: readonly { id: string; redrives: number }[]): Promise<void> {
+  private async enqueue(tenantId: string, rows: readonly DeliveryRef[]): Promise<void> {
     if (rows.length === 0) return;
     const jobs = rows.map((r) => ({ data: { tenantId, deliveryId: r.id }, key: r.redrives }));
     try {
@@ -315,11 +274,7 @@ export class WebhookService {
    * job failed for good but was never marked (the database was down then) is marked dead.
    */
   async requeueStale(olderThanMs: number, limit = 500): Promise<number> {
-    const rows = await this.db.query<{ id: string; tenantId: string; redrives: number }>(
-      `SELECT id, tenant_id AS "tenantId", redrives FROM webhook_deliveries
-       WHERE status = 'pending' AND updated_at < now() - ($1::bigint * interval '1 millisecond') ORDER BY updated_at LIMIT $2`,
-      [olderThanMs, limit],
-    );
+    const rows = await stalePendingDeliveries(this.db, olderThanMs, limit);
     let requeued = 0;
     for (const row of rows) {
       const job = await this.jobs.queue.getJob(deliverJobId(row.id, row.redrives));
@@ -340,40 +295,21 @@ export class WebhookService {
    * attempt's result: delivered, or failed (the worker turns that into a retry).
    */
   async attempt(job: DeliverJob): Promise<'done' | AttemptResult> {
-    const rows = await this.db.query<{ status: string; payload: unknown; url: string; secret: string; active: boolean; deletedAt: Date | null; eventType: string }>(
-      `SELECT d.status, d.payload, d.event_type AS "eventType", w.url, w.secret, w.active, w.deleted_at AS "deletedAt"
-       FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1 AND d.tenant_id = $2`,
-      [job.deliveryId, job.tenantId],
-    );
-    const row = rows[0];
-    if (!row || row.status !== 'pending') return 'done';
+    const row = await deliveryTarget(this.db, job.tenantId, job.deliveryId);
+    if (row?.status !== 'pending') return 'done';
     if (!row.active || row.deletedAt) {
-      await this.db.query(`UPDATE webhook_deliveries SET status = 'cancelled', updated_at = now() WHERE id = $1`, [job.deliveryId]);
+      await cancelDelivery(this.db, job.deliveryId);
       return 'done';
     }
     const body = JSON.stringify(row.payload);
     const result = await this.post(row.url, body, row.secret, row.eventType, job.deliveryId);
-    if (result.ok) {
-      await this.db.query(
-        `UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, last_status_code = $2, last_error = NULL,
-                delivered_at = now(), updated_at = now() WHERE id = $1 AND status = 'pending'`,
-        [job.deliveryId, result.status],
-      );
-      return result;
-    }
-    await this.db.query(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'`,
-      [job.deliveryId, result.status, result.error.slice(0, 500)],
-    );
+    await recordAttempt(this.db, job.deliveryId, result);
     return result;
   }
 
   /** After the last attempt failed: the delivery is dead until an admin redrives it. */
   async markDead(job: DeliverJob, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE webhook_deliveries SET status = 'dead', last_error = COALESCE(last_error, $2), updated_at = now() WHERE id = $1 AND status = 'pending'`,
-      [job.deliveryId, reason.slice(0, 500)],
-    );
+    await markDeliveryDead(this.db, job.deliveryId, reason);
   }
 
   /** Signs and POSTs; never follows redirects; refuses forbidden addresses at connect time. */

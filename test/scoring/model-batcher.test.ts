@@ -4,7 +4,14 @@ import { WindowBatcher } from '../../src/scoring/model-batcher.ts';
 describe('WindowBatcher', () => {
   it('batches windows of concurrent callers and answers each its own', async () => {
     const passes: string[][] = [];
-    const batcher = new WindowBatcher(async (texts) => (passes.push(texts), texts.map((t) => t.length)), 4, 1);
+    const batcher = new WindowBatcher(
+      async (texts) => {
+        passes.push(texts);
+        return texts.map((t) => t.length);
+      },
+      4,
+      1,
+    );
     const [a, b] = await Promise.all([batcher.scoreAll(['x', 'xx', 'xxx']), batcher.scoreAll(['xxxx', 'xxxxx'])]);
     expect(a).toEqual([1, 2, 3]);
     expect(b).toEqual([4, 5]);
@@ -35,7 +42,16 @@ describe('WindowBatcher', () => {
 
   it('keeps background passes short while live traffic is about, and full again once it is quiet', async () => {
     const passes: number[] = [];
-    const batcher = new WindowBatcher(async (texts) => (passes.push(texts.length), texts.map(() => 0)), 16, 0, 1, 50);
+    const batcher = new WindowBatcher(
+      async (texts) => {
+        passes.push(texts.length);
+        return texts.map(() => 0);
+      },
+      16,
+      0,
+      1,
+      50,
+    );
     await batcher.scoreAll(['l1']);
     await batcher.scoreAll(Array.from({ length: 8 }, (_, i) => `b${i}`), true);
     expect(passes).toEqual([1, 2, 2, 2, 2]);

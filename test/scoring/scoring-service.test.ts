@@ -35,7 +35,13 @@ describe('ScoringService under concurrency', () => {
   it('shares statements between concurrent jobs, writes each score once, and fails only the job whose row is refused', async () => {
     let statements = 0;
     const db = env.ctx.db;
-    const counting = { ...db, query: ((sql: string, params?: readonly unknown[]) => (statements++, db.query(sql, params))) as typeof db.query };
+    const counting = {
+      ...db,
+      query: ((sql: string, params?: readonly unknown[]) => {
+        statements++;
+        return db.query(sql, params);
+      }) as typeof db.query,
+    };
     const scoring = new ScoringService(counting, poisoning);
     const jobs = Array.from({ length: 40 }, (_, i) => ({ tenantId: 't', articleId: `art_c${i + 1}`, revision: 1, trigger: 'live' as const }));
     const outcomes = await Promise.all(jobs.map((job) => scoring.score(job).catch((error: Error) => error)));

@@ -29,14 +29,14 @@ function zhStart(words: string[]): LexEntry[] {
 export const MATCHED = '';
 
 function plain(words: string[]): LexEntry[] {
-  return words.map((w) => ({ re: escape(w), label: w }));
+  return words.map((w) => ({ re: escapeRegExp(w), label: w }));
 }
 
 function enWords(words: string[]): LexEntry[] {
-  return words.map((w) => ({ re: `\\b${escape(w).replace(/ /g, '\\s+')}\\b`, label: w }));
+  return words.map((w) => ({ re: `\\b${escapeRegExp(w).replace(/ /g, '\\s+')}\\b`, label: w }));
 }
 
-export function escape(s: string): string {
+export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
