@@ -7,7 +7,7 @@ import { createRedisClient, keySlot, PRODUCER_COMMAND_TIMEOUT_MS, queuePrefix } 
 import { QUEUES } from '../../src/jobs/catalog.ts';
 import { defaultFusionConfig } from '../../src/scoring/fusion-config.ts';
 import { createTextSignalsScorer } from '../../src/scoring/text-signals/index.ts';
-import type { StoredArticle } from '../../src/services/articles.ts';
+import type { ArticleToScore } from '../../src/domain/types.ts';
 import { createPipeline } from '../../src/services/pipeline.ts';
 import { AccountSignals } from '../../src/signals/account-signals.ts';
 import { accountSignalSettingsSchema } from '../../src/signals/settings.ts';
@@ -164,10 +164,8 @@ describe('a Redis Cluster master fails during traffic', () => {
     const pipeline = createPipeline({ text, detector: null, zeroShot: null, account, fusion: defaultFusionConfig });
     const r = rng(5);
     const template = ZH_TEMPLATES[2]!;
-    const article = (id: string, accountId: string): StoredArticle => ({
-      id, tenantId: 't1', externalId: id, revision: 1, accountId, title: null, url: null, text: templateVariant(template, r), lang: 'zh',
-      contentHash: id, publishedAt: null, receivedAt: new Date(), declaredAi: false, labels: [], metadata: {}, status: 'scoring',
-      statusAt: new Date(), attempts: 1, lastError: null, score: null, label: null, verdict: null, modelVersion: null, configVersion: null, scoredAt: null,
+    const article = (id: string, accountId: string): ArticleToScore => ({
+      id, tenantId: 't1', accountId, title: null, text: templateVariant(template, r), lang: 'zh', declaredAi: false, metadata: {}, postedAt: new Date(),
     });
     try {
       const before = await pipeline.run(article('before', 'u1'));
