@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { redisTargetOf } from '../src/config.ts';
 import { freePort, waitForPort } from '../src/infra/net.ts';
 import { createRedisClient, type RedisClient, scanTargets } from '../src/infra/redis.ts';

@@ -1,6 +1,6 @@
 import type { CommentCard, CommentGroup, CommentGrouping } from '../services/comment-review.ts';
 import { COMMENT_DECISIONS, type CommentDecision } from '../store/comments.ts';
-import { Html, html, qs } from './html.ts';
+import { type Html, html, qs } from './html.ts';
 import type { Lang } from './i18n.ts';
 import { layout, type PageContext } from './pages.ts';
 import type { Session } from './sessions.ts';
