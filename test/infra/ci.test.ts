@@ -10,10 +10,11 @@ describe('Node.js versions', () => {
     expect(read('Dockerfile')).not.toMatch(/FROM node:20/);
   });
 
-  it('.ci/run runs the suite on this Node.js and on the LTS from the npm registry, and sums both runs', () => {
+  it('.ci/run runs Biome, the suite on this Node.js and on the LTS from the npm registry, and sums both runs and the lint check', () => {
     const ci = read('.ci/run');
     expect(ci).toMatch(/npm pack "node-linux-\$\{arch\}@\$\{LTS_MAJOR\}"/);
     expect(ci).toMatch(/PATH="\$lts_bin:\$PATH" .*vitest/);
-    expect(ci.trimEnd().split('\n').slice(-3).join('\n')).toContain('echo "$((passed + lts_passed)) passed, $((failed + lts_failed)) failed"');
+    expect(ci.trimEnd().split('\n').slice(-3).join('\n')).toContain('echo "$((passed + lts_passed)) passed, $((failed + lts_failed + lint_failed)) failed"');
+    expect(ci).toMatch(/npm run --silent lint \|\| lint_failed=1/);
   });
 });
