@@ -81,7 +81,8 @@ describe.skipIf(MISSING !== null)(`comment review in Chromium${MISSING ? ` (skip
     await page.goto(`${base}/console/login`);
     await page.fill('input[name="key"]', moderatorKey);
     await page.click('button[type="submit"]');
-    await page.waitForURL(/\/console\/queue/);
+    // Signing in lands on the dashboard.
+    await page.waitForURL(/\/console$/);
     await page.click('[data-testid="nav-comments"]');
     await page.waitForURL(/\/console\/comments/);
 
