@@ -36,3 +36,56 @@ export async function currentScore(db: Db, article: Pick<StoredArticle, 'id' | '
   );
   return rows[0] ?? null;
 }
+
+/** One score to write, as the write statement reads it (jsonb_to_recordset column names). */
+export interface ScoreWrite {
+  score_id: string;
+  article_id: string;
+  tenant_id: string;
+  revision: number;
+  content_hash: string;
+  score: number;
+  label: Label;
+  verdict: Verdict;
+  reasons: Reason[];
+  segments: Segment[];
+  signals: Record<string, unknown>;
+  timings: Record<string, number>;
+  trigger: string;
+  /** The `article.scored` event's payload. */
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Writes the scores, the articles' derived fields and the `article.scored` events in one
+ * statement (one commit): a concurrent duplicate's score stands, a newer revision is left
+ * alone. Whether each row was applied, in order.
+ */
+export async function writeScores(db: Db, rows: readonly ScoreWrite[], versions: { modelVersion: string; configVersion: string }): Promise<boolean[]> {
+  const written = await db.query<{ applied: boolean }>(
+    `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+           score_id text, article_id text, tenant_id text, revision int, content_hash text, score real, label text,
+           verdict text, reasons jsonb, segments jsonb, signals jsonb, timings jsonb, trigger text, payload jsonb, idx int)
+       ), inserted AS (
+         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
+                             verdict, reasons, segments, signals, timings, trigger)
+         SELECT score_id, article_id, tenant_id, revision, content_hash, $2, $3, score, label, verdict, reasons, segments,
+                signals, timings, trigger
+         FROM input ORDER BY idx
+         ON CONFLICT (article_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
+       ), applied AS (
+         UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = x.score, label = x.label,
+                verdict = x.verdict, model_version = $2, config_version = $3, scored_at = now()
+         FROM input x JOIN inserted i ON i.id = x.score_id
+         WHERE a.id = x.article_id AND a.revision = x.revision RETURNING a.id
+       ), logged AS (
+         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
+         SELECT x.tenant_id, 'article', x.article_id, 'article.scored', 'system:scorer', x.payload, $2, $3
+         FROM input x JOIN applied p ON p.id = x.article_id ORDER BY x.idx
+       )
+       SELECT EXISTS (SELECT 1 FROM applied p WHERE p.id = x.article_id) AS applied FROM input x ORDER BY x.idx`,
+    [JSON.stringify(rows.map((row, idx) => ({ ...row, idx }))), versions.modelVersion, versions.configVersion],
+  );
+  return written.map((w) => w.applied);
+}
