@@ -226,3 +226,20 @@ export async function markFailed(db: Db, articleId: string, revision: number, re
     [articleId, revision, reason],
   );
 }
+
+// ---------------------------------------------------------------- reconciling
+
+/** Accepted revisions not finished (queued or scoring) whose status is older than `olderThanMs`, oldest first. */
+export async function unfinishedArticles(db: Db, olderThanMs: number, limit: number): Promise<{ id: string; tenantId: string; revision: number }[]> {
+  return db.query<{ id: string; tenantId: string; revision: number }>(
+    `SELECT id, tenant_id AS "tenantId", revision FROM articles
+       WHERE status IN ('queued', 'scoring') AND status_at < now() - ($1::int * interval '1 millisecond')
+       ORDER BY status_at LIMIT $2`,
+    [olderThanMs, limit],
+  );
+}
+
+/** Sets the revision's status time to now (the reconciler's scan moves on to older ones). */
+export async function touchArticle(db: Db, id: string, revision: number): Promise<void> {
+  await db.query('UPDATE articles SET status_at = now() WHERE id = $1 AND revision = $2', [id, revision]);
+}
