@@ -243,3 +243,10 @@ export async function unfinishedArticles(db: Db, olderThanMs: number, limit: num
 export async function touchArticle(db: Db, id: string, revision: number): Promise<void> {
   await db.query('UPDATE articles SET status_at = now() WHERE id = $1 AND revision = $2', [id, revision]);
 }
+
+// ---------------------------------------------------------------- the outbox's reads
+
+/** The external ids of the articles (a decision's webhook names them). */
+export async function externalIds(db: Db, ids: readonly string[]): Promise<{ id: string; externalId: string }[]> {
+  return db.query<{ id: string; externalId: string }>('SELECT id, external_id AS "externalId" FROM articles WHERE id = ANY($1::text[])', [ids]);
+}

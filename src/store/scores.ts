@@ -1,4 +1,5 @@
 import type { Db } from '../db/db.ts';
+import type { ExplicitLabel } from '../domain/labelling.ts';
 import type { Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { StoredArticle } from './articles.ts';
 
@@ -88,4 +89,48 @@ export async function writeScores(db: Db, rows: readonly ScoreWrite[], versions:
     [JSON.stringify(rows.map((row, idx) => ({ ...row, idx }))), versions.modelVersion, versions.configVersion],
   );
   return written.map((w) => w.applied);
+}
+
+// ---------------------------------------------------------------- the outbox's reads
+
+/** A score with what the webhooks need of its article. */
+export interface ScoreWithArticle {
+  scoreId: string;
+  tenantId: string;
+  articleId: string;
+  externalId: string;
+  accountId: string;
+  revision: number;
+  score: number;
+  label: Label;
+  verdict: Verdict;
+  reasons: Reason[];
+  declaredAi: boolean;
+  metadata: Record<string, unknown>;
+  explicit: ExplicitLabel[] | null;
+}
+
+/** The scores with their articles, in one read. */
+export async function scoresWithArticles(db: Db, scoreIds: readonly string[]): Promise<ScoreWithArticle[]> {
+  return db.query<ScoreWithArticle>(
+    `SELECT s.id AS "scoreId", s.tenant_id AS "tenantId", s.article_id AS "articleId", a.external_id AS "externalId", a.account_id AS "accountId",
+            s.revision, s.score, s.label, s.verdict, s.reasons, a.declared_ai AS "declaredAi", a.metadata,
+            s.signals->'labelling'->'explicit' AS explicit
+       FROM scores s JOIN articles a ON a.id = s.article_id WHERE s.id = ANY($1::text[])`,
+    [scoreIds],
+  );
+}
+
+/** Which stored account observations to read: those that found near-duplicates, or those with a burst. */
+const OBSERVATION_FILTERS = {
+  similar: `jsonb_array_length(COALESCE(s.signals->'account'->'similar', '[]')) > 0`,
+  burst: `s.signals->'account'->'signals' @> '[{"code":"burst"}]'`,
+} as const;
+
+/** The stored account observations (unparsed) of the scores that match `which`. */
+export async function accountObservations(db: Db, scoreIds: readonly string[], which: keyof typeof OBSERVATION_FILTERS): Promise<{ scoreId: string; account: unknown }[]> {
+  return db.query<{ scoreId: string; account: unknown }>(
+    `SELECT s.id AS "scoreId", s.signals->'account' AS account FROM scores s WHERE s.id = ANY($1::text[]) AND ${OBSERVATION_FILTERS[which]}`,
+    [scoreIds],
+  );
 }
