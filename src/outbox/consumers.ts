@@ -14,50 +14,29 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db/db.ts';
-import { decideLabelling, type ExplicitLabel, implicitLabelOf } from '../domain/labelling.ts';
-import type { Label, Reason, Verdict } from '../domain/types.ts';
+import { decideLabelling, implicitLabelOf } from '../domain/labelling.ts';
 import { accountSignalSchema } from '../jobs/catalog.ts';
 import type { ClusterService } from '../services/clusters.ts';
 import type { ReevaluationPlanner } from '../services/reevaluation.ts';
+import { externalIds } from '../store/articles.ts';
+import { accountObservations, type ScoreWithArticle, scoresWithArticles } from '../store/scores.ts';
 import type { ScoredArticle, WebhookService } from '../webhooks/service.ts';
 import type { OutboxConsumer, OutboxEvent } from './dispatcher.ts';
 
 const scoreRef = z.object({ scoreId: z.string().min(1) });
 
-interface ScoreRow {
-  scoreId: string;
-  tenantId: string;
-  articleId: string;
-  externalId: string;
-  accountId: string;
-  revision: number;
-  score: number;
-  label: Label;
-  verdict: Verdict;
-  reasons: Reason[];
-  declaredAi: boolean;
-  metadata: Record<string, unknown>;
-  explicit: ExplicitLabel[] | null;
-}
-
 /** The scores the events name, with their articles, in one read. */
-async function loadScores(db: Db, events: readonly OutboxEvent[]): Promise<Map<string, ScoreRow>> {
+async function loadScores(db: Db, events: readonly OutboxEvent[]): Promise<Map<string, ScoreWithArticle>> {
   const ids = events.flatMap((e) => {
     const ref = scoreRef.safeParse(e.payload);
     return ref.success ? [ref.data.scoreId] : [];
   });
   if (ids.length === 0) return new Map();
-  const rows = await db.query<ScoreRow>(
-    `SELECT s.id AS "scoreId", s.tenant_id AS "tenantId", s.article_id AS "articleId", a.external_id AS "externalId", a.account_id AS "accountId",
-            s.revision, s.score, s.label, s.verdict, s.reasons, a.declared_ai AS "declaredAi", a.metadata,
-            s.signals->'labelling'->'explicit' AS explicit
-       FROM scores s JOIN articles a ON a.id = s.article_id WHERE s.id = ANY($1::text[])`,
-    [ids],
-  );
+  const rows = await scoresWithArticles(db, ids);
   return new Map(rows.map((r) => [r.scoreId, r]));
 }
 
-function scoredArticle(row: ScoreRow, propagator: string): ScoredArticle {
+function scoredArticle(row: ScoreWithArticle, propagator: string): ScoredArticle {
   return {
     tenantId: row.tenantId,
     articleId: row.articleId,
@@ -119,9 +98,7 @@ export function webhookConsumer(db: Db, webhooks: WebhookService, propagator: st
       for (const e of events) if (e.type === 'review.decided') decisions.set(e.txid, [...(decisions.get(e.txid) ?? []), e]);
       if (decisions.size > 0) {
         const ids = [...decisions.values()].flat().map((e) => e.subjectId);
-        const externals = new Map(
-          (await db.query<{ id: string; externalId: string }>('SELECT id, external_id AS "externalId" FROM articles WHERE id = ANY($1::text[])', [ids])).map((r) => [r.id, r.externalId]),
-        );
+        const externals = new Map((await externalIds(db, ids)).map((r) => [r.id, r.externalId]));
         for (const group of decisions.values()) {
           const items = group.flatMap((e) => {
             const p = decidedPayload.safeParse(e.payload);
@@ -168,16 +145,13 @@ const observationSchema = z.object({
 });
 
 /** The observations of scored articles that found near-duplicates (most find none: one cheap read). */
-async function loadObservations(db: Db, events: readonly OutboxEvent[], where: string): Promise<{ eventId: number; observation: z.infer<typeof observationSchema> }[]> {
+async function loadObservations(db: Db, events: readonly OutboxEvent[], which: 'similar' | 'burst'): Promise<{ eventId: number; observation: z.infer<typeof observationSchema> }[]> {
   const ids = events.flatMap((e) => {
     const ref = scoreRef.safeParse(e.payload);
     return ref.success ? [ref.data.scoreId] : [];
   });
   if (ids.length === 0) return [];
-  const rows = await db.query<{ scoreId: string; account: unknown }>(
-    `SELECT s.id AS "scoreId", s.signals->'account' AS account FROM scores s WHERE s.id = ANY($1::text[]) AND ${where}`,
-    [ids],
-  );
+  const rows = await accountObservations(db, ids, which);
   const byScore = new Map(rows.map((r) => [r.scoreId, r.account]));
   return events.flatMap((e) => {
     const ref = scoreRef.safeParse(e.payload);
@@ -192,7 +166,7 @@ export function clusterConsumer(db: Db, clusters: ClusterService): OutboxConsume
     name: 'clusters',
     types: ['article.scored'],
     async handle(events) {
-      const found = await loadObservations(db, events, `jsonb_array_length(COALESCE(s.signals->'account'->'similar', '[]')) > 0`);
+      const found = await loadObservations(db, events, 'similar');
       // Concurrent upserts share one transaction per batch (ClusterService coalesces them).
       await Promise.all(found.map(({ observation }) => clusters.upsertFromObservation(observation)));
     },
@@ -220,7 +194,7 @@ export function reevaluationConsumer(db: Db, planner: ReevaluationPlanner, log: 
       const bursts = await loadObservations(
         db,
         events.filter((x) => x.type === 'article.scored'),
-        `s.signals->'account'->'signals' @> '[{"code":"burst"}]'`,
+        'burst',
       );
       for (const { eventId, observation } of bursts) {
         const carried = observation.signals.filter((s) => CARRIED_SIGNALS.has(s.code));

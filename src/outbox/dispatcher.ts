@@ -21,18 +21,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
+import { advanceCursor, ensureCursor, eventsAfter, leaseCursor, type OutboxEvent, releaseLeases, restOfTransaction } from '../store/outbox.ts';
 
-export interface OutboxEvent {
-  id: number;
-  txid: number;
-  tenantId: string;
-  subjectType: string;
-  subjectId: string;
-  type: string;
-  actor: string;
-  payload: Record<string, unknown>;
-  createdAt: Date;
-}
+export type { OutboxEvent } from '../store/outbox.ts';
 
 export interface OutboxConsumer {
   /** The cursor's name in `outbox_cursors`. */
@@ -48,9 +39,6 @@ export interface DispatcherSettings {
   batch: number;
   leaseMs: number;
 }
-
-const EVENT_COLUMNS = `id::float8 AS id, txid::float8 AS txid, tenant_id AS "tenantId", subject_type AS "subjectType", subject_id AS "subjectId",
-  type, actor, payload, created_at AS "createdAt"`;
 
 export class OutboxDispatcher {
   private readonly owner = `dsp_${randomBytes(6).toString('hex')}`;
@@ -78,8 +66,7 @@ export class OutboxDispatcher {
     this.stopped = true;
     for (const wake of this.wakers) wake();
     await Promise.all(this.loops.splice(0));
-    await this.db
-      .query('UPDATE outbox_cursors SET leased_by = NULL, leased_until = NULL WHERE leased_by = $1', [this.owner])
+    await releaseLeases(this.db, this.owner)
       .catch((error: unknown) => this.log.warn({ err: error }, 'could not release outbox leases'));
   }
 
@@ -90,40 +77,22 @@ export class OutboxDispatcher {
   async runOnce(consumer: OutboxConsumer): Promise<number | null> {
     if (!this.ensured.has(consumer.name)) {
       // A consumer added after the migration starts at the present, like those it created.
-      await this.db.query(
-        `INSERT INTO outbox_cursors (consumer, txid, event_id)
-         SELECT $1, COALESCE(max(txid), 0), COALESCE(max(id), 0) FROM events ON CONFLICT (consumer) DO NOTHING`,
-        [consumer.name],
-      );
+      await ensureCursor(this.db, consumer.name);
       this.ensured.add(consumer.name);
     }
-    const [cursor] = await this.db.query<{ txid: number; eventId: number }>(
-      `UPDATE outbox_cursors SET leased_by = $2, leased_until = now() + $3::int * interval '1 millisecond'
-        WHERE consumer = $1 AND (leased_by IS NULL OR leased_by = $2 OR leased_until < now())
-        RETURNING txid::float8 AS txid, event_id::float8 AS "eventId"`,
-      [consumer.name, this.owner, this.settings.leaseMs],
-    );
+    const cursor = await leaseCursor(this.db, consumer.name, this.owner, this.settings.leaseMs);
     if (!cursor) return null;
-    const events = await this.db.query<OutboxEvent>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE (txid, id) > ($1::bigint, $2::bigint) AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-        ORDER BY txid, id LIMIT $3`,
-      [cursor.txid, cursor.eventId, this.settings.batch],
-    );
+    const events = await eventsAfter(this.db, cursor, this.settings.batch);
     const last = events[events.length - 1];
     if (!last) return 0;
     if (events.length === this.settings.batch) {
       // End on a transaction boundary: the rest of the last transaction comes in this batch.
-      events.push(...(await this.db.query<OutboxEvent>(`SELECT ${EVENT_COLUMNS} FROM events WHERE txid = $1 AND id > $2 ORDER BY id`, [last.txid, last.id])));
+      events.push(...(await restOfTransaction(this.db, last.txid, last.id)));
     }
     const mine = events.filter((e) => consumer.types.includes(e.type));
     if (mine.length > 0) await consumer.handle(mine);
     const end = events[events.length - 1]!;
-    await this.db.query(
-      `UPDATE outbox_cursors SET txid = $3, event_id = $4, updated_at = now(), leased_until = now() + $5::int * interval '1 millisecond'
-        WHERE consumer = $1 AND leased_by = $2`,
-      [consumer.name, this.owner, end.txid, end.id, this.settings.leaseMs],
-    );
+    await advanceCursor(this.db, consumer.name, this.owner, end, this.settings.leaseMs);
     return events.length;
   }
 

@@ -7,7 +7,7 @@ import { ServiceError } from '../domain/errors.ts';
 import { implicitLabelOf } from '../domain/labelling.ts';
 import { isId, newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
-import { articleByExternalId, articleById, type StoredArticle } from '../store/articles.ts';
+import { articleByExternalId, articleById, articlesByExternalId, batchRow, batchStatusCounts, insertBatch, type StoredArticle, upsertArticles } from '../store/articles.ts';
 import { currentScore, type StoredScore } from '../store/scores.ts';
 
 export type { StoredArticle } from '../store/articles.ts';
@@ -96,49 +96,6 @@ export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits)
     metadata: input.metadata,
   };
 }
-
-/**
- * One statement, so one round trip and one commit: upsert the rows (unchanged content is left
- * alone), log an event per new revision, and record the batch with its items when given.
- * Data-modifying CTEs run exactly once whether or not the final SELECT reads them.
- */
-const SUBMIT_SQL = `
-WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
-    idx int, bidx int, tenant_id text, actor text, id text, external_id text, account_id text, title text, url text,
-    text text, lang text, content_hash text, published_at timestamptz, declared_ai boolean, labels jsonb, metadata jsonb)
-), upserted AS (
-  INSERT INTO articles AS a (id, tenant_id, external_id, account_id, title, url, text, lang, content_hash,
-                             published_at, declared_ai, labels, metadata)
-  SELECT id, tenant_id, external_id, account_id, title, url, text, lang, content_hash, published_at, declared_ai, labels, metadata
-  FROM input ORDER BY idx
-  ON CONFLICT (tenant_id, external_id) DO UPDATE SET
-    revision = a.revision + 1, account_id = EXCLUDED.account_id, title = EXCLUDED.title, url = EXCLUDED.url,
-    text = EXCLUDED.text, lang = EXCLUDED.lang, content_hash = EXCLUDED.content_hash,
-    published_at = EXCLUDED.published_at, declared_ai = EXCLUDED.declared_ai, labels = EXCLUDED.labels,
-    metadata = EXCLUDED.metadata, status = 'queued', status_at = now(), attempts = 0, last_error = NULL,
-    score = NULL, label = NULL, verdict = NULL, model_version = NULL, config_version = NULL, scored_at = NULL
-  WHERE a.content_hash <> EXCLUDED.content_hash
-  RETURNING a.id, a.tenant_id, a.external_id, a.revision, a.status
-), result AS (
-  SELECT i.idx, i.bidx, COALESCE(u.id, e.id) AS id, COALESCE(u.revision, e.revision) AS revision,
-         COALESCE(u.status, e.status) AS status, (u.id IS NOT NULL) AS changed
-  FROM input i
-  LEFT JOIN upserted u ON u.tenant_id = i.tenant_id AND u.external_id = i.external_id
-  LEFT JOIN articles e ON e.tenant_id = i.tenant_id AND e.external_id = i.external_id
-), logged AS (
-  INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-  SELECT u.tenant_id, 'article', u.id, CASE WHEN u.revision = 1 THEN 'article.submitted' ELSE 'article.revised' END,
-         i.actor, jsonb_build_object('revision', u.revision, 'batchId', $2::text)
-  FROM upserted u JOIN input i ON i.tenant_id = u.tenant_id AND i.external_id = u.external_id
-), batch AS (
-  INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected)
-  SELECT $2, $3, $4, $5, (SELECT count(*) FROM input), $6 WHERE $2::text IS NOT NULL
-), items AS (
-  INSERT INTO batch_items (batch_id, idx, article_id)
-  SELECT $2, r.bidx, r.id FROM result r WHERE $2::text IS NOT NULL
-)
-SELECT idx, id, revision, status, changed FROM result ORDER BY idx`;
 
 export interface Submitter {
   tenantId: string;
@@ -248,11 +205,15 @@ export class ArticleService {
     }
     if (batch) {
       const items = outcomes.flatMap((o, i) => (isStoreFailure(o) ? [] : [{ idx: batch.indexes[i] ?? i, article_id: o.id }]));
-      await this.db.query(
-        `WITH batch AS (INSERT INTO batches (id, tenant_id, kind, total, accepted, rejected) VALUES ($1, $2, $3, $4, $5, $6))
-         INSERT INTO batch_items (batch_id, idx, article_id) SELECT $1, x.idx, x.article_id FROM jsonb_to_recordset($7::jsonb) AS x(idx int, article_id text)`,
-        [batch.id, who.tenantId, batch.kind ?? 'batch', batch.total, items.length, batch.rejected + outcomes.length - items.length, JSON.stringify(items)],
-      );
+      await insertBatch(this.db, {
+        id: batch.id,
+        tenantId: who.tenantId,
+        kind: batch.kind ?? 'batch',
+        total: batch.total,
+        accepted: items.length,
+        rejected: batch.rejected + outcomes.length - items.length,
+        items,
+      });
     }
     return outcomes;
   }
@@ -290,24 +251,12 @@ export class ArticleService {
       labels: a.labels,
       metadata: a.metadata,
     }));
-    const rows = await this.db.query<{ idx: number; id: string; revision: number; status: ArticleStatus; changed: boolean }>(SUBMIT_SQL, [
-      JSON.stringify(records),
-      batch?.id ?? null,
-      batch?.tenantId ?? null,
-      batch?.kind ?? 'batch',
-      batch?.total ?? null,
-      batch?.rejected ?? null,
-    ]);
+    const rows = await upsertArticles(this.db, records, batch);
     // A row committed by a concurrent statement after this one's snapshot is neither
     // upserted (same content) nor visible to it: read those back now.
     const unseen = rows.filter((r) => r.id === null).map((r) => items[r.idx]!);
     if (unseen.length > 0) {
-      const found = await this.db.query<{ tenantId: string; externalId: string; id: string; revision: number; status: ArticleStatus }>(
-        `SELECT a.tenant_id AS "tenantId", a.external_id AS "externalId", a.id, a.revision, a.status
-         FROM articles a JOIN jsonb_to_recordset($1::jsonb) AS x(tenant_id text, external_id text)
-           ON a.tenant_id = x.tenant_id AND a.external_id = x.external_id`,
-        [JSON.stringify(unseen.map((u) => ({ tenant_id: u.who.tenantId, external_id: u.article.externalId })))],
-      );
+      const found = await articlesByExternalId(this.db, unseen.map((u) => ({ tenantId: u.who.tenantId, externalId: u.article.externalId })));
       const byKey = new Map(found.map((f) => [`${f.tenantId}\u0000${f.externalId}`, f]));
       for (const r of rows) {
         if (r.id !== null) continue;
@@ -369,17 +318,9 @@ export class ArticleService {
 
   async batch(tenantId: string, id: string): Promise<BatchSummary | null> {
     if (!isId('bat', id)) return null;
-    const batches = await this.db.query<{ id: string; total: number; accepted: number; rejected: number; createdAt: Date }>(
-      'SELECT id, total, accepted, rejected, created_at AS "createdAt" FROM batches WHERE tenant_id = $1 AND id = $2',
-      [tenantId, id],
-    );
-    const found = batches[0];
+    const found = await batchRow(this.db, tenantId, id);
     if (!found) return null;
-    const counts = await this.db.query<{ status: ArticleStatus; verdict: Verdict | null; n: number }>(
-      `SELECT a.status, a.verdict, count(*)::int AS n FROM batch_items b JOIN articles a ON a.id = b.article_id
-       WHERE b.batch_id = $1 GROUP BY a.status, a.verdict`,
-      [id],
-    );
+    const counts = await batchStatusCounts(this.db, id);
     const byStatus: Record<ArticleStatus, number> = { queued: 0, scoring: 0, scored: 0, failed: 0 };
     const byVerdict: Record<Verdict, number> = { pass: 0, review: 0, flag: 0 };
     for (const c of counts) {

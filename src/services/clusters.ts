@@ -21,6 +21,22 @@ import { type Db, isUnavailable } from '../db/db.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import { isStorableText, isTimeInRange } from '../domain/fields.ts';
 import type { AccountSignalsResult } from '../signals/types.ts';
+import {
+  absorbClusters,
+  addMembers,
+  addMembersAndRecount,
+  type ClusterCounts,
+  type ClusterRow,
+  clusterOfArticle,
+  clusterRow,
+  coverage,
+  existingClusters,
+  insertCluster,
+  insertClusterGrew,
+  liveClusterRows,
+  lockTenant,
+  maxAccountCount,
+} from '../store/clusters.ts';
 import { crossesStep } from './reevaluation.ts';
 
 export interface ClusterSummary {
@@ -54,20 +70,6 @@ export class InvalidCursorError extends Error {
   constructor() {
     super('invalid cursor');
   }
-}
-
-interface ClusterRow {
-  id: string;
-  tenant_id: string;
-  size: number;
-  account_count: number;
-  first_posted_at: Date | string | null;
-  last_posted_at: Date | string | null;
-  max_similarity: number | null;
-  created_at: Date | string;
-  updated_at: Date | string;
-  accounts: string[] | null;
-  article_ids: string[] | null;
 }
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
@@ -106,16 +108,6 @@ function decodeCursor(cursor: string): [string, string] {
   }
   throw new InvalidCursorError();
 }
-
-const SELECT_SUMMARY = `
-  SELECT c.id, c.tenant_id, c.size, c.account_count, c.first_posted_at, c.last_posted_at,
-         c.max_similarity, c.created_at, c.updated_at, c.merged_into,
-         (SELECT array_agg(DISTINCT m.account_id ORDER BY m.account_id)
-            FROM cluster_members m WHERE m.cluster_id = c.id) AS accounts,
-         (SELECT array_agg(x.article_id ORDER BY x.posted_at, x.article_id)
-            FROM (SELECT m.article_id, m.posted_at FROM cluster_members m
-                   WHERE m.cluster_id = c.id ORDER BY m.posted_at, m.article_id LIMIT $MEMBERS) x) AS article_ids
-    FROM clusters c`;
 
 /** Deterministic id for a brand-new cluster: from the tenant and its smallest article id. */
 export function newClusterId(tenantId: string, articleIds: readonly string[]): string {
@@ -160,7 +152,7 @@ export class ClusterService {
   private upsertBatch(batch: ClusterObservation[]): Promise<string[]> {
     return this.db.transaction(async (tx) => {
       for (const tenantId of [...new Set(batch.map((o) => o.tenantId))].sort()) {
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
+        await lockTenant(tx, tenantId);
       }
       const ids: string[] = [];
       for (const obs of batch) ids.push(await this.applyObservation(tx, obs));
@@ -181,19 +173,7 @@ export class ClusterService {
     // leads to through earlier merges (at most 32 hops, never into another tenant): one read.
     // The proposed id is used when none of the articles has a cluster yet, or when it names a
     // live cluster that must then be joined too.
-    const [found] = await tx.query<{ existing: string[] | null; live: string | null }>(
-      `WITH RECURSIVE chain AS (
-         SELECT id, merged_into, tenant_id, 0 AS hop FROM clusters WHERE id = $3
-         UNION ALL
-         SELECT c.id, c.merged_into, c.tenant_id, chain.hop + 1 FROM clusters c JOIN chain ON c.id = chain.merged_into
-          WHERE chain.hop < 31 AND chain.tenant_id = $1
-       )
-       SELECT (SELECT array_agg(DISTINCT cluster_id) FROM cluster_members WHERE tenant_id = $1 AND article_id = ANY($2::text[])) AS existing,
-              (SELECT id FROM chain WHERE merged_into IS NULL AND tenant_id = $1 ORDER BY hop LIMIT 1) AS live`,
-      [tenantId, ids, proposed],
-    );
-    const existing = found?.existing ?? [];
-    const live = found?.live ?? null;
+    const { existing, live } = await existingClusters(tx, tenantId, ids, proposed);
     const candidates = new Set<string>(existing);
     if (live || candidates.size === 0) candidates.add(live ?? proposed);
     const sorted = [...candidates].sort();
@@ -201,82 +181,25 @@ export class ClusterService {
     const absorbed = sorted.slice(1);
 
     // The account count before, to tell when the farm crosses a re-evaluation step.
-    const [before] = await tx.query<{ accounts: number }>('SELECT COALESCE(max(account_count), 0)::int AS accounts FROM clusters WHERE id = ANY($1::text[])', [sorted]);
+    const before = await maxAccountCount(tx, sorted);
     // Only a brand-new cluster needs its row; every other candidate already has one.
     if (!live && existing.length === 0) {
-      await tx.query('INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [target, tenantId]);
+      await insertCluster(tx, target, tenantId);
     }
-    if (absorbed.length > 0) {
-      await tx.query('UPDATE cluster_members SET cluster_id = $1 WHERE tenant_id = $2 AND cluster_id = ANY($3::text[])', [
-        target,
-        tenantId,
-        absorbed,
-      ]);
-      await tx.query(
-        `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, updated_at = now()
-          WHERE tenant_id = $2 AND (id = ANY($3::text[]) OR merged_into = ANY($3::text[]))`,
-        [target, tenantId, absorbed],
-      );
-    }
-    const memberParams = [ids, members.map((m) => m.accountId), members.map((m) => m.postedAt), members.map((m) => m.similarity)];
-    let after: { accounts: number; size: number } | undefined;
+    if (absorbed.length > 0) await absorbClusters(tx, tenantId, target, absorbed);
+    let after: ClusterCounts | undefined;
     if (absorbed.length > 0) {
       // A merge: insert, then recount the merged cluster from its members.
-      await tx.query(
-        `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
-         SELECT $1, u.article_id, $2, u.account_id, u.posted_at, u.similarity
-           FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
-         ON CONFLICT (tenant_id, article_id) DO UPDATE
-           SET cluster_id = EXCLUDED.cluster_id,
-               similarity = GREATEST(cluster_members.similarity, EXCLUDED.similarity)`,
-        [tenantId, target, ...memberParams],
-      );
-      [after] = await tx.query<{ accounts: number; size: number }>(
-        `UPDATE clusters c
-            SET size = s.n, account_count = s.accounts, first_posted_at = s.first, last_posted_at = s.last,
-                max_similarity = s.sim, updated_at = now()
-           FROM (SELECT count(*) AS n, count(DISTINCT account_id) AS accounts, min(posted_at) AS first,
-                        max(posted_at) AS last, max(similarity) AS sim
-                   FROM cluster_members WHERE tenant_id = $2 AND cluster_id = $1) s
-          WHERE c.id = $1 RETURNING c.account_count AS accounts, c.size`,
-        [target, tenantId],
-      );
+      after = await addMembersAndRecount(tx, tenantId, target, members);
     } else {
       // The common case, a farm growing by one article: update the counts from the rows
-      // this observation adds, not from every member (farms reach thousands of articles,
-      // and these upserts are serialised per tenant).
-      [after] = await tx.query<{ accounts: number; size: number }>(
-        `WITH input AS (
-           SELECT * FROM unnest($3::text[], $4::text[], $5::timestamptz[], $6::real[]) AS u(article_id, account_id, posted_at, similarity)
-         ), known_accounts AS (
-           SELECT DISTINCT account_id FROM cluster_members
-            WHERE tenant_id = $1 AND cluster_id = $2 AND account_id IN (SELECT account_id FROM input)
-         ), upserted AS (
-           INSERT INTO cluster_members AS m (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
-           SELECT $1, article_id, $2, account_id, posted_at, similarity FROM input
-           ON CONFLICT (tenant_id, article_id) DO UPDATE
-             SET cluster_id = EXCLUDED.cluster_id, similarity = GREATEST(m.similarity, EXCLUDED.similarity)
-           RETURNING m.account_id, m.posted_at, m.similarity, (xmax = 0) AS inserted
-         )
-         UPDATE clusters c
-            SET size = c.size + (SELECT count(*) FROM upserted WHERE inserted),
-                account_count = c.account_count + (SELECT count(DISTINCT account_id) FROM upserted
-                                                    WHERE inserted AND account_id NOT IN (SELECT account_id FROM known_accounts)),
-                first_posted_at = LEAST(c.first_posted_at, (SELECT min(posted_at) FROM upserted)),
-                last_posted_at = GREATEST(c.last_posted_at, (SELECT max(posted_at) FROM upserted)),
-                max_similarity = GREATEST(c.max_similarity, (SELECT max(similarity) FROM upserted)),
-                updated_at = now()
-          WHERE c.id = $2 RETURNING c.account_count AS accounts, c.size`,
-        [tenantId, target, ...memberParams],
-      );
+      // this observation adds, not from every member.
+      after = await addMembers(tx, tenantId, target, members);
     }
     // The farm became visible or grew a step: its earlier members are re-evaluated. The event
     // commits with the membership (the outbox), so a crash here cannot lose it.
-    if (after && crossesStep(before?.accounts ?? 0, after.accounts)) {
-      await tx.query(
-        `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`,
-        [tenantId, target, JSON.stringify({ clusterId: target, accounts: after.accounts, size: after.size, trigger: obs.articleId })],
-      );
+    if (after && crossesStep(before, after.accounts)) {
+      await insertClusterGrew(tx, tenantId, target, { clusterId: target, accounts: after.accounts, size: after.size, trigger: obs.articleId });
     }
     return target;
   }
@@ -288,16 +211,7 @@ export class ClusterService {
   private async recordedCluster(obs: ClusterObservation): Promise<string | null> {
     const ids = [obs.articleId, ...obs.similar.map((s) => s.articleId)];
     const similarities = [obs.similar[0]?.similarity ?? null, ...obs.similar.map((s) => s.similarity)];
-    const rows = await this.db.query<{ covered: number; clusters: number; cluster_id: string | null; live: boolean | null }>(
-      `SELECT count(*)::int AS covered, count(DISTINCT m.cluster_id)::int AS clusters, min(m.cluster_id) AS cluster_id,
-              bool_and(c.merged_into IS NULL) AS live
-         FROM unnest($2::text[], $3::real[]) AS u(article_id, similarity)
-         JOIN cluster_members m ON m.tenant_id = $1 AND m.article_id = u.article_id
-                                AND (u.similarity IS NULL OR m.similarity >= u.similarity)
-         JOIN clusters c ON c.id = m.cluster_id`,
-      [obs.tenantId, ids, similarities],
-    );
-    const r = rows[0];
+    const r = await coverage(this.db, obs.tenantId, ids, similarities);
     return r && r.covered === ids.length && r.clusters === 1 && r.live ? r.cluster_id : null;
   }
 
@@ -306,14 +220,7 @@ export class ClusterService {
     const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
     const memberLimit = Math.min(Math.max(options.memberLimit ?? 100, 1), 10_000);
     const [afterAt, afterId] = options.cursor ? decodeCursor(options.cursor) : [null, null];
-    const rows = await this.db.query<ClusterRow>(
-      `${SELECT_SUMMARY.replace('$MEMBERS', '$5')}
-        WHERE c.tenant_id = $1 AND c.merged_into IS NULL AND c.account_count >= $4
-          AND ($2::timestamptz IS NULL OR (c.last_posted_at, c.id) < ($2::timestamptz, $3::text))
-        ORDER BY c.last_posted_at DESC, c.id DESC
-        LIMIT $6`,
-      [tenantId, afterAt, afterId, options.minAccounts ?? 2, memberLimit, limit + 1],
-    );
+    const rows = await liveClusterRows(this.db, tenantId, { afterAt, afterId, minAccounts: options.minAccounts ?? 2, memberLimit, limit: limit + 1 });
     const page = rows.slice(0, limit).map(toSummary);
     const last = page[page.length - 1];
     return { clusters: page, nextCursor: rows.length > limit && last ? encodeCursor(last.lastPostedAt, last.id) : null };
@@ -324,11 +231,7 @@ export class ClusterService {
     const memberLimit = Math.min(Math.max(options.memberLimit ?? 1000, 1), 100_000);
     let current = id;
     for (let hop = 0; hop < 32; hop++) {
-      const rows = await this.db.query<ClusterRow & { merged_into: string | null }>(
-        `${SELECT_SUMMARY.replace('$MEMBERS', '$3')} WHERE c.tenant_id = $1 AND c.id = $2`,
-        [tenantId, current, memberLimit],
-      );
-      const row = rows[0];
+      const row = await clusterRow(this.db, tenantId, current, memberLimit);
       if (!row) return null;
       if (!row.merged_into) return toSummary(row);
       current = row.merged_into;
@@ -338,10 +241,6 @@ export class ClusterService {
 
   /** The cluster an article belongs to, if any. */
   async clusterOf(tenantId: string, articleId: string): Promise<string | null> {
-    const rows = await this.db.query<{ cluster_id: string }>(
-      'SELECT cluster_id FROM cluster_members WHERE tenant_id = $1 AND article_id = $2',
-      [tenantId, articleId],
-    );
-    return rows[0]?.cluster_id ?? null;
+    return clusterOfArticle(this.db, tenantId, articleId);
   }
 }

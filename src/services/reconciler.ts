@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/db.ts';
 import { type JobQueue, type JOBS, scoreJobId } from '../jobs/catalog.ts';
+import { markFailed, touchArticle, unfinishedArticles } from '../store/articles.ts';
 import type { ArticleService } from './articles.ts';
 
 /**
@@ -20,12 +21,7 @@ export class Reconciler {
 
   /** One pass; returns how many articles were queued again. */
   async runOnce(limit = 1000): Promise<number> {
-    const rows = await this.db.query<{ id: string; tenantId: string; revision: number }>(
-      `SELECT id, tenant_id AS "tenantId", revision FROM articles
-       WHERE status IN ('queued', 'scoring') AND status_at < now() - ($1::int * interval '1 millisecond')
-       ORDER BY status_at LIMIT $2`,
-      [this.olderThanMs, limit],
-    );
+    const rows = await unfinishedArticles(this.db, this.olderThanMs, limit);
     const missing = new Map<string, { id: string; revision: number }[]>();
     for (const row of rows) {
       const jobId = scoreJobId({ articleId: row.id, revision: row.revision });
@@ -33,17 +29,14 @@ export class Reconciler {
       if (job) {
         const state = await job.getState();
         if (state === 'failed') {
-          await this.db.query(
-            `UPDATE articles SET status = 'failed', status_at = now(), last_error = $3 WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
-            [row.id, row.revision, (job.failedReason ?? 'failed').slice(0, 1000)],
-          );
+          await markFailed(this.db, row.id, row.revision, (job.failedReason ?? 'failed').slice(0, 1000));
         } else if (state === 'completed') {
           // Completed while the row says otherwise (superseded or written elsewhere): rescore.
           await job.remove();
           missing.set(row.tenantId, [...(missing.get(row.tenantId) ?? []), row]);
         } else {
           // Waiting or active: touch the row so the scan moves on to older ones.
-          await this.db.query('UPDATE articles SET status_at = now() WHERE id = $1 AND revision = $2', [row.id, row.revision]);
+          await touchArticle(this.db, row.id, row.revision);
         }
         continue;
       }

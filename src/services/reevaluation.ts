@@ -33,7 +33,7 @@ import { newId } from '../domain/ids.ts';
 import { aigcLabelSchema, isDeclared } from '../domain/labelling.ts';
 import { contentLength } from '../domain/normalize.ts';
 import type { Reason, ScorerOutput, Verdict } from '../domain/types.ts';
-import type { StoredScore } from '../store/scores.ts';
+import { accountCandidates, clusterCandidates, reevaluationCandidates, writeReevaluatedScores } from '../store/reevaluation.ts';
 import type { JobQueue, JOBS, ReevaluateJob, ReevaluationReason } from '../jobs/catalog.ts';
 import { fuse } from '../scoring/fusion.ts';
 import type { FusionConfig } from '../scoring/fusion-config.ts';
@@ -68,35 +68,13 @@ export class ReevaluationPlanner {
 
   /** Every member of the cluster whose verdict could still rise. Returns the articles queued. */
   async planCluster(eventId: number, tenantId: string, reason: Extract<ReevaluationReason, { kind: 'cluster' }>): Promise<number> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT a.id FROM cluster_members m
-         JOIN articles a ON a.tenant_id = m.tenant_id AND a.id = m.article_id
-         LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id AND rs.revision = a.revision
-        WHERE m.tenant_id = $1 AND m.cluster_id = $2 AND a.status = 'scored' AND a.verdict <> 'flag'
-          AND rs.article_id IS NULL
-        ORDER BY m.posted_at, m.article_id`,
-      [tenantId, reason.clusterId],
-    );
-    return this.enqueue(eventId, tenantId, reason, rows.map((r) => r.id));
+    return this.enqueue(eventId, tenantId, reason, await clusterCandidates(this.db, tenantId, reason.clusterId));
   }
 
   /** The account's earlier posts inside the burst window whose verdict could still rise. */
   async planAccount(eventId: number, tenantId: string, reason: Extract<ReevaluationReason, { kind: 'account' }>, window: { from: string; to: string }): Promise<number> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT a.id FROM articles a
-         LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id AND rs.revision = a.revision
-         JOIN LATERAL (SELECT s.signals FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
-                          AND s.model_version = a.model_version AND s.config_version = a.config_version
-                        ORDER BY s.evaluation DESC LIMIT 1) s ON true
-        WHERE a.tenant_id = $1 AND a.account_id = $2 AND a.id <> $3 AND a.status = 'scored' AND a.verdict <> 'flag'
-          AND rs.article_id IS NULL
-          -- Posts that already carry a burst (their own, or from an earlier re-evaluation) are done.
-          AND NOT COALESCE(s.signals->'account'->'signals' @> '[{"code":"burst"}]', false)
-          AND COALESCE(a.published_at, a.received_at) >= $4::timestamptz AND COALESCE(a.published_at, a.received_at) <= $5::timestamptz
-        ORDER BY COALESCE(a.published_at, a.received_at), a.id LIMIT $6`,
-      [tenantId, reason.accountId, reason.trigger, window.from, window.to, MAX_ACCOUNT_CANDIDATES],
-    );
-    return this.enqueue(eventId, tenantId, reason, rows.map((r) => r.id));
+    const ids = await accountCandidates(this.db, tenantId, { accountId: reason.accountId, except: reason.trigger, ...window, limit: MAX_ACCOUNT_CANDIDATES });
+    return this.enqueue(eventId, tenantId, reason, ids);
   }
 
   /** Throws when Redis refuses: the dispatcher then keeps its cursor and plans again. */
@@ -137,20 +115,6 @@ const storedSignalsSchema = z.object({
 });
 
 /** An article's latest score, as re-evaluation reads it (the stored score's fields plus the article's). */
-interface Candidate extends Omit<StoredScore, 'id' | 'trigger' | 'createdAt'> {
-  id: string;
-  tenantId: string;
-  accountId: string;
-  text: string;
-  lang: 'zh' | 'en';
-  declaredAi: boolean;
-  revision: number;
-  contentHash: string;
-  postedAt: Date;
-  scoreId: string;
-  evaluation: number;
-}
-
 export interface ReevaluationOutcome {
   /** Articles whose verdict rose (a new score version and an event each). */
   raised: number;
@@ -210,19 +174,7 @@ export class Reevaluator {
 
   /** `admit` waits for a turn per article (live traffic first) and answers the turn's end. */
   async run(job: ReevaluateJob, options: { admit?: () => Promise<() => void> } = {}): Promise<ReevaluationOutcome> {
-    const candidates = await this.db.query<Candidate>(
-      `SELECT a.id, a.tenant_id AS "tenantId", a.account_id AS "accountId", a.text, a.lang, a.declared_ai AS "declaredAi",
-              a.revision, a.content_hash AS "contentHash", COALESCE(a.published_at, a.received_at) AS "postedAt",
-              s.id AS "scoreId", s.score, s.label, s.verdict, s.reasons, s.segments, s.signals, s.timings,
-              s.model_version AS "modelVersion", s.config_version AS "configVersion", s.evaluation
-         FROM articles a
-         JOIN LATERAL (SELECT * FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
-                          AND s.model_version = a.model_version AND s.config_version = a.config_version
-                        ORDER BY s.evaluation DESC LIMIT 1) s ON true
-         LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id AND rs.revision = a.revision
-        WHERE a.tenant_id = $1 AND a.id = ANY($2::text[]) AND a.status = 'scored' AND rs.article_id IS NULL`,
-      [job.tenantId, job.articleIds],
-    );
+    const candidates = await reevaluationCandidates(this.db, job.tenantId, job.articleIds);
     const extra = job.reason.kind === 'account' ? job.reason.signals : [];
     const rows: Record<string, unknown>[] = [];
     let unchanged = 0;
@@ -314,33 +266,6 @@ export class Reevaluator {
    * verdict) is left alone: its score version is not written either.
    */
   private async write(rows: Record<string, unknown>[]): Promise<number> {
-    const [result] = await this.db.query<{ applied: number }>(
-      `WITH input AS (
-         SELECT x.* FROM jsonb_to_recordset($1::jsonb) AS x(
-           score_id text, article_id text, tenant_id text, revision int, content_hash text, model_version text, config_version text,
-           evaluation int, prev_verdict text, score real, label text, verdict text, reasons jsonb, segments jsonb, signals jsonb,
-           timings jsonb, payload jsonb)
-         JOIN articles a ON a.id = x.article_id AND a.revision = x.revision AND a.content_hash = x.content_hash
-                        AND a.verdict = x.prev_verdict AND a.model_version = x.model_version AND a.config_version = x.config_version
-       ), inserted AS (
-         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, evaluation, score, label,
-                             verdict, reasons, segments, signals, timings, trigger)
-         SELECT score_id, article_id, tenant_id, revision, content_hash, model_version, config_version, evaluation, score, label,
-                verdict, reasons, segments, signals, timings, 'reevaluation'
-           FROM input
-         ON CONFLICT (article_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
-       ), applied AS (
-         UPDATE articles a SET score = x.score, label = x.label, verdict = x.verdict, scored_at = now()
-           FROM input x JOIN inserted i ON i.id = x.score_id
-          WHERE a.id = x.article_id AND a.verdict = x.prev_verdict RETURNING a.id
-       ), logged AS (
-         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-         SELECT x.tenant_id, 'article', x.article_id, 'article.verdict_changed', 'system:reevaluation', x.payload, x.model_version, x.config_version
-           FROM input x JOIN applied p ON p.id = x.article_id
-       )
-       SELECT count(*)::int AS applied FROM applied`,
-      [JSON.stringify(rows)],
-    );
-    return result?.applied ?? 0;
+    return writeReevaluatedScores(this.db, rows);
   }
 }

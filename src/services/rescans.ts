@@ -1,12 +1,37 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
-import { storableText, timestamp } from '../domain/fields.ts';
 import { newId } from '../domain/ids.ts';
-import { LABELS, VERDICTS } from '../domain/types.ts';
+import type { RescanFilter, RescanStatus } from '../domain/rescans.ts';
 import { type JobQueue, type JOBS, type RescanDriverJob, type RescanScoreJob, rescanScoreJobId } from '../jobs/catalog.ts';
+import {
+  type ChangedItemRow,
+  cancelPendingItems,
+  changedItems,
+  completeRescan,
+  countSelected,
+  inFlight,
+  insertRescan,
+  itemCounts,
+  lockRescan,
+  lockRescanForStep,
+  type PendingItem,
+  pendingItemsOf,
+  progressTotals,
+  type RescanRow,
+  recordItemFailures,
+  recordItemResults,
+  rescanIds,
+  rescanRow,
+  rescanStatus,
+  runningRescans,
+  selectItems,
+  takeStaleItems,
+  transitions,
+  updateRescanStatus,
+} from '../store/rescans.ts';
 import type { ScoreOutcome } from './scoring.ts';
+import type { ChangeSummary, RescanView } from './views.ts';
 
 /**
  * Rescans: score a tenant's stored articles again (after a model or fusion-config change) and
@@ -22,44 +47,8 @@ import type { ScoreOutcome } from './scoring.ts';
  *   -> {"id": "rsc_...", "status": "running", "total": 1234, "done": 0, ...}
  */
 
-const iso = timestamp();
-const idString = storableText().min(1).max(256);
-
-export const rescanFilterSchema = z
-  .object({
-    publishedFrom: iso.optional().describe('publishedAt >= this'),
-    publishedTo: iso.optional().describe('publishedAt < this'),
-    receivedFrom: iso.optional().describe('receivedAt >= this'),
-    receivedTo: iso.optional().describe('receivedAt < this'),
-    accountIds: z.array(idString).min(1).max(1000).optional(),
-    verdicts: z.array(z.enum([...VERDICTS, 'none'])).min(1).optional().describe("current verdict; 'none': never scored"),
-    labels: z.array(z.enum([...LABELS, 'none'])).min(1).optional().describe("current label; 'none': never scored"),
-    modelVersionNot: storableText().min(1).max(300).optional().describe('scored by another model version (or never scored)'),
-    configVersionNot: storableText().min(1).max(300).optional().describe('scored under another fusion config version (or never scored)'),
-    scoredBefore: iso.optional().describe('last scored before this time (or never scored)'),
-  })
-  .strict();
-export type RescanFilter = z.infer<typeof rescanFilterSchema>;
-
-export type RescanStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
-
-import type { ChangeSummary, RescanView, Transition } from './views.ts';
-
-export interface ChangedArticle {
-  articleId: string;
-  externalId: string;
-  accountId: string;
-  oldVerdict: string | null;
-  newVerdict: string | null;
-  oldLabel: string | null;
-  newLabel: string | null;
-  oldScore: number | null;
-  newScore: number | null;
-  oldModelVersion: string | null;
-  newModelVersion: string | null;
-  oldConfigVersion: string | null;
-  newConfigVersion: string | null;
-  newlyFlagged: boolean;
+/** A changed article as the downloads list it. */
+export interface ChangedArticle extends Omit<ChangedItemRow, 'rescoredAt'> {
   rescoredAt: string | null;
 }
 
@@ -70,61 +59,6 @@ export interface RescanSettings {
   stepMs: number;
   /** Pending items older than this are checked against the queue and queued again if lost. */
   lostAfterMs?: number;
-}
-
-interface RescanRow {
-  id: string;
-  tenantId: string;
-  status: RescanStatus;
-  filter: RescanFilter;
-  total: number;
-  selected: number;
-  cursor: string | null;
-  exhausted: boolean;
-  generation: number;
-  error: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  finishedAt: Date | null;
-}
-
-const RESCAN_COLUMNS = `id, tenant_id AS "tenantId", status, filter, total, selected, cursor, exhausted, generation, error,
-  created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
-
-/** The WHERE clause of a filter over `articles`, with parameters numbered from `first`. */
-export function filterSql(filter: RescanFilter, first: number): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  const p = (value: unknown) => {
-    params.push(value);
-    return `$${first + params.length - 1}`;
-  };
-  if (filter.publishedFrom) clauses.push(`published_at >= ${p(filter.publishedFrom)}::timestamptz`);
-  if (filter.publishedTo) clauses.push(`published_at < ${p(filter.publishedTo)}::timestamptz`);
-  if (filter.receivedFrom) clauses.push(`received_at >= ${p(filter.receivedFrom)}::timestamptz`);
-  if (filter.receivedTo) clauses.push(`received_at < ${p(filter.receivedTo)}::timestamptz`);
-  if (filter.accountIds) clauses.push(`account_id = ANY(${p(filter.accountIds)}::text[])`);
-  for (const [column, values] of [
-    ['verdict', filter.verdicts],
-    ['label', filter.labels],
-  ] as const) {
-    if (!values) continue;
-    const named = values.filter((v) => v !== 'none');
-    const none = values.includes('none');
-    const parts = [...(named.length > 0 ? [`${column} = ANY(${p(named)}::text[])`] : []), ...(none ? [`${column} IS NULL`] : [])];
-    clauses.push(`(${parts.join(' OR ')})`);
-  }
-  if (filter.modelVersionNot) clauses.push(`model_version IS DISTINCT FROM ${p(filter.modelVersionNot)}`);
-  if (filter.configVersionNot) clauses.push(`config_version IS DISTINCT FROM ${p(filter.configVersionNot)}`);
-  if (filter.scoredBefore) clauses.push(`(scored_at IS NULL OR scored_at < ${p(filter.scoredBefore)}::timestamptz)`);
-  return { sql: clauses.length > 0 ? clauses.map((c) => `AND ${c}`).join(' ') : '', params };
-}
-
-/** A selected article still to rescore, and the chunk (job) that carries it. */
-interface PendingItem {
-  articleId: string;
-  revision: number;
-  chunk: string;
 }
 
 const TERMINAL: readonly RescanStatus[] = ['completed', 'cancelled', 'failed'];
@@ -142,26 +76,14 @@ export class RescanService {
 
   /** Articles a filter selects now. */
   async count(tenantId: string, filter: RescanFilter): Promise<number> {
-    const where = filterSql(filter, 2);
-    const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM articles WHERE tenant_id = $1 ${where.sql}`, [
-      tenantId,
-      ...where.params,
-    ]);
-    return rows[0]?.n ?? 0;
+    return countSelected(this.db, tenantId, filter);
   }
 
   /** Records the rescan and queues its driver. */
   async create(who: { tenantId: string; actor: string }, filter: RescanFilter): Promise<RescanView> {
     const total = await this.count(who.tenantId, filter);
     const id = newId('rsc');
-    await this.db.query(
-      `INSERT INTO rescans (id, tenant_id, actor, filter, status, total, cursor) VALUES ($1, $2, $3, $4::jsonb, 'running', $5, '')`,
-      [id, who.tenantId, who.actor, JSON.stringify(filter), total],
-    );
-    await this.db.query(
-      `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'rescan', $2, 'rescan.created', $3, $4::jsonb)`,
-      [who.tenantId, id, who.actor, JSON.stringify({ filter, total })],
-    );
+    await insertRescan(this.db, { id, tenantId: who.tenantId, actor: who.actor, filter, total });
     await this.queueDriver({ rescanId: id, generation: 1 });
     return (await this.get(who.tenantId, id))!;
   }
@@ -169,29 +91,7 @@ export class RescanService {
   async get(tenantId: string, id: string): Promise<RescanView | null> {
     const row = await this.row(tenantId, id);
     if (!row) return null;
-    const [c] = await this.db.query<{
-      done: number;
-      failed: number;
-      skipped: number;
-      cancelled: number;
-      pending: number;
-      changed: number;
-      newlyFlagged: number;
-      recent: number;
-      firstAt: Date | null;
-      lastAt: Date | null;
-      now: Date;
-    }>(
-      `SELECT count(*) FILTER (WHERE status = 'done')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed,
-              count(*) FILTER (WHERE status = 'skipped')::int AS skipped, count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-              count(*) FILTER (WHERE status = 'pending')::int AS pending, count(*) FILTER (WHERE changed)::int AS changed,
-              count(*) FILTER (WHERE newly_flagged)::int AS "newlyFlagged",
-              count(*) FILTER (WHERE finished_at > now() - interval '30 seconds')::int AS recent,
-              min(finished_at) AS "firstAt", max(finished_at) AS "lastAt", now() AS now
-       FROM rescan_items WHERE rescan_id = $1`,
-      [id],
-    );
-    const counts = c!;
+    const counts = await itemCounts(this.db, id);
     const finished = counts.done + counts.failed + counts.skipped;
     const expected = row.exhausted ? row.selected : Math.max(row.total, row.selected);
     let rate = 0;
@@ -230,10 +130,10 @@ export class RescanService {
   }
 
   async list(tenantId: string, limit = 50): Promise<RescanView[]> {
-    const rows = await this.db.query<{ id: string }>('SELECT id FROM rescans WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2', [tenantId, limit]);
+    const ids = await rescanIds(this.db, tenantId, limit);
     const views: RescanView[] = [];
-    for (const r of rows) {
-      const v = await this.get(tenantId, r.id);
+    for (const rescanId of ids) {
+      const v = await this.get(tenantId, rescanId);
       if (v) views.push(v);
     }
     return views;
@@ -256,7 +156,7 @@ export class RescanService {
   async cancel(tenantId: string, id: string): Promise<RescanView> {
     await this.db.transaction(async (tx) => {
       await this.transitionIn(tx, tenantId, id, ['running', 'paused'], 'cancelled');
-      await tx.query(`UPDATE rescan_items SET status = 'cancelled', finished_at = now() WHERE rescan_id = $1 AND status = 'pending'`, [id]);
+      await cancelPendingItems(tx, id);
     });
     this.statusCache.set(id, { status: 'cancelled', at: Date.now() });
     return (await this.get(tenantId, id))!;
@@ -267,28 +167,16 @@ export class RescanService {
   }
 
   private async transitionIn(tx: Db, tenantId: string, id: string, from: RescanStatus[], to: RescanStatus, bumpGeneration = false): Promise<RescanRow> {
-    const rows = await tx.query<RescanRow>(`SELECT ${RESCAN_COLUMNS} FROM rescans WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
-    const row = rows[0];
+    const row = await lockRescan(tx, tenantId, id);
     if (!row) throw new ServiceError('not_found', 'no such rescan');
     if (!from.includes(row.status)) {
       throw new ServiceError('conflict', `the rescan is ${row.status}; this needs it ${from.join(' or ')}`, { status: row.status });
     }
-    const updated = await tx.query<RescanRow>(
-      `UPDATE rescans SET status = $2, generation = generation + $3, updated_at = now(),
-              finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'failed') THEN now() ELSE NULL END
-       WHERE id = $1 RETURNING ${RESCAN_COLUMNS}`,
-      [id, to, bumpGeneration ? 1 : 0],
-    );
-    await tx.query(
-      `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'rescan', $2, $3, 'system:rescans', '{}')`,
-      [tenantId, id, `rescan.${to === 'running' ? 'resumed' : to}`],
-    );
-    return updated[0]!;
+    return updateRescanStatus(tx, row, to, `rescan.${to === 'running' ? 'resumed' : to}`, bumpGeneration);
   }
 
   private async row(tenantId: string, id: string): Promise<RescanRow | null> {
-    const rows = await this.db.query<RescanRow>(`SELECT ${RESCAN_COLUMNS} FROM rescans WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-    return rows[0] ?? null;
+    return rescanRow(this.db, tenantId, id);
   }
 
   private async queueDriver(job: RescanDriverJob): Promise<void> {
@@ -304,7 +192,7 @@ export class RescanService {
 
   /** Queues a driver for every running rescan (worker start): a lost driver job is recreated. */
   async ensureDrivers(): Promise<number> {
-    const rows = await this.db.query<{ id: string; generation: number }>(`SELECT id, generation FROM rescans WHERE status = 'running'`);
+    const rows = await runningRescans(this.db);
     for (const r of rows) await this.queueDriver({ rescanId: r.id, generation: r.generation });
     return rows.length;
   }
@@ -317,24 +205,12 @@ export class RescanService {
   async step(job: RescanDriverJob): Promise<'continue' | 'stop'> {
     const { window } = this.settings;
     const picked = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<RescanRow>(`SELECT ${RESCAN_COLUMNS} FROM rescans WHERE id = $1 FOR UPDATE`, [job.rescanId]);
-      const row = rows[0];
+      const row = await lockRescanForStep(tx, job.rescanId);
       if (!row || row.generation !== job.generation || row.status !== 'running') return null;
-      const [inflight] = await tx.query<{ tenant: number; own: number }>(
-        `SELECT count(*)::int AS tenant, count(*) FILTER (WHERE i.rescan_id = $2)::int AS own FROM rescan_items i
-         WHERE i.status = 'pending' AND i.rescan_id IN (SELECT id FROM rescans WHERE tenant_id = $1 AND status IN ('running', 'paused'))`,
-        [row.tenantId, row.id],
-      );
-      const tenantInFlight = inflight?.tenant ?? 0;
-      const ownInFlight = inflight?.own ?? 0;
+      const { tenant: tenantInFlight, own: ownInFlight } = await inFlight(tx, row.tenantId, row.id);
       if (row.exhausted) {
         if (ownInFlight === 0) {
-          await tx.query(`UPDATE rescans SET status = 'completed', updated_at = now(), finished_at = now() WHERE id = $1`, [row.id]);
-          await tx.query(
-            `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload)
-             VALUES ($1, 'rescan', $2, 'rescan.completed', 'system:rescans', $3::jsonb)`,
-            [row.tenantId, row.id, JSON.stringify({ selected: row.selected })],
-          );
+          await completeRescan(tx, row);
           return { row, items: [], done: true };
         }
         return { row, items: [], done: false };
@@ -344,30 +220,8 @@ export class RescanService {
       const stepChunk = Math.max(10, Math.floor(window / 10));
       if (tenantInFlight > window - stepChunk) return { row, items: [], done: false };
       const room = Math.min(stepChunk, window - tenantInFlight);
-      const where = filterSql(row.filter, 6);
-      const [result] = await tx.query<{ n: number; last: string | null; items: PendingItem[] | null }>(
-        `WITH picked AS (
-           SELECT id, revision, score, label, verdict, model_version, config_version FROM articles
-           WHERE tenant_id = $2 AND id > $3 ${where.sql} ORDER BY id LIMIT $4
-         ), numbered AS (
-           SELECT picked.*, (row_number() OVER (ORDER BY id) - 1) / $5 AS part FROM picked
-         ), chunked AS (
-           SELECT numbered.*, min(id) OVER (PARTITION BY part) AS chunk FROM numbered
-         ), inserted AS (
-           INSERT INTO rescan_items (rescan_id, article_id, revision, chunk, old_score, old_label, old_verdict, old_model_version, old_config_version)
-           SELECT $1, id, revision, chunk, score, label, verdict, model_version, config_version FROM chunked
-           ON CONFLICT DO NOTHING RETURNING article_id, revision, chunk
-         )
-         SELECT (SELECT count(*) FROM picked)::int AS n, (SELECT max(id) FROM picked) AS last,
-                (SELECT json_agg(json_build_object('articleId', article_id, 'revision', revision, 'chunk', chunk)) FROM inserted) AS items`,
-        [row.id, row.tenantId, row.cursor ?? '', room, this.settings.chunk, ...where.params],
-      );
-      const n = result?.n ?? 0;
-      await tx.query(
-        `UPDATE rescans SET cursor = COALESCE($2, cursor), selected = selected + $3, exhausted = $4, updated_at = now() WHERE id = $1`,
-        [row.id, result?.last ?? null, result?.items?.length ?? 0, n < room],
-      );
-      return { row, items: result?.items ?? [], done: false };
+      const items = await selectItems(tx, row, room, this.settings.chunk);
+      return { row, items, done: false };
     });
     if (!picked) return 'stop';
     if (picked.done) {
@@ -402,25 +256,14 @@ export class RescanService {
     if (Date.now() - last < lostAfterMs) return;
     this.lostCheckedAt.set(rescanId, Date.now());
     if (this.lostCheckedAt.size > 10_000) this.lostCheckedAt.clear();
-    // Items written before chunks existed were queued one article per job, under the article's id.
-    const stale = await this.db.query<PendingItem>(
-      `UPDATE rescan_items SET enqueued_at = now() WHERE (rescan_id, article_id) IN (
-         SELECT rescan_id, article_id FROM rescan_items
-         WHERE rescan_id = $1 AND status = 'pending' AND enqueued_at < now() - ($2::int * interval '1 millisecond') LIMIT 200)
-       RETURNING article_id AS "articleId", revision, COALESCE(chunk, article_id) AS chunk`,
-      [rescanId, lostAfterMs],
-    );
+    const stale = await takeStaleItems(this.db, rescanId, lostAfterMs);
     const lostChunks: string[] = [];
     for (const chunk of new Set(stale.map((item) => item.chunk))) {
       if (!(await this.jobs.chunk.queue.getJob(rescanScoreJobId({ rescanId, chunk })))) lostChunks.push(chunk);
     }
     if (lostChunks.length === 0) return;
     // A job that just completed is gone too, but its items are no longer pending.
-    const lost = await this.db.query<PendingItem>(
-      `SELECT article_id AS "articleId", revision, COALESCE(chunk, article_id) AS chunk FROM rescan_items
-       WHERE rescan_id = $1 AND COALESCE(chunk, article_id) = ANY($2::text[]) AND status = 'pending'`,
-      [rescanId, lostChunks],
-    );
+    const lost = await pendingItemsOf(this.db, rescanId, lostChunks);
     if (lost.length > 0) {
       this.log.warn({ rescanId, count: lost.length }, 'rescan jobs were lost; queueing them again');
       await this.enqueue(tenantId, rescanId, lost);
@@ -431,8 +274,7 @@ export class RescanService {
   async statusOf(rescanId: string): Promise<RescanStatus | null> {
     const cached = this.statusCache.get(rescanId);
     if (cached && Date.now() - cached.at < 1000) return cached.status;
-    const rows = await this.db.query<{ status: RescanStatus }>('SELECT status FROM rescans WHERE id = $1', [rescanId]);
-    const status = rows[0]?.status ?? null;
+    const status = await rescanStatus(this.db, rescanId);
     if (status) this.statusCache.set(rescanId, { status, at: Date.now() });
     if (this.statusCache.size > 10_000) this.statusCache.clear();
     return status;
@@ -451,72 +293,23 @@ export class RescanService {
       rescan_id: job.rescanId,
       article_id: articleId,
       tenant_id: job.tenantId,
-      status: outcome.kind === 'superseded' ? 'skipped' : 'done',
+      status: outcome.kind === 'superseded' ? ('skipped' as const) : ('done' as const),
       outcome: outcome.kind,
     }));
-    await this.db.query(
-      `WITH input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(rescan_id text, article_id text, tenant_id text, status text, outcome text)
-       ), a AS (
-         SELECT input.*, ar.score, ar.label, ar.verdict, ar.model_version, ar.config_version
-         FROM input JOIN articles ar ON ar.id = input.article_id
-       ), item AS (
-         UPDATE rescan_items i SET status = a.status, outcome = a.outcome, finished_at = now(),
-           new_score = a.score, new_label = a.label, new_verdict = a.verdict,
-           new_model_version = a.model_version, new_config_version = a.config_version,
-           changed = (a.status = 'done' AND (i.old_verdict IS DISTINCT FROM a.verdict OR i.old_label IS DISTINCT FROM a.label)),
-           newly_flagged = (a.status = 'done' AND COALESCE(i.old_verdict, 'pass') NOT IN ('review', 'flag') AND a.verdict IN ('review', 'flag'))
-         FROM a WHERE i.rescan_id = a.rescan_id AND i.article_id = a.article_id AND i.status = 'pending'
-         RETURNING i.*, a.tenant_id
-       )
-       INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-       SELECT item.tenant_id, 'article', item.article_id, 'article.newly_flagged', 'rescan:' || item.rescan_id, jsonb_build_object(
-                'rescanId', item.rescan_id, 'revision', item.revision,
-                'from', jsonb_build_object('verdict', item.old_verdict, 'label', item.old_label,
-                                           'modelVersion', item.old_model_version, 'configVersion', item.old_config_version),
-                'to', jsonb_build_object('verdict', item.new_verdict, 'label', item.new_label, 'score', item.new_score,
-                                         'modelVersion', item.new_model_version, 'configVersion', item.new_config_version)),
-              item.new_model_version, item.new_config_version
-       FROM item WHERE item.newly_flagged`,
-      [JSON.stringify(input)],
-    );
+    await recordItemResults(this.db, input);
   }
 
   /** After the last attempt (or a permanent failure). */
   async recordFailure(job: Pick<RescanScoreJob, 'rescanId'>, articleIds: readonly string[], reason: string): Promise<void> {
     if (articleIds.length === 0) return;
-    await this.db.query(
-      `UPDATE rescan_items SET status = 'failed', error = $3, finished_at = now()
-       WHERE rescan_id = $1 AND article_id = ANY($2::text[]) AND status = 'pending'`,
-      [job.rescanId, articleIds, reason.slice(0, 1000)],
-    );
+    await recordItemFailures(this.db, job.rescanId, articleIds, reason.slice(0, 1000));
   }
 
   /** Counts of verdict, label and version transitions over the rescored items. */
   async changes(tenantId: string, id: string): Promise<ChangeSummary | null> {
     const row = await this.row(tenantId, id);
     if (!row) return null;
-    const verdicts = await this.db.query<Transition>(
-      `SELECT COALESCE(old_verdict, 'none') AS "from", COALESCE(new_verdict, 'none') AS "to", count(*)::int AS count
-       FROM rescan_items WHERE rescan_id = $1 AND status = 'done' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
-      [id],
-    );
-    const labels = await this.db.query<Transition>(
-      `SELECT COALESCE(old_label, 'none') AS "from", COALESCE(new_label, 'none') AS "to", count(*)::int AS count
-       FROM rescan_items WHERE rescan_id = $1 AND status = 'done' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
-      [id],
-    );
-    const versions = await this.db.query<ChangeSummary['versions'][number]>(
-      `SELECT old_model_version AS "fromModel", old_config_version AS "fromConfig", new_model_version AS "toModel",
-              new_config_version AS "toConfig", count(*)::int AS count
-       FROM rescan_items WHERE rescan_id = $1 AND status = 'done' GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC`,
-      [id],
-    );
-    const [totals] = await this.db.query<{ compared: number; changed: number; newlyFlagged: number }>(
-      `SELECT count(*)::int AS compared, count(*) FILTER (WHERE changed)::int AS changed, count(*) FILTER (WHERE newly_flagged)::int AS "newlyFlagged"
-       FROM rescan_items WHERE rescan_id = $1 AND status = 'done'`,
-      [id],
-    );
+    const { verdicts, labels, versions, totals } = await transitions(this.db, id);
     return { rescanId: id, status: row.status, compared: totals?.compared ?? 0, changed: totals?.changed ?? 0, newlyFlagged: totals?.newlyFlagged ?? 0, verdicts, labels, versions };
   }
 
@@ -524,17 +317,7 @@ export class RescanService {
   async *changedArticles(tenantId: string, id: string, pageSize = 1000): AsyncGenerator<ChangedArticle> {
     let after = '';
     for (;;) {
-      const rows = await this.db.query<ChangedArticle & { rescoredAt: Date | null }>(
-        `SELECT i.article_id AS "articleId", a.external_id AS "externalId", a.account_id AS "accountId",
-                i.old_verdict AS "oldVerdict", i.new_verdict AS "newVerdict", i.old_label AS "oldLabel", i.new_label AS "newLabel",
-                i.old_score AS "oldScore", i.new_score AS "newScore", i.old_model_version AS "oldModelVersion",
-                i.new_model_version AS "newModelVersion", i.old_config_version AS "oldConfigVersion",
-                i.new_config_version AS "newConfigVersion", i.newly_flagged AS "newlyFlagged", i.finished_at AS "rescoredAt"
-         FROM rescan_items i JOIN articles a ON a.id = i.article_id
-         WHERE i.rescan_id = $1 AND a.tenant_id = $2 AND i.changed AND i.article_id > $3
-         ORDER BY i.article_id LIMIT $4`,
-        [id, tenantId, after, pageSize],
-      );
+      const rows = await changedItems(this.db, tenantId, id, after, pageSize);
       for (const r of rows) yield { ...r, rescoredAt: r.rescoredAt ? r.rescoredAt.toISOString() : null };
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]!.articleId;
@@ -547,13 +330,8 @@ export class RescanService {
    * have still to finish (not yet selected, or selected and pending).
    */
   async progressTotals(): Promise<{ byStatus: Record<string, number>; backlog: number }> {
-    const byStatus = await this.db.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM rescans GROUP BY status`);
-    const backlog = await this.db.query<{ n: string | number }>(
-      `SELECT COALESCE(sum(r.total - r.selected), 0) + (SELECT count(*) FROM rescan_items i JOIN rescans a ON a.id = i.rescan_id
-         WHERE a.status IN ('running', 'paused') AND i.status = 'pending') AS n
-       FROM rescans r WHERE r.status IN ('running', 'paused')`,
-    );
-    return { byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])), backlog: Math.max(0, Number(backlog[0]?.n ?? 0)) };
+    const { byStatus, backlog } = await progressTotals(this.db);
+    return { byStatus: Object.fromEntries(byStatus.map((r) => [r.status, r.n])), backlog: Math.max(0, backlog) };
   }
 
   async exists(tenantId: string, id: string): Promise<boolean> {

@@ -1,9 +1,21 @@
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import { type Decision, stateAfter } from '../domain/review.ts';
-import type { Label, Verdict } from '../domain/types.ts';
+import {
+  claimConflicts,
+  insertBulkDecided,
+  insertDecisionEvents,
+  iso,
+  liveClaims,
+  lockArticles,
+  lockForDecision,
+  Params,
+  queueIds,
+  releaseClaims,
+  upsertClaims,
+  upsertReviewState,
+} from '../store/review.ts';
 import type { ClaimResult, ClaimRow, DecisionResult } from './review-views.ts';
-import { iso, Params, stateCondition } from './review-queries.ts';
 import type { Moderator, ReviewSettings, ReviewTarget } from './review.ts';
 import type { ReviewQueue } from './review-queue.ts';
 
@@ -42,14 +54,14 @@ export class ReviewDecisions {
     const params = new Params();
     const scope = target.type === 'batch' ? { batchId: target.id } : { clusterId: target.id };
     const base = await this.queue.filteredBase(tenantId, { group: 'article', sort: 'priority', state: 'all', limit: 1, ...scope }, params);
-    const rows = await this.db.query<{ id: string }>(`WITH q AS (${base}) SELECT id FROM q WHERE ${openOnly ? stateCondition('open') : 'true'} ORDER BY id`, params.values);
-    if (rows.length > this.settings.maxBulkItems) {
+    const ids = await queueIds(this.db, base, params, openOnly);
+    if (ids.length > this.settings.maxBulkItems) {
       throw new ServiceError('payload_too_large', `the ${target.type} holds more than ${this.settings.maxBulkItems} open items; decide a selection`, {
         limit: this.settings.maxBulkItems,
       });
     }
     const scopeId = target.type === 'cluster' ? await this.queue.resolveCluster(tenantId, target.id) : target.id;
-    return { ids: rows.map((r) => r.id), scopeId };
+    return { ids, scopeId };
   }
 
   /**
@@ -62,28 +74,21 @@ export class ReviewDecisions {
     const { ids, scopeId } = await this.targetIds(who.tenantId, target, true);
     const scopeType = target.type === 'selection' ? (ids.length === 1 ? 'article' : 'selection') : target.type;
     return this.db.transaction(async (tx) => {
-      const locked = await tx.query<{ id: string }>('SELECT id FROM articles WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE', [who.tenantId, ids]);
+      const locked = await lockArticles(tx, who.tenantId, ids);
       if (locked.length !== ids.length) {
-        const found = new Set(locked.map((r) => r.id));
+        const found = new Set(locked);
         throw new ServiceError('not_found', 'no such article', { missing: ids.filter((id) => !found.has(id)).slice(0, 50) });
       }
-      const claimed = await tx.query<{ id: string; expiresAt: Date }>(
-        `INSERT INTO review_claims AS rc (tenant_id, article_id, moderator, scope_type, scope_id, expires_at)
-         SELECT $1, x.id, $2, $3, $4, now() + make_interval(secs => $5) FROM unnest($6::text[]) AS x(id) ORDER BY x.id
-         ON CONFLICT (tenant_id, article_id) DO UPDATE
-           SET moderator = EXCLUDED.moderator, scope_type = EXCLUDED.scope_type, scope_id = EXCLUDED.scope_id,
-               claimed_at = CASE WHEN rc.moderator = EXCLUDED.moderator AND rc.expires_at > now() THEN rc.claimed_at ELSE now() END,
-               expires_at = EXCLUDED.expires_at
-           WHERE rc.expires_at <= now() OR rc.moderator = EXCLUDED.moderator
-         RETURNING article_id AS id, expires_at AS "expiresAt"`,
-        [who.tenantId, who.keyId, scopeType, scopeId ?? (ids.length === 1 ? ids[0] : null), lease, ids],
-      );
+      const claimed = await upsertClaims(tx, {
+        tenantId: who.tenantId,
+        moderator: who.keyId,
+        scopeType,
+        scopeId: scopeId ?? (ids.length === 1 ? (ids[0] ?? null) : null),
+        leaseSeconds: lease,
+        ids,
+      });
       if (claimed.length !== ids.length) {
-        const conflicts = await tx.query<{ articleId: string; moderator: string; expiresAt: Date }>(
-          `SELECT article_id AS "articleId", moderator, expires_at AS "expiresAt" FROM review_claims
-           WHERE tenant_id = $1 AND article_id = ANY($2::text[]) AND moderator <> $3 AND expires_at > now() ORDER BY article_id LIMIT 100`,
-          [who.tenantId, ids, who.keyId],
-        );
+        const conflicts = await claimConflicts(tx, who.tenantId, ids, who.keyId);
         throw new ServiceError('conflict', 'another moderator holds some of these items', {
           conflicts: conflicts.map((c) => ({ ...c, expiresAt: iso(c.expiresAt) })),
         });
@@ -100,22 +105,12 @@ export class ReviewDecisions {
   /** Gives back the caller's claims on the target's items. */
   async release(who: Moderator, target: ReviewTarget): Promise<{ released: number }> {
     const { ids } = await this.targetIds(who.tenantId, target, false);
-    const rows = await this.db.query('DELETE FROM review_claims WHERE tenant_id = $1 AND moderator = $2 AND article_id = ANY($3::text[]) RETURNING article_id', [
-      who.tenantId,
-      who.keyId,
-      ids,
-    ]);
-    return { released: rows.length };
+    return { released: await releaseClaims(this.db, who.tenantId, who.keyId, ids) };
   }
 
   /** Live claims of the tenant, optionally of one moderator. */
   async listClaims(tenantId: string, moderator?: string): Promise<ClaimRow[]> {
-    const rows = await this.db.query<{ articleId: string; moderator: string; scopeType: string; scopeId: string | null; claimedAt: Date; expiresAt: Date }>(
-      `SELECT article_id AS "articleId", moderator, scope_type AS "scopeType", scope_id AS "scopeId", claimed_at AS "claimedAt", expires_at AS "expiresAt"
-       FROM review_claims WHERE tenant_id = $1 AND expires_at > now() AND ($2::text IS NULL OR moderator = $2)
-       ORDER BY expires_at, article_id LIMIT 5000`,
-      [tenantId, moderator ?? null],
-    );
+    const rows = await liveClaims(this.db, tenantId, moderator ?? null);
     return rows.map((r) => ({ ...r, claimedAt: iso(r.claimedAt), expiresAt: iso(r.expiresAt) }));
   }
 
@@ -129,28 +124,7 @@ export class ReviewDecisions {
   async decide(who: Moderator, target: ReviewTarget, decision: Decision, comment: string | null = null): Promise<DecisionResult> {
     const { ids, scopeId } = await this.targetIds(who.tenantId, target, false);
     const outcome = await this.db.transaction(async (tx) => {
-      const rows = await tx.query<{
-        id: string;
-        revision: number;
-        status: string;
-        score: number;
-        label: Label;
-        verdict: Verdict;
-        modelVersion: string;
-        configVersion: string;
-        reviewedRevision: number | null;
-        current: Decision | null;
-        holder: string | null;
-      }>(
-        `SELECT a.id, a.revision, a.status, a.score, a.label, a.verdict,
-                a.model_version AS "modelVersion", a.config_version AS "configVersion",
-                rs.revision AS "reviewedRevision", rs.decision AS current, cl.moderator AS holder
-         FROM articles a
-         LEFT JOIN review_state rs ON rs.tenant_id = a.tenant_id AND rs.article_id = a.id
-         LEFT JOIN review_claims cl ON cl.tenant_id = a.tenant_id AND cl.article_id = a.id AND cl.expires_at > now()
-         WHERE a.tenant_id = $1 AND a.id = ANY($2::text[]) ORDER BY a.id FOR NO KEY UPDATE OF a`,
-        [who.tenantId, ids],
-      );
+      const rows = await lockForDecision(tx, who.tenantId, ids);
       if (rows.length !== ids.length) {
         const found = new Set(rows.map((r) => r.id));
         throw new ServiceError('not_found', 'no such article', { missing: ids.filter((id) => !found.has(id)).slice(0, 50) });
@@ -167,18 +141,13 @@ export class ReviewDecisions {
       }
       const changed = rows.filter((r) => !(r.reviewedRevision === r.revision && r.current === decision));
       const targetRef = { type: target.type, id: scopeId };
-      const eventIds = new Map<string, number>();
+      let eventIds = new Map<string, number>();
       if (changed.length > 0) {
-        const inserted = await tx.query<{ id: number; subjectId: string }>(
-          `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-           SELECT $1, 'article', x.id, 'review.decided', $2, x.payload, x.model_version, x.config_version
-           FROM jsonb_to_recordset($3::jsonb) AS x(id text, payload jsonb, model_version text, config_version text)
-           RETURNING id, subject_id AS "subjectId"`,
-          [
-            who.tenantId,
-            who.keyId,
-            JSON.stringify(
-              changed.map((r) => ({
+        eventIds = await insertDecisionEvents(
+          tx,
+          who.tenantId,
+          who.keyId,
+          changed.map((r) => ({
                 id: r.id,
                 model_version: r.modelVersion,
                 config_version: r.configVersion,
@@ -194,38 +163,23 @@ export class ReviewDecisions {
                   bulk: ids.length,
                 },
               })),
-            ),
-          ],
         );
-        for (const e of inserted) eventIds.set(e.subjectId, Number(e.id));
-        await tx.query(
-          `INSERT INTO review_state AS rs (tenant_id, article_id, revision, state, decision, comment, decided_by, decided_at, decisions, last_event_id)
-           SELECT $1, x.id, x.revision, $3, $4, $5, $2, now(), 1, x.event_id
-           FROM jsonb_to_recordset($6::jsonb) AS x(id text, revision int, event_id bigint)
-           ON CONFLICT (tenant_id, article_id) DO UPDATE
-             SET revision = EXCLUDED.revision, state = EXCLUDED.state, decision = EXCLUDED.decision, comment = EXCLUDED.comment,
-                 decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at, decisions = rs.decisions + 1,
-                 last_event_id = EXCLUDED.last_event_id`,
-          [
-            who.tenantId,
-            who.keyId,
-            stateAfter(decision),
-            decision,
-            comment,
-            JSON.stringify(changed.map((r) => ({ id: r.id, revision: r.revision, event_id: eventIds.get(r.id) }))),
-          ],
+        await upsertReviewState(
+          tx,
+          { tenantId: who.tenantId, moderator: who.keyId, state: stateAfter(decision), decision, comment },
+          changed.map((r) => ({ id: r.id, revision: r.revision, event_id: eventIds.get(r.id) })),
         );
         if (target.type !== 'selection') {
-          await tx.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, $2, $3, 'review.bulk_decided', $4, $5::jsonb)`, [
-            who.tenantId,
-            target.type,
-            scopeId,
-            who.keyId,
-            JSON.stringify({ decision, comment, items: ids.length, decided: changed.length }),
-          ]);
+          await insertBulkDecided(tx, {
+            tenantId: who.tenantId,
+            subjectType: target.type,
+            subjectId: scopeId,
+            actor: who.keyId,
+            payload: { decision, comment, items: ids.length, decided: changed.length },
+          });
         }
       }
-      await tx.query('DELETE FROM review_claims WHERE tenant_id = $1 AND moderator = $2 AND article_id = ANY($3::text[])', [who.tenantId, who.keyId, ids]);
+      await releaseClaims(tx, who.tenantId, who.keyId, ids);
       const result: DecisionResult = {
         decision,
         target: targetRef,

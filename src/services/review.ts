@@ -99,7 +99,7 @@ export interface ReviewSettings {
 
 /**
  * Moderator review, split along its seams: reads (`review-queue.ts`), claims and decisions
- * (`review-decisions.ts`), audit and export (`review-audit.ts`); their SQL in `review-queries.ts`.
+ * (`review-decisions.ts`), audit and export (`review-audit.ts`); their SQL in `store/review.ts`.
  */
 export class ReviewService {
   private readonly reads: ReviewQueue;

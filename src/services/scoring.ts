@@ -4,7 +4,8 @@ import { newId } from '../domain/ids.ts';
 import { Coalescer } from '../infra/coalescer.ts';
 import type { ArticleToScore, Label, Reason, Segment, Verdict } from '../domain/types.ts';
 import type { ScoreJob } from '../jobs/catalog.ts';
-import { ARTICLE_COLUMNS, type StoredArticle } from '../store/articles.ts';
+import { type ArticleForScoring, applyStoredScore, markFailed, markScoring, type StoredArticle } from '../store/articles.ts';
+import { type ScoreWrite, writeScores } from '../store/scores.ts';
 
 /** What the scoring pipeline concluded about one article revision. */
 export interface PipelineResult {
@@ -46,19 +47,6 @@ export interface ScoreOptions {
   admit?: () => Promise<() => void>;
 }
 
-type MarkedArticle = StoredArticle & { existingScoreId: string | null };
-
-/** One score as the write statement reads it (jsonb_to_recordset column names). */
-type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' | 'segments' | 'signals' | 'timings'> & {
-  score_id: string;
-  article_id: string;
-  tenant_id: string;
-  revision: number;
-  content_hash: string;
-  trigger: ScoreJob['trigger'];
-  payload: Record<string, unknown>;
-};
-
 /**
  * Scores one article revision exactly once per (content, model version, config version):
  * re-reads the row, returns early when the work is done, and writes the score, the article's
@@ -67,11 +55,11 @@ type ScoreRow = Pick<PipelineResult, 'score' | 'label' | 'verdict' | 'reasons' |
 export class ScoringService {
   // Concurrent jobs (live, imports and rescans) share their reads and their writes: under load many
   // scores cost one round trip and one commit; alone, a job runs at once.
-  private readonly reads = new Coalescer<ScoreJob, MarkedArticle | undefined>((jobs) => this.readForScoring(jobs), {
+  private readonly reads = new Coalescer<ScoreJob, ArticleForScoring | undefined>((jobs) => this.readForScoring(jobs), {
     maxInFlight: 2,
     conflictKey: (job) => job.articleId,
   });
-  private readonly writes = new Coalescer<ScoreRow, boolean>((rows) => this.writeScoreRows(rows), {
+  private readonly writes = new Coalescer<ScoreWrite, boolean>((rows) => this.writeScoreRows(rows), {
     maxInFlight: 2,
     conflictKey: (row) => row.article_id,
     retryAlone: (error) => !isUnavailable(error),
@@ -113,21 +101,16 @@ export class ScoringService {
   /** Read back, then either an outcome without scoring or the pipeline's result as a row to write. */
   private async prepare(
     job: ScoreJob,
-    read: Promise<MarkedArticle | undefined>,
+    read: Promise<ArticleForScoring | undefined>,
     options: ScoreOptions,
-  ): Promise<ScoreOutcome | { row: ScoreRow; article: StoredArticle; result: PipelineResult }> {
+  ): Promise<ScoreOutcome | { row: ScoreWrite; article: StoredArticle; result: PipelineResult }> {
     const article = await read;
     // Permanent (`not_found`): a retry cannot bring the article back.
     if (!article) throw new ServiceError('not_found', `article ${job.articleId} does not exist`);
     if (article.revision !== job.revision) return { kind: 'superseded' };
     if (article.existingScoreId) {
       // A retry after the score was written but before the job completed: make the row agree.
-      await this.db.query(
-        `UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = s.score, label = s.label,
-                verdict = s.verdict, model_version = s.model_version, config_version = s.config_version, scored_at = s.created_at
-         FROM scores s WHERE s.id = $1 AND a.id = s.article_id AND a.revision = $2`,
-        [article.existingScoreId, article.revision],
-      );
+      await applyStoredScore(this.db, article.existingScoreId, article.revision);
       return { kind: 'already_scored', scoreId: article.existingScoreId };
     }
 
@@ -145,7 +128,7 @@ export class ScoringService {
       totalMs: Date.now() - started,
     };
     const scoreId = newId('scr');
-    const row: ScoreRow = {
+    const row: ScoreWrite = {
       score_id: scoreId,
       article_id: article.id,
       tenant_id: article.tenantId,
@@ -168,20 +151,8 @@ export class ScoringService {
    * Marks the rows `scoring` and reads them back, each with the score its content already has
    * under this model and config, if any: one round trip for every concurrent job.
    */
-  private async readForScoring(jobs: ScoreJob[]): Promise<(MarkedArticle | undefined)[]> {
-    const rows = await this.db.query<MarkedArticle>(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS x(id, tenant_id, revision)
-       ), marked AS (
-         UPDATE articles a SET status = 'scoring', status_at = now(), attempts = a.attempts + 1
-         FROM input x WHERE a.id = x.id AND a.tenant_id = x.tenant_id AND a.revision = x.revision AND a.status <> 'scored'
-       )
-       SELECT ${ARTICLE_COLUMNS},
-              (SELECT s.id FROM scores s WHERE s.article_id = a.id AND s.content_hash = a.content_hash
-                 AND s.model_version = $4 AND s.config_version = $5 ORDER BY s.evaluation DESC LIMIT 1) AS "existingScoreId"
-       FROM articles a WHERE a.id = ANY($1::text[])`,
-      [jobs.map((j) => j.articleId), jobs.map((j) => j.tenantId), jobs.map((j) => j.revision), this.pipeline.modelVersion, this.pipeline.configVersion],
-    );
+  private async readForScoring(jobs: ScoreJob[]): Promise<(ArticleForScoring | undefined)[]> {
+    const rows = await markScoring(this.db, jobs, { modelVersion: this.pipeline.modelVersion, configVersion: this.pipeline.configVersion });
     return jobs.map((job) => rows.find((r) => r.id === job.articleId && r.tenantId === job.tenantId));
   }
 
@@ -189,41 +160,12 @@ export class ScoringService {
    * Scores, the articles' derived fields and the events of concurrent jobs in one statement
    * (one commit). A concurrent duplicate's row stands; a newer revision is left alone.
    */
-  private async writeScoreRows(rows: ScoreRow[]): Promise<boolean[]> {
-    const written = await this.db.query<{ applied: boolean }>(
-      `WITH input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
-           score_id text, article_id text, tenant_id text, revision int, content_hash text, score real, label text,
-           verdict text, reasons jsonb, segments jsonb, signals jsonb, timings jsonb, trigger text, payload jsonb, idx int)
-       ), inserted AS (
-         INSERT INTO scores (id, article_id, tenant_id, revision, content_hash, model_version, config_version, score, label,
-                             verdict, reasons, segments, signals, timings, trigger)
-         SELECT score_id, article_id, tenant_id, revision, content_hash, $2, $3, score, label, verdict, reasons, segments,
-                signals, timings, trigger
-         FROM input ORDER BY idx
-         ON CONFLICT (article_id, content_hash, model_version, config_version, evaluation) DO NOTHING RETURNING id
-       ), applied AS (
-         UPDATE articles a SET status = 'scored', status_at = now(), last_error = NULL, score = x.score, label = x.label,
-                verdict = x.verdict, model_version = $2, config_version = $3, scored_at = now()
-         FROM input x JOIN inserted i ON i.id = x.score_id
-         WHERE a.id = x.article_id AND a.revision = x.revision RETURNING a.id
-       ), logged AS (
-         INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload, model_version, config_version)
-         SELECT x.tenant_id, 'article', x.article_id, 'article.scored', 'system:scorer', x.payload, $2, $3
-         FROM input x JOIN applied p ON p.id = x.article_id ORDER BY x.idx
-       )
-       SELECT EXISTS (SELECT 1 FROM applied p WHERE p.id = x.article_id) AS applied FROM input x ORDER BY x.idx`,
-      [JSON.stringify(rows.map((row, idx) => ({ ...row, idx }))), this.pipeline.modelVersion, this.pipeline.configVersion],
-    );
-    return written.map((w) => w.applied);
+  private async writeScoreRows(rows: ScoreWrite[]): Promise<boolean[]> {
+    return writeScores(this.db, rows, { modelVersion: this.pipeline.modelVersion, configVersion: this.pipeline.configVersion });
   }
 
   /** Marks the revision failed after the last attempt; a newer revision is left alone. */
   async markFailed(job: ScoreJob, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE articles SET status = 'failed', status_at = now(), last_error = $3
-       WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
-      [job.articleId, job.revision, reason.slice(0, 1000)],
-    );
+    await markFailed(this.db, job.articleId, job.revision, reason.slice(0, 1000));
   }
 }

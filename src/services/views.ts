@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AIGC_LABEL_VALUES, LABELLING_DECISIONS } from '../domain/labelling.ts';
-import { rescanFilterSchema } from './rescans.ts';
+import { rescanFilterSchema } from '../domain/rescans.ts';
 
 /**
  * What the import and rescan routes answer, declared once: the services' return types
