@@ -106,7 +106,9 @@ async function main() {
         `single submits, ${single.connections} connections: ${fmt((single.rps / bare.rps) * 100)}% of the bare echo (goal >= 10%), p99 ${single.p99} ms (goal < 20 ms)${met ? ' -- both met' : ''}`,
       );
     }
-    console.log(`batched articles/s: ${fmt(batch.rps * 1000, 0)} (goal >= 10,000); BullMQ addBulk alone: ${fmt(addBulkRate, 0)} jobs/s; ratio ${fmt((batch.rps * 1000) / addBulkRate * 100)}%`);
+    console.log(
+      `batched articles/s: ${fmt(batch.rps * 1000, 0)} (goal >= 10,000); BullMQ addBulk alone: ${fmt(addBulkRate, 0)} jobs/s; ratio ${fmt(((batch.rps * 1000) / addBulkRate) * 100)}%`,
+    );
   } finally {
     await stop(api);
     await stop(echo);

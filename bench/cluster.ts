@@ -150,11 +150,7 @@ async function throughputRun(redisUrl: string, texts: string[]): Promise<{ accep
       if (res.status !== 202) throw new Error(`batch answered ${res.status}: ${await res.text()}`);
     }
     const accepted = performance.now();
-    await waitFor(
-      async () => (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'"))[0]!.n >= SUBMISSIONS,
-      600_000,
-      100,
-    );
+    await waitFor(async () => (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'"))[0]!.n >= SUBMISSIONS, 600_000, 100);
     const scored = performance.now();
     return { acceptPerSecond: SUBMISSIONS / ((accepted - start) / 1000), scoredPerSecond: SUBMISSIONS / ((scored - start) / 1000) };
   } finally {
@@ -164,7 +160,11 @@ async function throughputRun(redisUrl: string, texts: string[]): Promise<{ accep
 
 async function main(): Promise<void> {
   const texts = [...loadDataset('train.jsonl.gz'), ...loadDataset('dev.jsonl.gz')].filter((d) => d.lang === 'zh').map((d) => d.text);
-  console.log(`cluster bench: ${fmt(SIZE, 0)} articles of one tenant, ${PROBES} probes, ${SUBMISSIONS} submissions; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `cluster bench: ${fmt(SIZE, 0)} articles of one tenant, ${PROBES} probes, ${SUBMISSIONS} submissions; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   const single = await startSingle();
   clusterCtl('stop');
   clusterCtl();
@@ -176,7 +176,10 @@ async function main(): Promise<void> {
     const prefix = `sgbench:${randomBytes(3).toString('hex')}:`;
     console.log('\n1. near-duplicate index, one tenant (fill through the bulk path, then one observation at a time)');
     const rows: [string, IndexFigures][] = [];
-    for (const [name, client] of [['single Redis', singleClient], ['cluster (3 masters)', clusterClient]] as const) {
+    for (const [name, client] of [
+      ['single Redis', singleClient],
+      ['cluster (3 masters)', clusterClient],
+    ] as const) {
       rows.push([name, await indexRun(client, prefix, texts)]);
     }
     console.log('   redis                 observe ms p50 / p95     bytes/article   fill articles/s   memory per master (MB)   spread');
@@ -184,14 +187,19 @@ async function main(): Promise<void> {
       const mean = r.perMaster.reduce((a, b) => a + b, 0) / r.perMaster.length;
       const spread = Math.max(...r.perMaster.map((m) => Math.abs(m - mean) / mean));
       console.log(
-        `   ${name.padEnd(20)}  ${fmt(r.p50, 2).padStart(6)} / ${fmt(r.p95, 2).padEnd(6)}        ${fmt(r.bytesPerArticle, 0).padStart(6)}          ${fmt(r.fillPerSecond, 0).padStart(7)}         ${r.perMaster.map((m) => fmt(m / 1e6, 1)).join(' / ').padEnd(22)}   ${r.perMaster.length > 1 ? `±${fmt(spread * 100, 1)}%` : '-'}`,
+        `   ${name.padEnd(20)}  ${fmt(r.p50, 2).padStart(6)} / ${fmt(r.p95, 2).padEnd(6)}        ${fmt(r.bytesPerArticle, 0).padStart(6)}          ${fmt(r.fillPerSecond, 0).padStart(7)}         ${r.perMaster
+          .map((m) => fmt(m / 1e6, 1))
+          .join(' / ')
+          .padEnd(22)}   ${r.perMaster.length > 1 ? `±${fmt(spread * 100, 1)}%` : '-'}`,
       );
     }
     const [s, c] = [rows[0]![1], rows[1]![1]];
     console.log(`   cluster / single: p50 x${fmt(c.p50 / s.p50, 2)}, p95 x${fmt(c.p95 / s.p95, 2)}, memory per master x${fmt(Math.max(...c.perMaster) / s.perMaster[0]!, 2)}`);
     if (SIZE < 1_000_000) {
       const k = 1_000_000 / SIZE;
-      console.log(`   extrapolated to 1M (linear in articles, x${fmt(k, 1)}; not measured): single ${fmt((s.perMaster[0]! * k) / 1e9, 2)} GB, cluster ${c.perMaster.map((m) => fmt((m * k) / 1e9, 2)).join(' / ')} GB per master`);
+      console.log(
+        `   extrapolated to 1M (linear in articles, x${fmt(k, 1)}; not measured): single ${fmt((s.perMaster[0]! * k) / 1e9, 2)} GB, cluster ${c.perMaster.map((m) => fmt((m * k) / 1e9, 2)).join(' / ')} GB per master`,
+      );
     }
     singleClient.disconnect();
     clusterClient.disconnect();
@@ -202,7 +210,9 @@ async function main(): Promise<void> {
     console.log('   redis                 accepted articles/s   scored articles/s (submit to all scored)');
     console.log(`   single Redis          ${fmt(single2.acceptPerSecond, 0).padStart(8)}              ${fmt(single2.scoredPerSecond, 0).padStart(8)}`);
     console.log(`   cluster (3 masters)   ${fmt(cluster2.acceptPerSecond, 0).padStart(8)}              ${fmt(cluster2.scoredPerSecond, 0).padStart(8)}`);
-    console.log(`   cluster / single: accepted x${fmt(cluster2.acceptPerSecond / single2.acceptPerSecond, 2)}, scored x${fmt(cluster2.scoredPerSecond / single2.scoredPerSecond, 2)}`);
+    console.log(
+      `   cluster / single: accepted x${fmt(cluster2.acceptPerSecond / single2.acceptPerSecond, 2)}, scored x${fmt(cluster2.scoredPerSecond / single2.scoredPerSecond, 2)}`,
+    );
   } finally {
     singleClient.disconnect();
     clusterClient.disconnect();

@@ -77,7 +77,19 @@ async function scoringRate(): Promise<{ endToEnd: number; pipelineOnly: number; 
     const aloneStart = performance.now();
     for (const [i, c] of comments.entries()) {
       const at = new Date(c.postedAt);
-      await alone.run({ id: `x${i}`, tenantId: 'bench', accountId: c.accountId, articleExternalId: c.articleExternalId, parentExternalId: null, articleAccountId: null, text: c.text, lang: 'zh', postedAt: at, receivedAt: at, declaredAi: false });
+      await alone.run({
+        id: `x${i}`,
+        tenantId: 'bench',
+        accountId: c.accountId,
+        articleExternalId: c.articleExternalId,
+        parentExternalId: null,
+        articleAccountId: null,
+        text: c.text,
+        lang: 'zh',
+        postedAt: at,
+        receivedAt: at,
+        declaredAi: false,
+      });
     }
     const pipelineOnly = n / ((performance.now() - aloneStart) / 1000);
 
@@ -116,7 +128,10 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
   await redis.config('SET', 'appendonly', 'no');
   const templates = new CommentTemplates(redis, commentTemplateSettingsSchema.parse({}), 'b:');
   const rand = prng(99);
-  const sizes = args.sizes.split(',').map(Number).sort((a, b) => a - b);
+  const sizes = args.sizes
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
   const out: Awaited<ReturnType<typeof lookups>> = [];
   let stored = 0;
   const t0 = Date.parse('2026-11-20T00:00:00Z');
@@ -162,12 +177,18 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
 }
 
 async function main(): Promise<void> {
-  console.log(`comment bench, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `comment bench, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   const parts = new Set(args.parts.split(','));
   if (parts.has('scoring')) {
     const rate = await scoringRate();
-    console.log(`\n1. scoring, one worker process (concurrency ${rate.concurrency}), ${rate.n} comments, detector off (comments under ${buildConfig({}).comments.detectorMinLength} characters do not run it):`);
-  console.log(`   end to end (PostgreSQL read + write, Redis signals): ${fmt(rate.endToEnd, 0)} comments/s`);
+    console.log(
+      `\n1. scoring, one worker process (concurrency ${rate.concurrency}), ${rate.n} comments, detector off (comments under ${buildConfig({}).comments.detectorMinLength} characters do not run it):`,
+    );
+    console.log(`   end to end (PostgreSQL read + write, Redis signals): ${fmt(rate.endToEnd, 0)} comments/s`);
     console.log(`   the pipeline alone, one at a time (article read, Redis signals, fusion; no score write): ${fmt(rate.pipelineOnly, 0)} comments/s`);
   }
   if (!parts.has('lookups')) return;
@@ -183,7 +204,10 @@ async function main(): Promise<void> {
   }
   const first = rows[0];
   const last = rows[rows.length - 1];
-  if (first && last && first !== last) console.log(`\n   p50 ratio ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')}: copies ${fmt(quantile(last.copy, 0.5) / quantile(first.copy, 0.5), 2)}x, new ${fmt(quantile(last.fresh, 0.5) / quantile(first.fresh, 0.5), 2)}x`);
+  if (first && last && first !== last)
+    console.log(
+      `\n   p50 ratio ${last.size.toLocaleString('en-US')} / ${first.size.toLocaleString('en-US')}: copies ${fmt(quantile(last.copy, 0.5) / quantile(first.copy, 0.5), 2)}x, new ${fmt(quantile(last.fresh, 0.5) / quantile(first.fresh, 0.5), 2)}x`,
+    );
 }
 
 main().then(

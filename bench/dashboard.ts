@@ -70,10 +70,7 @@ try {
     [TENANT, DECISIONS],
   );
   // 20,000 clusters of 5 articles each over the review/flag articles after the decided ones
-  await store.db.query(
-    `INSERT INTO clusters (id, tenant_id, size, account_count) SELECT 'cl_b' || g, $1, 5, 5 FROM generate_series(1, 20000) AS g`,
-    [TENANT],
-  );
+  await store.db.query(`INSERT INTO clusters (id, tenant_id, size, account_count) SELECT 'cl_b' || g, $1, 5, 5 FROM generate_series(1, 20000) AS g`, [TENANT]);
   await store.db.query(
     `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at)
      SELECT $1, a.id, 'cl_b' || (1 + (row_number() OVER (ORDER BY a.id) - 1) / 5), a.account_id, a.received_at
@@ -94,8 +91,12 @@ try {
   console.log('| store | first ms | p50 ms | best ms |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| empty | ${fmt(empty.first)} | ${fmt(empty.p50)} | ${fmt(empty.best)} |`);
-  console.log(`| ${counts!.articles.toLocaleString('en-US')} articles, ${counts!.decisions.toLocaleString('en-US')} decisions | ${fmt(loaded.first)} | ${fmt(loaded.p50)} | ${fmt(loaded.best)} |`);
-  console.log(`ratio loaded / empty (p50): ${fmt(loaded.p50 / Math.max(empty.p50, 0.001))}x; open backlog ${open}, precision rows ${d.precision.length}, largest open cluster ${d.clusters[0]?.open ?? 0} open`);
+  console.log(
+    `| ${counts!.articles.toLocaleString('en-US')} articles, ${counts!.decisions.toLocaleString('en-US')} decisions | ${fmt(loaded.first)} | ${fmt(loaded.p50)} | ${fmt(loaded.best)} |`,
+  );
+  console.log(
+    `ratio loaded / empty (p50): ${fmt(loaded.p50 / Math.max(empty.p50, 0.001))}x; open backlog ${open}, precision rows ${d.precision.length}, largest open cluster ${d.clusters[0]?.open ?? 0} open`,
+  );
 } finally {
   await store.drop();
 }

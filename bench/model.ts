@@ -49,9 +49,15 @@ function windowFlops(cfg: { num_hidden_layers: number; hidden_size: number; inte
 async function matmulPeak(): Promise<{ fp32: number; int8: number }> {
   const ort = await import('onnxruntime-node');
   const res = { fp32: 0, int8: 0 };
-  for (const [kind, file] of [['fp32', 'matmul_fp32.onnx'], ['int8', 'matmul_int8.onnx']] as const) {
+  for (const [kind, file] of [
+    ['fp32', 'matmul_fp32.onnx'],
+    ['int8', 'matmul_int8.onnx'],
+  ] as const) {
     const s = await ort.InferenceSession.create(join(MODELS, 'matmul-peak', file));
-    for (const [M, K, N] of [[2048, 256, 1024], [1024, 1024, 1024]] as const) {
+    for (const [M, K, N] of [
+      [2048, 256, 1024],
+      [1024, 1024, 1024],
+    ] as const) {
       const feeds =
         kind === 'fp32'
           ? { A: new ort.Tensor('float32', new Float32Array(M * K).fill(0.5), [M, K]), B: new ort.Tensor('float32', new Float32Array(K * N).fill(0.25), [K, N]) }
@@ -73,10 +79,19 @@ async function benchDetector(label: string, d: DetectorScorer, cfg: Parameters<t
     const passes = d.modelThreads;
     const { iters, secs } = await timeLoop(() => Promise.all(Array.from({ length: passes }, () => d.forward(texts))), SECONDS);
     const wps = (iters * passes * b) / secs;
-    rows.push({ model: label, batch: b, 'windows/s': Number(wps.toFixed(1)), 'ms/batch': Number(((secs / iters) * 1000).toFixed(1)), GFLOPs: Number(((wps * windowFlops(cfg, 128)) / 1e9).toFixed(2)) });
+    rows.push({
+      model: label,
+      batch: b,
+      'windows/s': Number(wps.toFixed(1)),
+      'ms/batch': Number(((secs / iters) * 1000).toFixed(1)),
+      GFLOPs: Number(((wps * windowFlops(cfg, 128)) / 1e9).toFixed(2)),
+    });
   }
   const articles: Record<string, number | string>[] = [];
-  for (const [name, text, lang] of [['zh 1,000 chars', zhArticle, 'zh'], ['en 3,000 chars', enArticle, 'en']] as const) {
+  for (const [name, text, lang] of [
+    ['zh 1,000 chars', zhArticle, 'zh'],
+    ['en 3,000 chars', enArticle, 'en'],
+  ] as const) {
     for (const conc of [1, 4]) {
       const { iters, secs } = await timeLoop(() => Promise.all(Array.from({ length: conc }, () => d.score({ text, title: null, lang }))), SECONDS);
       articles.push({ model: label, article: name, concurrent: conc, 'articles/s': Number(((iters * conc) / secs).toFixed(2)) });
@@ -113,4 +128,8 @@ for (const { label, rows, articles } of results) {
   console.table(rows);
   console.table(articles);
 }
-console.log('FLOPs per 128-token window (forward, embeddings excluded):', (windowFlops(cfg, 128) / 1e6).toFixed(0), 'MFLOP; int8 rows compare with the int8 MatMulInteger peak, fp32 rows with the fp32 MatMul peak.');
+console.log(
+  'FLOPs per 128-token window (forward, embeddings excluded):',
+  (windowFlops(cfg, 128) / 1e6).toFixed(0),
+  'MFLOP; int8 rows compare with the int8 MatMulInteger peak, fp32 rows with the fp32 MatMul peak.',
+);

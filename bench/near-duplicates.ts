@@ -29,15 +29,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { AccountSignals, type PreparedObservation } from '../src/signals/account-signals.ts';
 import { accountSignalSettingsSchema, type AccountSignalSettingsInput } from '../src/signals/settings.ts';
-import {
-  EN_TEMPLATES,
-  ZH_TEMPLATES,
-  loadDataset,
-  paraphrase,
-  rng,
-  sameTopicArticle,
-  templateVariant,
-} from '../test/signals/scenarios.ts';
+import { EN_TEMPLATES, ZH_TEMPLATES, loadDataset, paraphrase, rng, sameTopicArticle, templateVariant } from '../test/signals/scenarios.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -192,7 +184,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const signals = new AccountSignals(redis, settings, prefix);
-  console.log(`near-duplicate bench: redis ${url}${proc ? ' (private)' : ''}, prefix ${prefix}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `near-duplicate bench: redis ${url}${proc ? ' (private)' : ''}, prefix ${prefix}, load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   const nd = settings.nearDuplicate;
   console.log(
     `settings: ${nd.permutations} permutations, ${nd.bands} bands x ${nd.permutations / nd.bands} rows, threshold ${nd.threshold}, zh ${nd.zhShingle}-char / en ${nd.enShingle}-word shingles, ${nd.shards} shards, ${nd.generations} generations over ${settings.retentionSeconds / 86400} days`,
@@ -201,7 +197,11 @@ async function main(): Promise<void> {
     await quality(signals);
     if (args.skipScale) return;
 
-    const sizes = (args.sizes ?? '').split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+    const sizes = (args.sizes ?? '')
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0)
+      .sort((a, b) => a - b);
     const probes = Number(args.probes);
     const texts = [...loadDataset('train.jsonl.gz'), ...loadDataset('dev.jsonl.gz')].map((d) => d.text);
     const next = rng(7);

@@ -48,7 +48,7 @@ async function liveTexts(n: number): Promise<string[]> {
     for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
       const r = record.safeParse(JSON.parse(line));
       if (r.success && r.data.text.length >= 400 && r.data.text.length <= 3000) texts.push(r.data.text);
-      if (texts.length >= n / 2 * (name === 'm4' ? 2 : 1)) break;
+      if (texts.length >= (n / 2) * (name === 'm4' ? 2 : 1)) break;
     }
   }
   if (texts.length === 0) process.stderr.write('../shared/datasets not found: live texts are numbered variants of one report\n');
@@ -62,7 +62,10 @@ function pct(xs: number[], p: number): number {
 
 /** One really scored farm article, then MEMBERS clones of its row as cluster members. */
 async function seedCluster(ctx: AppContext, waitScored: (id: string) => Promise<number>): Promise<string> {
-  const prepared = prepareArticle({ externalId: 'seed', accountId: 'seed-acct', text: farmText('杭州', 30), declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
+  const prepared = prepareArticle(
+    { externalId: 'seed', accountId: 'seed-acct', text: farmText('杭州', 30), declaredAi: false, labels: [], metadata: {} },
+    { maxTextChars: 200_000 },
+  );
   const seed = await ctx.articles.submitOne({ tenantId: TENANT, actor: 'bench' }, prepared);
   await waitScored(seed.id);
   const clusterId = `cl_bench${randomBytes(6).toString('hex')}`;
@@ -73,7 +76,15 @@ async function seedCluster(ctx: AppContext, waitScored: (id: string) => Promise<
       { externalId: `m-${i}`, accountId: `farm-${i % 500}`, text: farmText(city, 20 + (i % 97)), declaredAi: false, labels: [], metadata: {} },
       { maxTextChars: 200_000 },
     );
-    return { id: `art_bench${String(i).padStart(8, '0')}`, external_id: p.externalId, account_id: p.accountId, text: p.text, lang: p.lang, content_hash: p.contentHash, posted: new Date(start + i * 120).toISOString() };
+    return {
+      id: `art_bench${String(i).padStart(8, '0')}`,
+      external_id: p.externalId,
+      account_id: p.accountId,
+      text: p.text,
+      lang: p.lang,
+      content_hash: p.contentHash,
+      posted: new Date(start + i * 120).toISOString(),
+    };
   });
   await ctx.db.query(
     `WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id text, external_id text, account_id text, text text, lang text, content_hash text, posted timestamptz)),
@@ -126,7 +137,10 @@ async function main() {
     const out: number[] = [];
     for (let i = 0; running ? running() : i < n; i++) {
       const externalId = `live-${live++}`;
-      const prepared = prepareArticle({ externalId, accountId: `reader-${live % 11}`, text: texts[live % texts.length]!, declaredAi: false, labels: [], metadata: {} }, { maxTextChars: 200_000 });
+      const prepared = prepareArticle(
+        { externalId, accountId: `reader-${live % 11}`, text: texts[live % texts.length]!, declaredAi: false, labels: [], metadata: {} },
+        { maxTextChars: 200_000 },
+      );
       const started = performance.now();
       const r = await ctx.articles.submitOne({ tenantId: 'live', actor: 'bench' }, prepared);
       out.push((await waitScored(r.id)) - started);
@@ -142,10 +156,11 @@ async function main() {
 
     const reevalCounts = () => ctx.queues.reevaluate.getJobCounts('waiting', 'active', 'delayed', 'completed') as Promise<Record<string, number>>;
     const t0 = performance.now();
-    await ctx.db.query(
-      `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`,
-      [TENANT, clusterId, JSON.stringify({ clusterId, accounts: 500, size: MEMBERS, trigger: 'art_bench00000000' })],
-    );
+    await ctx.db.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`, [
+      TENANT,
+      clusterId,
+      JSON.stringify({ clusterId, accounts: 500, size: MEMBERS, trigger: 'art_bench00000000' }),
+    ]);
     const jobs = Math.ceil(MEMBERS / config.reevaluation.chunk);
     let planned = Number.NaN;
     let finished = false;
@@ -165,7 +180,8 @@ async function main() {
     const [raised] = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'article.verdict_changed' AND tenant_id = $1`, [TENANT]);
     const after = await liveLatency(LIVE);
 
-    const row = (name: string, xs: number[]) => `  ${name.padEnd(28)} n=${String(xs.length).padStart(4)}  p50 ${fmt(pct(xs, 50)).padStart(8)} ms  p99 ${fmt(pct(xs, 99)).padStart(8)} ms`;
+    const row = (name: string, xs: number[]) =>
+      `  ${name.padEnd(28)} n=${String(xs.length).padStart(4)}  p50 ${fmt(pct(xs, 50)).padStart(8)} ms  p99 ${fmt(pct(xs, 99)).padStart(8)} ms`;
     process.stdout.write(
       [
         `re-evaluation of a ${MEMBERS}-member cluster (REEVALUATE_CHUNK=${config.reevaluation.chunk}, REEVALUATE_CONCURRENCY=${config.reevaluation.concurrency}, detector ${config.model.detectorEnabled ? 'on' : 'off'})`,

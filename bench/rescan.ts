@@ -184,10 +184,12 @@ async function liveLatency(ctx: AppContext, corpus: Corpus, onScored: Map<string
     );
     const started = performance.now();
     const result = await ctx.articles.submitOne({ tenantId: 'live', actor: 'bench' }, prepared);
-    await new Promise<void>((resolve) => onScored.set(result.id, (at) => {
-      latencies.push(at - started);
-      resolve();
-    }));
+    await new Promise<void>((resolve) =>
+      onScored.set(result.id, (at) => {
+        latencies.push(at - started);
+        resolve();
+      }),
+    );
     await sleep(40);
   }
   return latencies;
@@ -267,10 +269,12 @@ async function main() {
       await sleep(slice * 1000);
       rescanN += (await finishedCount()) - before;
       rescanS += (performance.now() - started) / 1000;
-      idle.push(...(await (async () => {
-        await settle();
-        return liveLatency(ctx, corpus, onScored, `idle${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS));
-      })()));
+      idle.push(
+        ...(await (async () => {
+          await settle();
+          return liveLatency(ctx, corpus, onScored, `idle${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS));
+        })()),
+      );
       await ctx.queues.rescore.resume();
       await sleep(500);
       during.push(...(await liveLatency(ctx, corpus, onScored, `busy${round}`, Math.ceil(LIVE_SAMPLES / ROUNDS))));

@@ -348,7 +348,9 @@ export function buildConfig(env: Record<string, string | undefined>): Config {
       maxBulkItems: Math.max(1, e.REVIEW_MAX_BULK_ITEMS),
     },
     webhooks: {
-      allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS.split(',').map((s) => s.trim()).filter(Boolean),
+      allowedCidrs: e.WEBHOOK_ALLOWED_CIDRS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       attempts: Math.max(1, e.WEBHOOK_ATTEMPTS),
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: Math.max(100, e.WEBHOOK_TIMEOUT_MS),
@@ -377,9 +379,7 @@ export function loadConfig(): Config {
  * says SLOPGUARD_URL was given (the `keys` command then talks to that service, not the database).
  */
 export function loadCliClientDefaults(): { url: string; urlSet: boolean; key: string | undefined } {
-  const parsed = z
-    .object({ SLOPGUARD_URL: z.string().url().optional().or(z.literal('')), SLOPGUARD_KEY: optionalString })
-    .safeParse(process.env);
+  const parsed = z.object({ SLOPGUARD_URL: z.string().url().optional().or(z.literal('')), SLOPGUARD_KEY: optionalString }).safeParse(process.env);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const given = parsed.data.SLOPGUARD_URL || undefined;
   return { url: given ?? 'http://127.0.0.1:8080', urlSet: given !== undefined, key: parsed.data.SLOPGUARD_KEY };

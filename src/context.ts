@@ -142,9 +142,10 @@ export async function createContext(config: Config, role: ProcessRole, options: 
   const target: RedisTarget = config.redisTarget ?? { kind: 'single', url: redisUrl };
   const redis = await connectProducer(target);
   const metrics = createMetrics();
-  const queues = Object.fromEntries(
-    Object.values(QUEUES).map((name) => [name, new Queue(name, { connection: redis, prefix: queuePrefix(config, name) })]),
-  ) as Record<QueueName, Queue>;
+  const queues = Object.fromEntries(Object.values(QUEUES).map((name) => [name, new Queue(name, { connection: redis, prefix: queuePrefix(config, name) })])) as Record<
+    QueueName,
+    Queue
+  >;
   const retry: RetryPolicy = {
     attempts: config.scoring.attempts,
     backoffMs: config.scoring.backoffMs,
@@ -266,7 +267,8 @@ export async function createContext(config: Config, role: ProcessRole, options: 
         }
         const [importCounts, rescanTotals] = await Promise.all([imports.countByStatus(), rescans.progressTotals()]);
         for (const status of ['running', 'completed', 'failed']) metrics.importRescanRuns.set({ kind: 'import', status }, importCounts[status] ?? 0);
-        for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed']) metrics.importRescanRuns.set({ kind: 'rescan', status }, rescanTotals.byStatus[status] ?? 0);
+        for (const status of ['running', 'paused', 'completed', 'cancelled', 'failed'])
+          metrics.importRescanRuns.set({ kind: 'rescan', status }, rescanTotals.byStatus[status] ?? 0);
         metrics.rescanBacklog.set(rescanTotals.backlog);
         // which model versions score right now: an installed version shows here once it is loaded
         const versions = local ? (local.isModelReady() ? [local.modelVersion] : []) : (await heartbeats.ready()).map((w) => w.modelVersion);

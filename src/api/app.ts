@@ -125,10 +125,7 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/clusters', clusterRoutes({ clusters: deps.clusters, defaultHook }));
   app.route('/v1/webhooks', webhookRoutes({ webhooks: deps.webhooks, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   app.route('/v1/admin/queues', adminQueueRoutes({ queues: deps.queueAdmin, defaultHook }));
-  app.route(
-    '/v1/admin/keys',
-    keyRoutes({ keys: deps.keys, operatorTenant: deps.config.bootstrapTenant, maxBodyBytes: limits.maxBodyBytes, defaultHook }),
-  );
+  app.route('/v1/admin/keys', keyRoutes({ keys: deps.keys, operatorTenant: deps.config.bootstrapTenant, maxBodyBytes: limits.maxBodyBytes, defaultHook }));
   if (deps.console) {
     app.use('/console/*', storableParams());
     app.route('/console', consoleRoutes(deps.console));

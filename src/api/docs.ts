@@ -138,10 +138,14 @@ export function renderDocs(doc: OpenApiDoc): string {
   }
   const toc = ops.length
     ? `<nav>${Object.entries(doc.paths ?? {})
-        .flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => `<a href="#${esc(item[m]!.operationId ?? `${m}-${path}`)}"><span class="m ${m}">${m}</span> ${esc(path)}</a>`))
+        .flatMap(([path, item]) =>
+          METHODS.filter((m) => item[m]).map((m) => `<a href="#${esc(item[m]!.operationId ?? `${m}-${path}`)}"><span class="m ${m}">${m}</span> ${esc(path)}</a>`),
+        )
         .join('')}</nav>`
     : '';
-  const errorShape = components.Error ? `<section class="op" id="error-shape"><h2>Error shape</h2>${schemaBlock({ schema: { $ref: '#/components/schemas/Error' } }, 'application/json')}</section>` : '';
+  const errorShape = components.Error
+    ? `<section class="op" id="error-shape"><h2>Error shape</h2>${schemaBlock({ schema: { $ref: '#/components/schemas/Error' } }, 'application/json')}</section>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(doc.info?.title ?? 'API')} API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -7,15 +7,18 @@ import { ARTICLE_STATUSES, LABELS, SEGMENT_HIGHLIGHTS, VERDICTS } from '../domai
 
 // Rebuilt from the shape here: a schema created before @hono/zod-openapi extended zod (module
 // load order decides that) has no `.openapi` method.
-export const ArticleInput = z.object(articleInputSchema.shape).strict().openapi('ArticleInput', {
-  example: {
-    externalId: 'post-10293',
-    accountId: 'acct-77',
-    title: '城市观察',
-    text: '随着科技的不断发展,人工智能已经深刻地改变了我们的生活……',
-    publishedAt: '2026-11-20T08:00:00+08:00',
-  },
-});
+export const ArticleInput = z
+  .object(articleInputSchema.shape)
+  .strict()
+  .openapi('ArticleInput', {
+    example: {
+      externalId: 'post-10293',
+      accountId: 'acct-77',
+      title: '城市观察',
+      text: '随着科技的不断发展,人工智能已经深刻地改变了我们的生活……',
+      publishedAt: '2026-11-20T08:00:00+08:00',
+    },
+  });
 
 export const ErrorResponse = z
   .object({
@@ -78,9 +81,7 @@ export const ArticleView = z
   })
   .openapi('Article');
 
-export const BatchInput = z
-  .object({ articles: z.array(z.unknown()).min(1) })
-  .openapi('BatchInput', { description: 'Up to MAX_BATCH_ITEMS articles, each an ArticleInput.' });
+export const BatchInput = z.object({ articles: z.array(z.unknown()).min(1) }).openapi('BatchInput', { description: 'Up to MAX_BATCH_ITEMS articles, each an ArticleInput.' });
 
 export const BatchAccepted = z
   .object({
@@ -103,7 +104,13 @@ export const BatchView = z
   })
   .openapi('Batch');
 
-export const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+export const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 const ERROR_DESCRIPTIONS = {
   400: 'Malformed JSON, invalid UTF-8 or an empty body',

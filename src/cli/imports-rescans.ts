@@ -68,9 +68,11 @@ export async function importCommand(args: string[]): Promise<number> {
   const file = positionals[0];
   if (!file) throw new CliError('import needs a file: import <file.ndjson[.gz]>');
   const api = apiFrom(values);
-  const size = (await stat(file).catch(() => {
-    throw new CliError(`cannot read ${file}`);
-  })).size;
+  const size = (
+    await stat(file).catch(() => {
+      throw new CliError(`cannot read ${file}`);
+    })
+  ).size;
   const head = Buffer.alloc(2);
   const fh = await open(file, 'r');
   await fh.read(head, 0, 2, 0);
@@ -85,7 +87,10 @@ export async function importCommand(args: string[]): Promise<number> {
       sent += chunk.length;
       const seconds = (Date.now() - started) / 1000;
       const rate = sent / Math.max(seconds, 0.001);
-      bar.draw(size === 0 ? 1 : sent / size, `${(sent / 2 ** 20).toFixed(1)}/${(size / 2 ** 20).toFixed(1)} MiB ${(rate / 2 ** 20).toFixed(1)} MiB/s ETA ${duration((size - sent) / rate)}`);
+      bar.draw(
+        size === 0 ? 1 : sent / size,
+        `${(sent / 2 ** 20).toFixed(1)}/${(size / 2 ** 20).toFixed(1)} MiB ${(rate / 2 ** 20).toFixed(1)} MiB/s ETA ${duration((size - sent) / rate)}`,
+      );
       done(null, chunk);
     },
   });
@@ -113,7 +118,9 @@ export async function importCommand(args: string[]): Promise<number> {
     const stopped = stoppedImportSchema.safeParse(error instanceof CliError ? error.body : undefined);
     if (stopped.success) {
       const partial = stopped.data.error.details.import;
-      process.stderr.write(`${(error as Error).message}\nstopped after ${partial.linesRead} lines: ${partial.accepted} accepted, ${partial.rejected} rejected (import ${partial.id})\n`);
+      process.stderr.write(
+        `${(error as Error).message}\nstopped after ${partial.linesRead} lines: ${partial.accepted} accepted, ${partial.rejected} rejected (import ${partial.id})\n`,
+      );
       if (values.json) process.stdout.write(`${JSON.stringify(partial)}\n`);
       return 1;
     }

@@ -49,8 +49,7 @@ export function annotate(text: string, segments: readonly Segment[], passages: r
   const runs: Run[] = [];
   let start = 0;
   for (let i = 1; i <= n; i++) {
-    const boundary =
-      i === n || lev[i] !== lev[start] || passage[i] !== passage[start];
+    const boundary = i === n || lev[i] !== lev[start] || passage[i] !== passage[start];
     if (boundary) {
       const p = prob[start]!;
       runs.push({ text: text.slice(start, i), level: lev[start] as Level, probability: p < 0 ? null : p, passage: passage[start] === -1 ? null : passage[start]! });
@@ -132,11 +131,13 @@ export function alignPassages(texts: readonly string[], threshold = 0.5, maxPass
     groups.set(root, list);
   });
   const out: AlignedPassage[] = [];
-  const ordered = [...groups.values()].filter((g) => new Set(g.map((i) => all[i]!.article)).size >= 2).sort((a, b) => {
-    const fa = all[a[0]!]!;
-    const fb = all[b[0]!]!;
-    return fa.article - fb.article || fa.start - fb.start;
-  });
+  const ordered = [...groups.values()]
+    .filter((g) => new Set(g.map((i) => all[i]!.article)).size >= 2)
+    .sort((a, b) => {
+      const fa = all[a[0]!]!;
+      const fb = all[b[0]!]!;
+      return fa.article - fb.article || fa.start - fb.start;
+    });
   for (const group of ordered.slice(0, maxPassages)) {
     const cells: (Sentence | null)[] = texts.map(() => null);
     for (const i of group) {

@@ -108,9 +108,13 @@ function card(lang: Lang, c: CommentCard): Html {
 function groupForm(pc: PageContext, g: CommentGroup): Html {
   const { lang } = pc;
   const s = pc.session as Session;
-  const scoped = g.type === 'template' && g.key.startsWith('tpl_') ? { name: 'templateId', id: g.key } : g.type === 'account_cluster' && g.key.startsWith('acl_') ? { name: 'accountClusterId', id: g.key } : null;
-  const heading =
-    g.type === 'article' ? `${w(lang, 'article')}: ${g.title ?? g.key}` : g.type === 'none' ? w(lang, 'title') : `${w(lang, `g_${g.type}` as Word)}: ${g.key}`;
+  const scoped =
+    g.type === 'template' && g.key.startsWith('tpl_')
+      ? { name: 'templateId', id: g.key }
+      : g.type === 'account_cluster' && g.key.startsWith('acl_')
+        ? { name: 'accountClusterId', id: g.key }
+        : null;
+  const heading = g.type === 'article' ? `${w(lang, 'article')}: ${g.title ?? g.key}` : g.type === 'none' ? w(lang, 'title') : `${w(lang, `g_${g.type}` as Word)}: ${g.key}`;
   return html`<form method="post" action="/console/comments/decide" data-bulk data-testid="comment-group" data-group-key="${g.key}">
 <h2>${heading} <span class="muted">· ${g.comments.length} ${w(lang, 'comments')} · ${g.accounts.length} ${w(lang, 'accounts')}${g.size > g.comments.length ? html` · ${w(lang, 'inTemplate')} ${String(g.size)}` : ''}</span></h2>
 <div class="actions" data-confirm="${w(lang, 'confirm')}" data-select-first="${w(lang, 'selectFirst')}" data-group-count="${String(g.size)}">
@@ -118,10 +122,12 @@ function groupForm(pc: PageContext, g: CommentGroup): Html {
   <input type="hidden" name="back" value="${pc.here}">
   <label><input type="checkbox" data-select-all> ${w(lang, 'selectAll')}</label>
   <span class="muted"><span data-selected-count>0</span> ${w(lang, 'selected')}</span>
-  ${scoped
-    ? html`<input type="hidden" name="${scoped.name}" value="${scoped.id}">
+  ${
+    scoped
+      ? html`<input type="hidden" name="${scoped.name}" value="${scoped.id}">
   <select name="scope" data-testid="comment-scope"><option value="selected">${w(lang, 'scopeSelected')}</option><option value="group">${w(lang, 'scopeGroup')}</option></select>`
-    : ''}
+      : ''
+  }
   <input type="text" name="note" maxlength="2000" placeholder="${w(lang, 'note')}" aria-label="${w(lang, 'note')}">
   ${decisionButtons(lang)}
 </div>

@@ -47,7 +47,13 @@ const MESSAGES = {
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
-const fmtTime = (d: Date | null) => (d ? new Date(d).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+const fmtTime = (d: Date | null) =>
+  d
+    ? new Date(d)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '';
 
 export function keysPage(pc: PageContext, keys: KeyRecord[], options: { operator: boolean; created?: { id: string; key: string; tenantId: string; role: string } }): Html {
   const m = MESSAGES[pc.lang];
@@ -56,9 +62,11 @@ export function keysPage(pc: PageContext, keys: KeyRecord[], options: { operator
     pc,
     m.title,
     html`<h1>${m.title}</h1>
-${options.created
-  ? html`<div class="flash" role="status" data-testid="new-key"><p>${m.secret}</p><p>${options.created.id} · ${options.created.tenantId} · ${options.created.role}</p><p><code data-testid="secret">${options.created.key}</code></p></div>`
-  : ''}
+${
+  options.created
+    ? html`<div class="flash" role="status" data-testid="new-key"><p>${m.secret}</p><p>${options.created.id} · ${options.created.tenantId} · ${options.created.role}</p><p><code data-testid="secret">${options.created.key}</code></p></div>`
+    : ''
+}
 <h2>${m.create}</h2>
 <form method="post" action="/console/keys/create" data-testid="create-key">
   <input type="hidden" name="csrf" value="${s.csrf}">
@@ -67,12 +75,14 @@ ${options.created
   ${options.operator ? html`<label>${m.tenant} <input name="tenant" maxlength="128" placeholder="${m.tenantHint}"></label>` : ''}
   <button class="primary" type="submit">${m.createButton}</button>
 </form>
-${keys.length === 0
-  ? html`<p class="muted">${m.none}</p>`
-  : html`<table data-testid="keys"><thead><tr><th>${m.id}</th><th>${m.tenant}</th><th>${m.role}</th><th>${m.name}</th><th>${m.created}</th><th>${m.state}</th><th></th></tr></thead>
+${
+  keys.length === 0
+    ? html`<p class="muted">${m.none}</p>`
+    : html`<table data-testid="keys"><thead><tr><th>${m.id}</th><th>${m.tenant}</th><th>${m.role}</th><th>${m.name}</th><th>${m.created}</th><th>${m.state}</th><th></th></tr></thead>
 <tbody>${keys.map(
-      (k) => html`<tr><td>${k.id}</td><td>${k.tenantId}</td><td>${k.role}</td><td>${k.name}</td><td>${fmtTime(k.createdAt)}</td><td>${k.revokedAt ? m.revoked : m.active}</td>
+        (k) => html`<tr><td>${k.id}</td><td>${k.tenantId}</td><td>${k.role}</td><td>${k.name}</td><td>${fmtTime(k.createdAt)}</td><td>${k.revokedAt ? m.revoked : m.active}</td>
 <td>${k.revokedAt ? '' : html`<form method="post" action="/console/keys/revoke"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="keyId" value="${k.id}"><button type="submit">${m.revoke}</button></form>`}</td></tr>`,
-    )}</tbody></table>`}`,
+      )}</tbody></table>`
+}`,
   );
 }

@@ -36,8 +36,9 @@ export function layout(pc: PageContext, title: string, body: Html): Html {
 <body>
 <header>
   <span class="brand">slopguard</span>
-  ${s
-    ? html`<nav>
+  ${
+    s
+      ? html`<nav>
     <a href="/console">${pc.lang === 'zh' ? '总览' : 'Dashboard'}</a>
     <a href="/console/queue">${t(pc.lang, 'queue')}</a>
     <a href="/console/queue${qs({ group: 'cluster' })}">${t(pc.lang, 'g_cluster')}</a>
@@ -51,7 +52,8 @@ export function layout(pc: PageContext, title: string, body: Html): Html {
     <form method="post" action="/console/lang"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="back" value="${pc.here}"><input type="hidden" name="lang" value="${pc.lang === 'zh' ? 'en' : 'zh'}"><button type="submit" data-testid="lang">${t(pc.lang, 'language')}</button></form>
     <form method="post" action="/console/logout"><input type="hidden" name="csrf" value="${s.csrf}"><button type="submit">${t(pc.lang, 'logout')}</button></form>
   </span>`
-    : ''}
+      : ''
+  }
 </header>
 <main>
 ${pc.flash ? html`<div class="flash" role="status" data-testid="flash">${pc.flash}</div>` : ''}
@@ -114,10 +116,15 @@ function bulkActions(pc: PageContext, group?: { type: 'batch' | 'cluster'; id: s
   <input type="hidden" name="back" value="${pc.here}">
   <label><input type="checkbox" data-select-all> ${t(pc.lang, 'selectAll')}</label>
   <span class="muted"><span data-selected-count>0</span> ${t(pc.lang, 'selected')}</span>
-  ${group
-    ? html`<input type="hidden" name="${group.type === 'batch' ? 'batchId' : 'clusterId'}" value="${group.id}">
-  ${select('scope', 'selected', [['selected', t(pc.lang, 'scopeSelected')], ['group', t(pc.lang, 'scopeGroup')]])}`
-    : ''}
+  ${
+    group
+      ? html`<input type="hidden" name="${group.type === 'batch' ? 'batchId' : 'clusterId'}" value="${group.id}">
+  ${select('scope', 'selected', [
+    ['selected', t(pc.lang, 'scopeSelected')],
+    ['group', t(pc.lang, 'scopeGroup')],
+  ])}`
+      : ''
+  }
   <input type="text" name="comment" maxlength="2000" placeholder="${t(pc.lang, 'comment')}" aria-label="${t(pc.lang, 'comment')}">
   ${decisionButtons(pc.lang)}
   <button type="submit" formaction="/console/claim" data-testid="claim">${t(pc.lang, 'claimSelected')}</button>
@@ -154,11 +161,32 @@ export interface QueueFilters {
 export function queuePage(pc: PageContext, f: QueueFilters, page: QueuePage<QueueArticle | QueueGroup>): Html {
   const { lang } = pc;
   const filters = html`<form class="filters" method="get" action="/console/queue" data-testid="filters">
-  <label>${t(lang, 'group')}${select('group', f.group, [['article', t(lang, 'g_article')], ['batch', t(lang, 'g_batch')], ['cluster', t(lang, 'g_cluster')]])}</label>
-  <label>${t(lang, 'sort')}${select('sort', f.sort, [['priority', t(lang, 's_priority')], ['age', t(lang, 's_age')]])}</label>
-  <label>${t(lang, 'state')}${select('state', f.state, (['open', 'pending', 'escalated', 'decided', 'all'] as const).map((s) => [s, t(lang, `st_${s}`)]))}</label>
-  <label>${t(lang, 'verdict')}${select('verdict', f.verdict, [['', t(lang, 'any')], ['flag', term(lang, 'v', 'flag')], ['review', term(lang, 'v', 'review')]])}</label>
-  <label>${t(lang, 'label')}${select('label', f.label, [['', t(lang, 'any')], ['ai_undeclared', 'ai_undeclared'], ['ai_declared', 'ai_declared'], ['uncertain', 'uncertain'], ['human', 'human']])}</label>
+  <label>${t(lang, 'group')}${select('group', f.group, [
+    ['article', t(lang, 'g_article')],
+    ['batch', t(lang, 'g_batch')],
+    ['cluster', t(lang, 'g_cluster')],
+  ])}</label>
+  <label>${t(lang, 'sort')}${select('sort', f.sort, [
+    ['priority', t(lang, 's_priority')],
+    ['age', t(lang, 's_age')],
+  ])}</label>
+  <label>${t(lang, 'state')}${select(
+    'state',
+    f.state,
+    (['open', 'pending', 'escalated', 'decided', 'all'] as const).map((s) => [s, t(lang, `st_${s}`)]),
+  )}</label>
+  <label>${t(lang, 'verdict')}${select('verdict', f.verdict, [
+    ['', t(lang, 'any')],
+    ['flag', term(lang, 'v', 'flag')],
+    ['review', term(lang, 'v', 'review')],
+  ])}</label>
+  <label>${t(lang, 'label')}${select('label', f.label, [
+    ['', t(lang, 'any')],
+    ['ai_undeclared', 'ai_undeclared'],
+    ['ai_declared', 'ai_declared'],
+    ['uncertain', 'uncertain'],
+    ['human', 'human'],
+  ])}</label>
   <label>${t(lang, 'minScore')}<input type="number" name="minScore" min="0" max="1" step="0.01" value="${f.minScore ?? ''}"></label>
   <label>${t(lang, 'maxScore')}<input type="number" name="maxScore" min="0" max="1" step="0.01" value="${f.maxScore ?? ''}"></label>
   <label>${t(lang, 'account')}<input type="text" name="account" value="${f.account ?? ''}"></label>
@@ -293,7 +321,8 @@ export function groupPage(pc: PageContext, g: GroupDetail, charts?: Html): Html 
           aligned.length === 0
             ? html`<p class="muted">${t(lang, 'alignedNone')}</p>`
             : html`<p class="legend">${t(lang, 'diffLegend')}</p><div class="cards-scroll"><table class="aligned" data-testid="aligned"><thead><tr><th>#</th>${g.articles.slice(0, 12).map((a) => html`<th>${a.accountId}</th>`)}</tr></thead><tbody>${aligned.map(
-                (p) => html`<tr><td><span class="dup dup${String(p.index % 8)}">${p.index + 1}</span></td>${p.cells.map((c, i) => (c ? html`<td>${diffCell(c.text, p.cells, i)}</td>` : html`<td class="gap">—</td>`))}</tr>`,
+                (p) =>
+                  html`<tr><td><span class="dup dup${String(p.index % 8)}">${p.index + 1}</span></td>${p.cells.map((c, i) => (c ? html`<td>${diffCell(c.text, p.cells, i)}</td>` : html`<td class="gap">—</td>`))}</tr>`,
               )}</tbody></table></div>`
         }`;
   return layout(
@@ -393,12 +422,26 @@ export function adminQueuesPage(
 <table data-testid="queues"><thead><tr><th>${t(lang, 'queueName')}</th><th>${t(lang, 'waiting')}</th><th>${t(lang, 'active')}</th><th>${t(lang, 'delayed')}</th><th>${t(lang, 'failed')}</th><th>${t(lang, 'completed')}</th></tr></thead>
 <tbody>${queues.map((q) => html`<tr><td>${q.name}${q.paused ? ' (paused)' : ''}</td><td>${q.counts.waiting ?? 0}</td><td>${q.counts.active ?? 0}</td><td>${q.counts.delayed ?? 0}</td><td>${q.counts.failed ?? 0}</td><td>${q.counts.completed ?? 0}</td></tr>`)}</tbody></table>
 <h2>${t(lang, 'failedJobs')}</h2>
-${failed.length === 0 ? html`<p class="muted">${t(lang, 'none')}</p>` : html`<table><thead><tr><th>${t(lang, 'queueName')}</th><th>id</th><th>attempts</th><th>${t(lang, 'error')}</th><th>${t(lang, 'time')}</th><th></th></tr></thead>
-<tbody>${failed.map(({ queue, job: j }) => html`<tr><td>${queue}</td><td>${j.id}</td><td>${j.attemptsMade}/${j.attempts}</td><td>${j.failedReason ?? ''}</td><td>${fmtTime(j.finishedAt)}</td>
-<td><form method="post" action="/console/admin/queues/retry"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="queue" value="${queue}"><input type="hidden" name="jobId" value="${j.id}"><button type="submit">${t(lang, 'retry')}</button></form></td></tr>`)}</tbody></table>`}
+${
+  failed.length === 0
+    ? html`<p class="muted">${t(lang, 'none')}</p>`
+    : html`<table><thead><tr><th>${t(lang, 'queueName')}</th><th>id</th><th>attempts</th><th>${t(lang, 'error')}</th><th>${t(lang, 'time')}</th><th></th></tr></thead>
+<tbody>${failed.map(
+        ({ queue, job: j }) => html`<tr><td>${queue}</td><td>${j.id}</td><td>${j.attemptsMade}/${j.attempts}</td><td>${j.failedReason ?? ''}</td><td>${fmtTime(j.finishedAt)}</td>
+<td><form method="post" action="/console/admin/queues/retry"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="queue" value="${queue}"><input type="hidden" name="jobId" value="${j.id}"><button type="submit">${t(lang, 'retry')}</button></form></td></tr>`,
+      )}</tbody></table>`
+}
 <h2>${t(lang, 'webhooks')}</h2>
-${webhooks.length === 0 ? html`<p class="muted">${t(lang, 'none')}</p>` : html`<table><thead><tr><th>URL</th><th>events</th><th>pending / delivered / ${t(lang, 'deadDeliveries')}</th><th></th></tr></thead>
-<tbody>${webhooks.map((w) => html`<tr><td>${w.url}${w.active ? '' : ' (inactive)'}</td><td>${w.events.join(', ')}</td><td>${w.deliveries.pending} / ${w.deliveries.delivered} / ${w.deliveries.dead}</td>
-<td>${w.deliveries.dead > 0 ? html`<form method="post" action="/console/admin/webhooks/redrive"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="webhookId" value="${w.id}"><button type="submit">${t(lang, 'redrive')}</button></form>` : ''}</td></tr>`)}</tbody></table>`}`,
+${
+  webhooks.length === 0
+    ? html`<p class="muted">${t(lang, 'none')}</p>`
+    : html`<table><thead><tr><th>URL</th><th>events</th><th>pending / delivered / ${t(lang, 'deadDeliveries')}</th><th></th></tr></thead>
+<tbody>${webhooks.map(
+        (
+          w,
+        ) => html`<tr><td>${w.url}${w.active ? '' : ' (inactive)'}</td><td>${w.events.join(', ')}</td><td>${w.deliveries.pending} / ${w.deliveries.delivered} / ${w.deliveries.dead}</td>
+<td>${w.deliveries.dead > 0 ? html`<form method="post" action="/console/admin/webhooks/redrive"><input type="hidden" name="csrf" value="${s.csrf}"><input type="hidden" name="webhookId" value="${w.id}"><button type="submit">${t(lang, 'redrive')}</button></form>` : ''}</td></tr>`,
+      )}</tbody></table>`
+}`,
   );
 }

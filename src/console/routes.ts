@@ -266,8 +266,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (form.scope === 'group' && typeof form.clusterId === 'string') return { type: 'cluster', id: form.clusterId };
     return ids.length > 0 ? { type: 'selection', articleIds: ids } : null;
   };
-  const act = (handler: (c: Context<ConsoleEnv>, form: Record<string, string | File | (string | File)[]>, target: ReviewTarget) => Promise<string>) =>
-    async (c: Context<ConsoleEnv>) => {
+  const act =
+    (handler: (c: Context<ConsoleEnv>, form: Record<string, string | File | (string | File)[]>, target: ReviewTarget) => Promise<string>) => async (c: Context<ConsoleEnv>) => {
       const form = await c.req.parseBody({ all: true });
       const back = safeBack(form.back);
       const target = targetOf(form);

@@ -17,8 +17,16 @@ export const rescanFilterSchema = z
     receivedFrom: iso.optional().describe('receivedAt >= this'),
     receivedTo: iso.optional().describe('receivedAt < this'),
     accountIds: z.array(idString).min(1).max(1000).optional(),
-    verdicts: z.array(z.enum([...VERDICTS, 'none'])).min(1).optional().describe("current verdict; 'none': never scored"),
-    labels: z.array(z.enum([...LABELS, 'none'])).min(1).optional().describe("current label; 'none': never scored"),
+    verdicts: z
+      .array(z.enum([...VERDICTS, 'none']))
+      .min(1)
+      .optional()
+      .describe("current verdict; 'none': never scored"),
+    labels: z
+      .array(z.enum([...LABELS, 'none']))
+      .min(1)
+      .optional()
+      .describe("current label; 'none': never scored"),
     modelVersionNot: storableText().min(1).max(300).optional().describe('scored by another model version (or never scored)'),
     configVersionNot: storableText().min(1).max(300).optional().describe('scored under another fusion config version (or never scored)'),
     scoredBefore: iso.optional().describe('last scored before this time (or never scored)'),

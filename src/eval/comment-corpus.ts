@@ -41,15 +41,38 @@ const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand(
 /** Generic comments that could sit under any article (what comment bots post). */
 export const GENERIC_COMMENTS = {
   zh: [
-    '写得真好，受益匪浅！', '感谢分享，学到了很多', '好文章，支持一下', '说得太对了，深有同感', '干货满满，已收藏', '作者辛苦了，期待更新',
-    '分析得很透彻，点赞', '非常有启发，谢谢作者', '学习了，收藏了', '很有道理，值得一读', '内容详实，条理清晰，赞', '好文，转发了',
-    '讲得很好，长知识了', '这篇文章写得太好了，支持作者', '太棒了，继续加油', '观点新颖，受益良多', '说得好，必须支持', '非常实用，感谢分享',
-    '醍醐灌顶，茅塞顿开', '深度好文，值得深思',
+    '写得真好，受益匪浅！',
+    '感谢分享，学到了很多',
+    '好文章，支持一下',
+    '说得太对了，深有同感',
+    '干货满满，已收藏',
+    '作者辛苦了，期待更新',
+    '分析得很透彻，点赞',
+    '非常有启发，谢谢作者',
+    '学习了，收藏了',
+    '很有道理，值得一读',
+    '内容详实，条理清晰，赞',
+    '好文，转发了',
+    '讲得很好，长知识了',
+    '这篇文章写得太好了，支持作者',
+    '太棒了，继续加油',
+    '观点新颖，受益良多',
+    '说得好，必须支持',
+    '非常实用，感谢分享',
+    '醍醐灌顶，茅塞顿开',
+    '深度好文，值得深思',
   ],
   en: [
-    'Great article, thanks for sharing!', 'Very informative, keep it up.', 'Well written and insightful.', 'Thanks for sharing this, learned a lot.',
-    'Great post, very helpful.', 'Awesome content, keep up the good work!', 'This is great, totally agree.', 'Excellent read, thank you.',
-    'Very useful information, bookmarked.', 'Brilliant, well said.',
+    'Great article, thanks for sharing!',
+    'Very informative, keep it up.',
+    'Well written and insightful.',
+    'Thanks for sharing this, learned a lot.',
+    'Great post, very helpful.',
+    'Awesome content, keep up the good work!',
+    'This is great, totally agree.',
+    'Excellent read, thank you.',
+    'Very useful information, bookmarked.',
+    'Brilliant, well said.',
   ],
 } as const;
 
@@ -66,7 +89,7 @@ const MACHINE_REPLIES = {
     'This article delves into {t} and provides valuable insights. Looking forward to more content like this.',
     'A comprehensive and well-researched look at {t}. The author highlights the importance of the topic.',
     'Overall, this post sheds light on {t} in a nuanced way. Thank you for this insightful analysis.',
-    'I appreciate the thoughtful discussion of {t}. It is worth noting how crucial this is in today\'s world.',
+    "I appreciate the thoughtful discussion of {t}. It is worth noting how crucial this is in today's world.",
   ],
 } as const;
 
@@ -279,8 +302,17 @@ export function buildScenario(
     for (let k = 0; k < perAccount; k++) {
       const a = Math.floor(rand() * nArticles);
       // Bots vary the punctuation a little, as real ones do to dodge exact matching.
-      const text = pick(rand, templates).replace(/！$/, rand() < 0.5 ? '！' : '!!').replace(/。$/, rand() < 0.5 ? '。' : '');
-      comments.push({ role: 'farm', externalId: `farm-${f}-${k}`, accountId: `farm-account-${f}`, articleExternalId: articles[a]!.externalId, text, postedAt: new Date(t).toISOString() });
+      const text = pick(rand, templates)
+        .replace(/！$/, rand() < 0.5 ? '！' : '!!')
+        .replace(/。$/, rand() < 0.5 ? '。' : '');
+      comments.push({
+        role: 'farm',
+        externalId: `farm-${f}-${k}`,
+        accountId: `farm-account-${f}`,
+        articleExternalId: articles[a]!.externalId,
+        text,
+        postedAt: new Date(t).toISOString(),
+      });
       t += 45_000 + Math.floor((rand() - 0.5) * 6000);
     }
   }

@@ -59,7 +59,15 @@ interface Row {
 }
 
 function row(signal: string, lang: string, positives: string, negatives: string, pos: number[], neg: number[]): Row {
-  return { signal, lang, positives, negatives, nPos: pos.length, nNeg: neg.length, auroc: Math.round(auroc([...pos.map(() => 1), ...neg.map(() => 0)], [...pos, ...neg]) * 1000) / 1000 };
+  return {
+    signal,
+    lang,
+    positives,
+    negatives,
+    nPos: pos.length,
+    nNeg: neg.length,
+    auroc: Math.round(auroc([...pos.map(() => 1), ...neg.map(() => 0)], [...pos, ...neg]) * 1000) / 1000,
+  };
 }
 
 function textSignalRows(pairs: CommentPair[]): Row[] {
@@ -146,9 +154,30 @@ async function scenarioRows(datasets: string): Promise<{ rows: Row[]; verdicts: 
     }
     return {
       rows: [
-        row('template reuse (strength)', 'zh', 'farm', 'human', farm.map((x) => x.template), human.map((x) => x.template)),
-        row('behaviour (suspicion)', 'zh', 'farm', 'human', farm.map((x) => x.behaviour), human.map((x) => x.behaviour)),
-        row('fused score', 'zh', 'farm', 'human + praiser', farm.map((x) => x.score), rest.map((x) => x.score)),
+        row(
+          'template reuse (strength)',
+          'zh',
+          'farm',
+          'human',
+          farm.map((x) => x.template),
+          human.map((x) => x.template),
+        ),
+        row(
+          'behaviour (suspicion)',
+          'zh',
+          'farm',
+          'human',
+          farm.map((x) => x.behaviour),
+          human.map((x) => x.behaviour),
+        ),
+        row(
+          'fused score',
+          'zh',
+          'farm',
+          'human + praiser',
+          farm.map((x) => x.score),
+          rest.map((x) => x.score),
+        ),
       ],
       verdicts,
     };
@@ -166,10 +195,14 @@ async function main(): Promise<void> {
   const scenario = await scenarioRows(args.datasets);
   const all = [...rows, ...scenario.rows];
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ corpus: { humanPairs: { zh: pairs.filter((p) => p.lang === 'zh').length, en: pairs.filter((p) => p.lang === 'en').length } }, signals: all, scenario: scenario.verdicts })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ corpus: { humanPairs: { zh: pairs.filter((p) => p.lang === 'zh').length, en: pairs.filter((p) => p.lang === 'en').length } }, signals: all, scenario: scenario.verdicts })}\n`,
+    );
     return;
   }
-  console.log(`corpus: ${pairs.filter((p) => p.lang === 'zh').length} zh and ${pairs.filter((p) => p.lang === 'en').length} en human comment/article pairs (agt2025 HC3 QA); see src/eval/comment-corpus.ts`);
+  console.log(
+    `corpus: ${pairs.filter((p) => p.lang === 'zh').length} zh and ${pairs.filter((p) => p.lang === 'en').length} en human comment/article pairs (agt2025 HC3 QA); see src/eval/comment-corpus.ts`,
+  );
   console.log('\n| signal | lang | positives | negatives | n+ | n- | AUROC |\n| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of all) console.log(`| ${r.signal} | ${r.lang} | ${r.positives} | ${r.negatives} | ${r.nPos} | ${r.nNeg} | ${r.auroc.toFixed(3)} |`);
   console.log('\nfarm scenario verdicts (30 accounts x 20 templates under 200 articles, 500 human comments, one person writing short praise):');

@@ -66,7 +66,11 @@ export function evaluate(records: EvalRecord[]): EvalResult {
 }
 
 export function formatTable(r: EvalResult): string {
-  const rows: [string, EvalMetrics][] = [['zh', r.by_lang.zh], ['en', r.by_lang.en], ['overall', r.overall]];
+  const rows: [string, EvalMetrics][] = [
+    ['zh', r.by_lang.zh],
+    ['en', r.by_lang.en],
+    ['overall', r.overall],
+  ];
   const f = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
   const lines = [
     '| set | n | AUROC | F1 | TPR@1%FPR | TPR (review) | FPR (review) | TPR (flag) | FPR (flag) | short |',

@@ -27,4 +27,3 @@ export function startMetricsHttp(metrics: Metrics, host: string, port: number): 
     });
   });
 }
-

@@ -12,9 +12,7 @@ import { createGunzip } from 'node:zlib';
  *     item // {line: 1, text: '{"externalId":"a",...}'} or {line: 7, error: 'line_too_long', ...}
  */
 
-export type NdjsonItem =
-  | { line: number; text: string }
-  | { line: number; error: 'line_too_long' | 'invalid_utf8'; message: string };
+export type NdjsonItem = { line: number; text: string } | { line: number; error: 'line_too_long' | 'invalid_utf8'; message: string };
 
 export interface NdjsonOptions {
   /** Decompressed bytes allowed in total; past it `NdjsonLimitError` is thrown. */

@@ -31,8 +31,7 @@ export async function startEmbeddedRedis(dataDir: string, port?: number): Promis
   const listenPort = port ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(listenPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '',
-     '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'],
+    ['--port', String(listenPort), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes'],
     { stdio: 'ignore' },
   );
   await waitForPort(listenPort, 10_000);

@@ -142,7 +142,10 @@ export async function execPerNode(redis: RedisClient, commands: readonly KeyedCo
       else groups.set(nodes, [i]);
     });
   } else {
-    groups.set('', commands.map((_, i) => i));
+    groups.set(
+      '',
+      commands.map((_, i) => i),
+    );
   }
   const replies: CommandReply[] = new Array(commands.length);
   await Promise.all(

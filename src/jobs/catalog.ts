@@ -64,7 +64,10 @@ const rescanChunkJobSchema = z.object({
   tenantId: z.string().min(1),
   rescanId: z.string().min(1),
   chunk: z.string().min(1),
-  items: z.array(z.object({ articleId: z.string().min(1), revision: z.number().int().positive() })).min(1).max(1000),
+  items: z
+    .array(z.object({ articleId: z.string().min(1), revision: z.number().int().positive() }))
+    .min(1)
+    .max(1000),
 });
 /** Queued before chunks existed (one article per job, id by article): read as a chunk of one. */
 const rescanArticleJobSchema = scoreJobSchema

@@ -76,7 +76,10 @@ export function webhookConsumer(db: Db, webhooks: WebhookService, propagator: st
     name: 'webhooks',
     types: ['article.scored', 'article.verdict_changed', 'review.decided'],
     async handle(events) {
-      const scores = await loadScores(db, events.filter((e) => e.type !== 'review.decided'));
+      const scores = await loadScores(
+        db,
+        events.filter((e) => e.type !== 'review.decided'),
+      );
       const emits: Promise<void>[] = [];
       for (const e of events) {
         if (e.type === 'review.decided') continue;
@@ -145,7 +148,11 @@ const observationSchema = z.object({
 });
 
 /** The observations of scored articles that found near-duplicates (most find none: one cheap read). */
-async function loadObservations(db: Db, events: readonly OutboxEvent[], which: 'similar' | 'burst'): Promise<{ eventId: number; observation: z.infer<typeof observationSchema> }[]> {
+async function loadObservations(
+  db: Db,
+  events: readonly OutboxEvent[],
+  which: 'similar' | 'burst',
+): Promise<{ eventId: number; observation: z.infer<typeof observationSchema> }[]> {
   const ids = events.flatMap((e) => {
     const ref = scoreRef.safeParse(e.payload);
     return ref.success ? [ref.data.scoreId] : [];

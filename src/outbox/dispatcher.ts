@@ -66,8 +66,7 @@ export class OutboxDispatcher {
     this.stopped = true;
     for (const wake of this.wakers) wake();
     await Promise.all(this.loops.splice(0));
-    await releaseLeases(this.db, this.owner)
-      .catch((error: unknown) => this.log.warn({ err: error }, 'could not release outbox leases'));
+    await releaseLeases(this.db, this.owner).catch((error: unknown) => this.log.warn({ err: error }, 'could not release outbox leases'));
   }
 
   /**

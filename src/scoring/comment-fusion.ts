@@ -220,7 +220,13 @@ export function fuseComment(input: CommentFusionInput, config: CommentFusionConf
   const behaviour = 1 - weighted.reduce((a, e) => a * (1 - Math.min(1, e.x)), 1);
   const xSum = weighted.reduce((a, e) => a + e.x, 0);
   for (const { s, x } of weighted) {
-    reasons.push({ code: s.code, source: 'account', contribution: round((w.behaviour * behaviour * x) / xSum), message: s.message, evidence: { value: s.value, strength: s.strength, ...s.evidence } });
+    reasons.push({
+      code: s.code,
+      source: 'account',
+      contribution: round((w.behaviour * behaviour * x) / xSum),
+      message: s.message,
+      evidence: { value: s.value, strength: s.strength, ...s.evidence },
+    });
   }
 
   const sum = config.prior + reasons.reduce((a, r) => a + r.contribution, 0);

@@ -134,14 +134,17 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
   async function doLoad(): Promise<void> {
     manifest ??= loadManifest(dir, opts.verifyFiles ?? true);
     ngram = loadNgramModel(dir);
-    model = await startModelThreadPool({
-      modelDir: opts.modelDir,
-      modelId,
-      dtype: opts.dtype ?? 'q8',
-      ...(threads ? { threads } : {}),
-      spin: opts.spin === true,
-      maxTokens: manifest.maxTokens,
-    }, modelThreads);
+    model = await startModelThreadPool(
+      {
+        modelDir: opts.modelDir,
+        modelId,
+        dtype: opts.dtype ?? 'q8',
+        ...(threads ? { threads } : {}),
+        spin: opts.spin === true,
+        maxTokens: manifest.maxTokens,
+      },
+      modelThreads,
+    );
     ready = true;
   }
 
@@ -152,7 +155,10 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
     if (opts.maxWindows && opts.maxWindows > 0) windows = capWindows(windows, opts.maxWindows);
     const texts = windows.map((w) => modelText(text.slice(w.start, w.end)));
     const keep = windows.map((_, i) => texts[i]!.length > 0);
-    const logits = await batcher.scoreAll(texts.filter((_, i) => keep[i]), background);
+    const logits = await batcher.scoreAll(
+      texts.filter((_, i) => keep[i]),
+      background,
+    );
     opts.observer?.article(background);
     const scored: (Window & { logit: number })[] = [];
     let k = 0;
@@ -210,7 +216,9 @@ export function createDetectorScorer(opts: DetectorOptions): DetectorScorer {
         const wt = input.text.slice(w.start, w.end);
         const mt = modelText(wt);
         const units = contentLength(mt);
-        const probability = sigmoid(fusedLogit(names, cal, { transformer: w.logit, transformerMax: w.logit, ngram: ngram!.logit(mt, lang), textSignals: textSignalsLogit(wt, lang), units }));
+        const probability = sigmoid(
+          fusedLogit(names, cal, { transformer: w.logit, transformerMax: w.logit, ngram: ngram!.logit(mt, lang), textSignals: textSignalsLogit(wt, lang), units }),
+        );
         return { start: w.start, end: w.end, probability, highlight: probability >= th.flag ? 'flag' : probability >= th.review ? 'review' : 'none' };
       });
       const features: Record<string, number> = { units: c.units, windows: c.windows.length, ngram_logit: c.ngram, text_signals_logit: c.textSignals };

@@ -59,15 +59,7 @@ export function loadManifest(dir: string, verify = true): DetectorManifest {
 }
 
 /** Every feature the fusion can use; a manifest's `featureNames` picks its subset, in order. */
-export const FUSION_FEATURES = [
-  'transformer',
-  'transformer_max',
-  'ngram',
-  'text_signals',
-  'log_units',
-  'transformer_x_log_units',
-  'ngram_x_log_units',
-] as const;
+export const FUSION_FEATURES = ['transformer', 'transformer_max', 'ngram', 'text_signals', 'log_units', 'transformer_x_log_units', 'ngram_x_log_units'] as const;
 export type FusionFeature = (typeof FUSION_FEATURES)[number];
 
 /** Uncalibrated parts of one text (or one window) that the fusion combines. */

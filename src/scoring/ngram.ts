@@ -31,7 +31,9 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
 // jieba is a native addon loaded once per process; its dictionary load takes ~0.3 s
-interface JiebaCutter { cut(text: string, hmm?: boolean): string[] }
+interface JiebaCutter {
+  cut(text: string, hmm?: boolean): string[];
+}
 let jieba: JiebaCutter | null = null;
 function cutter(): JiebaCutter {
   if (!jieba) {
@@ -75,7 +77,10 @@ export function charCounts(s: string, mask: number): Map<number, number> {
 
 /** Word tokens: jieba for Chinese; words and single punctuation marks for English. */
 export function wordTokens(s: string, lang: Lang): string[] {
-  if (lang === 'zh') return cutter().cut(s, false).filter((t) => t.trim().length > 0);
+  if (lang === 'zh')
+    return cutter()
+      .cut(s, false)
+      .filter((t) => t.trim().length > 0);
   return s.match(/[\p{L}\p{N}']+|[^\s\p{L}\p{N}]/gu) ?? [];
 }
 

@@ -71,9 +71,7 @@ export function prepareArticle(input: ParsedArticleInput, limits: ArticleLimits)
   }
   const text = canonicalText(input.text);
   if (text.length === 0) {
-    throw new ServiceError('validation_failed', 'text is empty after removing invisible characters and whitespace', [
-      { path: 'text', message: 'empty after normalisation' },
-    ]);
+    throw new ServiceError('validation_failed', 'text is empty after removing invisible characters and whitespace', [{ path: 'text', message: 'empty after normalisation' }]);
   }
   const title = input.title === undefined ? null : canonicalText(input.title) || null;
   // The implicit AI label declares like `declaredAi` does, so it is part of what is scored;
@@ -178,7 +176,10 @@ export class ArticleService {
       outcomes = await this.storeEach(who, articles, batch);
     }
     const stored = outcomes.filter((o): o is SubmitResult => !isStoreFailure(o));
-    await this.enqueueChanged(stored.map((result) => ({ tenantId: who.tenantId, result })), lane);
+    await this.enqueueChanged(
+      stored.map((result) => ({ tenantId: who.tenantId, result })),
+      lane,
+    );
     return outcomes;
   }
 
@@ -256,7 +257,10 @@ export class ArticleService {
     // upserted (same content) nor visible to it: read those back now.
     const unseen = rows.filter((r) => r.id === null).map((r) => items[r.idx]!);
     if (unseen.length > 0) {
-      const found = await articlesByExternalId(this.db, unseen.map((u) => ({ tenantId: u.who.tenantId, externalId: u.article.externalId })));
+      const found = await articlesByExternalId(
+        this.db,
+        unseen.map((u) => ({ tenantId: u.who.tenantId, externalId: u.article.externalId })),
+      );
       const byKey = new Map(found.map((f) => [`${f.tenantId}\u0000${f.externalId}`, f]));
       for (const r of rows) {
         if (r.id !== null) continue;

@@ -163,10 +163,7 @@ export class ClusterService {
   /** One observation with near-duplicates, inside a transaction holding its tenant's lock. */
   private async applyObservation(tx: Db, obs: ClusterObservation): Promise<string> {
     const { tenantId } = obs;
-    const members = [
-      { articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null },
-      ...obs.similar,
-    ];
+    const members = [{ articleId: obs.articleId, accountId: obs.accountId, postedAt: obs.postedAt, similarity: obs.similar[0]?.similarity ?? null }, ...obs.similar];
     const ids = members.map((m) => m.articleId);
     const proposed = obs.clusterId ?? newClusterId(tenantId, ids);
     // The clusters the articles are already in, and the live cluster the id Redis proposed

@@ -2,15 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../db/db.ts';
 import { ServiceError } from '../domain/errors.ts';
 import type { Reason } from '../domain/types.ts';
-import {
-  type CommentDecision,
-  commentIdsOfTemplate,
-  decideComments,
-  type ReviewComment,
-  reviewComments,
-  templateMemberships,
-  templateSizes,
-} from '../store/comments.ts';
+import { type CommentDecision, commentIdsOfTemplate, decideComments, type ReviewComment, reviewComments, templateMemberships, templateSizes } from '../store/comments.ts';
 
 export const COMMENT_GROUPINGS = ['none', 'article', 'template', 'account_cluster'] as const;
 export type CommentGrouping = (typeof COMMENT_GROUPINGS)[number];
@@ -79,6 +71,7 @@ export function accountClusters(memberships: readonly { accountId: string; templ
     else {
       const a = find(accountId);
       const b = find(other);
+      // biome-ignore lint/complexity/useMathMinMax: account ids are strings, not numbers
       if (a !== b) parent.set(a < b ? b : a, a < b ? a : b);
     }
   }
@@ -111,9 +104,12 @@ export class CommentReviewService {
     return accountClusters(await templateMemberships(this.db, tenantId, this.settings.maxMemberships));
   }
 
-  async queue(tenantId: string, query: { group: CommentGrouping; state: 'open' | 'decided' | 'all'; limit: number; template?: string; article?: string; cluster?: string }): Promise<{ groups: CommentGroup[]; total: number }> {
+  async queue(
+    tenantId: string,
+    query: { group: CommentGrouping; state: 'open' | 'decided' | 'all'; limit: number; template?: string; article?: string; cluster?: string },
+  ): Promise<{ groups: CommentGroup[]; total: number }> {
     const clusters = await this.clusters(tenantId);
-    const accountIds = query.cluster ? [...clusters.values()].find((c) => c.id === query.cluster)?.accounts ?? [] : undefined;
+    const accountIds = query.cluster ? ([...clusters.values()].find((c) => c.id === query.cluster)?.accounts ?? []) : undefined;
     const rows = await reviewComments(this.db, tenantId, {
       state: query.state,
       limit: query.limit,
@@ -121,25 +117,33 @@ export class CommentReviewService {
       ...(query.article ? { articleExternalId: query.article } : {}),
       ...(accountIds ? { accountIds } : {}),
     });
-    const cards = rows.map((r): CommentCard => ({
-      id: r.id,
-      externalId: r.externalId,
-      accountId: r.accountId,
-      articleExternalId: r.articleExternalId,
-      articleTitle: r.articleTitle,
-      passage: passageSchema(r.signals.relevance),
-      text: r.text,
-      score: r.score,
-      verdict: r.verdict,
-      label: r.label,
-      templateId: r.templateId,
-      accountClusterId: clusters.get(r.accountId)?.id ?? null,
-      reviewState: r.reviewState,
-      decision: r.decision,
-      reasons: r.reasons.slice(0, 4).map(({ code, source, contribution, message }) => ({ code, source, contribution, message })),
-    }));
+    const cards = rows.map(
+      (r): CommentCard => ({
+        id: r.id,
+        externalId: r.externalId,
+        accountId: r.accountId,
+        articleExternalId: r.articleExternalId,
+        articleTitle: r.articleTitle,
+        passage: passageSchema(r.signals.relevance),
+        text: r.text,
+        score: r.score,
+        verdict: r.verdict,
+        label: r.label,
+        templateId: r.templateId,
+        accountClusterId: clusters.get(r.accountId)?.id ?? null,
+        reviewState: r.reviewState,
+        decision: r.decision,
+        reasons: r.reasons.slice(0, 4).map(({ code, source, contribution, message }) => ({ code, source, contribution, message })),
+      }),
+    );
     const keyOf = (c: CommentCard): string =>
-      query.group === 'article' ? c.articleExternalId : query.group === 'template' ? (c.templateId ?? `single:${c.id}`) : query.group === 'account_cluster' ? (c.accountClusterId ?? `account:${c.accountId}`) : '';
+      query.group === 'article'
+        ? c.articleExternalId
+        : query.group === 'template'
+          ? (c.templateId ?? `single:${c.id}`)
+          : query.group === 'account_cluster'
+            ? (c.accountClusterId ?? `account:${c.accountId}`)
+            : '';
     const groups = new Map<string, CommentGroup>();
     for (const card of cards) {
       const key = keyOf(card);
@@ -151,7 +155,14 @@ export class CommentReviewService {
       g.comments.push(card);
       if (!g.accounts.includes(card.accountId)) g.accounts.push(card.accountId);
     }
-    const sizes = query.group === 'template' ? await templateSizes(this.db, tenantId, [...groups.keys()].filter((k) => k.startsWith('tpl_'))) : new Map<string, number>();
+    const sizes =
+      query.group === 'template'
+        ? await templateSizes(
+            this.db,
+            tenantId,
+            [...groups.keys()].filter((k) => k.startsWith('tpl_')),
+          )
+        : new Map<string, number>();
     for (const g of groups.values()) g.size = sizes.get(g.key) ?? g.comments.length;
     // Largest groups first: a template posted by thirty accounts is the moderator's first stop.
     const ordered = [...groups.values()].sort((a, b) => b.comments.length - a.comments.length || a.key.localeCompare(b.key));

@@ -54,7 +54,8 @@ export interface CommentScoreResult {
 }
 
 /** A bot that says it is one: "我是AI", "[AI回复]", "I am a bot"... beside the article labels. */
-const BOT_DECLARATION = /(?:^|[\s[【(（])(?:我是(?:一个)?(?:AI|人工智能|机器人|智能助手)|AI回复|AI自动回复|由AI生成|I(?:'m| am) (?:a|an) (?:bot|AI)|this (?:comment|reply) (?:was|is) (?:generated|written) by (?:AI|a bot)|beep boop)/i;
+const BOT_DECLARATION =
+  /(?:^|[\s[【(（])(?:我是(?:一个)?(?:AI|人工智能|机器人|智能助手)|AI回复|AI自动回复|由AI生成|I(?:'m| am) (?:a|an) (?:bot|AI)|this (?:comment|reply) (?:was|is) (?:generated|written) by (?:AI|a bot)|beep boop)/i;
 
 export function declaresAi(comment: Pick<StoredComment, 'declaredAi' | 'text'>): boolean {
   return comment.declaredAi || BOT_DECLARATION.test(comment.text) || detectExplicitLabels({ title: null, text: comment.text }).length > 0;
@@ -70,7 +71,12 @@ export class CommentPipeline {
     this.configVersion = parts.fusion.version;
   }
 
-  async run(comment: Pick<StoredComment, 'id' | 'tenantId' | 'accountId' | 'articleExternalId' | 'parentExternalId' | 'articleAccountId' | 'text' | 'lang' | 'postedAt' | 'receivedAt' | 'declaredAi'>): Promise<CommentScoreResult> {
+  async run(
+    comment: Pick<
+      StoredComment,
+      'id' | 'tenantId' | 'accountId' | 'articleExternalId' | 'parentExternalId' | 'articleAccountId' | 'text' | 'lang' | 'postedAt' | 'receivedAt' | 'declaredAi'
+    >,
+  ): Promise<CommentScoreResult> {
     const t0 = performance.now();
     const [article, parent] = await Promise.all([
       this.parts.articles.getByExternalId(comment.tenantId, comment.articleExternalId),
@@ -107,7 +113,17 @@ export class CommentPipeline {
     const t3 = performance.now();
     const declaredAi = declaresAi(comment);
     const fused = fuseComment(
-      { lang: comment.lang, declaredAi, relevance, tone, detector: detector?.probability === null ? null : detector, template, informativeLength, behaviour: account.signals, boosting },
+      {
+        lang: comment.lang,
+        declaredAi,
+        relevance,
+        tone,
+        detector: detector?.probability === null ? null : detector,
+        template,
+        informativeLength,
+        behaviour: account.signals,
+        boosting,
+      },
       this.parts.fusion,
     );
     return {

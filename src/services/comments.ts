@@ -99,7 +99,10 @@ export class CommentService {
         items.map(({ who, comment }) => ({ tenantId: who.tenantId, actor: who.actor, comment })),
       );
       const results = rows.map((r, i) => this.accepted(r, items[i]!.comment));
-      const queued = this.enqueue(results.map((r, i) => ({ tenantId: items[i]!.who.tenantId, result: r })), 'live');
+      const queued = this.enqueue(
+        results.map((r, i) => ({ tenantId: items[i]!.who.tenantId, result: r })),
+        'live',
+      );
       return results.map((result) => ({ result, queued }));
     },
     { conflictKey: ({ who, comment }) => `${who.tenantId}\u0000${comment.externalId}`, maxInFlight: 1, retryAlone: (error) => !isUnavailable(error) },
@@ -164,7 +167,11 @@ export class CommentService {
       }
     });
     if (prepared.length === 0) return outcomes;
-    const store = (items: typeof prepared) => upsertComments(this.db, items.map((p) => ({ tenantId: who.tenantId, actor: who.actor, comment: p.comment })));
+    const store = (items: typeof prepared) =>
+      upsertComments(
+        this.db,
+        items.map((p) => ({ tenantId: who.tenantId, actor: who.actor, comment: p.comment })),
+      );
     let stored: { index: number; result: CommentAccepted }[] = [];
     try {
       const rows = await store(prepared);
@@ -183,7 +190,10 @@ export class CommentService {
       }
     }
     for (const s of stored) outcomes[s.index] = { ok: true, ...s.result };
-    await this.enqueue(stored.map((s) => ({ tenantId: who.tenantId, result: s.result })), trigger);
+    await this.enqueue(
+      stored.map((s) => ({ tenantId: who.tenantId, result: s.result })),
+      trigger,
+    );
     return outcomes;
   }
 
@@ -200,7 +210,11 @@ export class CommentService {
     };
     let chunk: { line: number; value: unknown }[] = [];
     const flush = async () => {
-      const outcomes = await this.submitMany(who, chunk.map((c) => c.value), 'import');
+      const outcomes = await this.submitMany(
+        who,
+        chunk.map((c) => c.value),
+        'import',
+      );
       outcomes.forEach((o, i) => {
         if (o.ok) {
           if (o.changed) result.accepted++;
@@ -262,7 +276,9 @@ export class CommentService {
    */
   async queueTemplateReevaluation(eventId: number, tenantId: string, templateId: string, exceptId: string): Promise<number> {
     const members = await templateMembersToReevaluate(this.db, tenantId, templateId, exceptId, 1000);
-    await this.jobs.reevaluate.addBulk(members.map((m) => ({ data: { tenantId, commentId: m.commentId, revision: m.revision, trigger: 'reevaluate' as const }, key: { eventId } })));
+    await this.jobs.reevaluate.addBulk(
+      members.map((m) => ({ data: { tenantId, commentId: m.commentId, revision: m.revision, trigger: 'reevaluate' as const }, key: { eventId } })),
+    );
     return members.length;
   }
 

@@ -108,7 +108,10 @@ export class DashboardService {
       return { day: new Date(from + i * DAY_MS).toISOString().slice(0, 10), pass: counts?.get('pass') ?? 0, review: counts?.get('review') ?? 0, flag: counts?.get('flag') ?? 0 };
     });
     const backlog = BACKLOG_BUCKETS.map((bucket) => ({ bucket, count: Number(backlogRows.find((r) => r.bucket === bucket)?.n ?? 0) }));
-    const oldest = backlogRows.map((r) => r.oldest).filter((d): d is Date => d !== null).sort((a, b) => +new Date(a) - +new Date(b))[0];
+    const oldest = backlogRows
+      .map((r) => r.oldest)
+      .filter((d): d is Date => d !== null)
+      .sort((a, b) => +new Date(a) - +new Date(b))[0];
 
     const precision = new Map<string, DashboardData['precision'][number]>();
     for (const r of precisionRows) {
@@ -183,7 +186,12 @@ export class DashboardService {
         ...[...out[start + k]!].map(([key, n]) => ({ day: dayOf(from + (start + k) * DAY_MS), key, n })),
       ]).flat();
       await this.db.transaction(async (tx) => {
-        await tx.query(`DELETE FROM dashboard_days WHERE tenant_id = $1 AND kind = $2 AND day >= $3::date AND day < $4::date`, [tenantId, kind, dayOf(from + start * DAY_MS), dayOf(from + end * DAY_MS)]);
+        await tx.query(`DELETE FROM dashboard_days WHERE tenant_id = $1 AND kind = $2 AND day >= $3::date AND day < $4::date`, [
+          tenantId,
+          kind,
+          dayOf(from + start * DAY_MS),
+          dayOf(from + end * DAY_MS),
+        ]);
         await tx.query(
           `INSERT INTO dashboard_days (tenant_id, kind, day, key, n) SELECT $1, $2, x.day, x.key, x.n FROM jsonb_to_recordset($3::jsonb) AS x(day date, key text, n int)
            ON CONFLICT (tenant_id, kind, day, key) DO UPDATE SET n = EXCLUDED.n`,
@@ -210,9 +218,13 @@ export class DashboardService {
    * The backlog by age and the clusters with the most open items, from one read of the open
    * items (flag/review verdicts not decided on their current revision).
    */
-  private async openItems(tenantId: string, now: Date): Promise<[{ bucket: BacklogBucket; n: number; oldest: Date | null }[], { id: string; size: number; accounts: number; open: number }[]]> {
-    const rows = await this.withMemory((tx) => tx.query<{ kind: 'backlog' | 'cluster'; key: string; n: number; oldest: Date | null; size: number | null; accounts: number | null }>(
-      `WITH open AS MATERIALIZED (
+  private async openItems(
+    tenantId: string,
+    now: Date,
+  ): Promise<[{ bucket: BacklogBucket; n: number; oldest: Date | null }[], { id: string; size: number; accounts: number; open: number }[]]> {
+    const rows = await this.withMemory((tx) =>
+      tx.query<{ kind: 'backlog' | 'cluster'; key: string; n: number; oldest: Date | null; size: number | null; accounts: number | null }>(
+        `WITH open AS MATERIALIZED (
          SELECT a.id, a.received_at FROM articles a
          WHERE a.tenant_id = $1 AND a.${VERDICT_FILTER}
            AND NOT EXISTS (SELECT 1 FROM review_state rs WHERE rs.tenant_id = a.tenant_id AND rs.article_id = a.id
@@ -228,8 +240,9 @@ export class DashboardService {
               GROUP BY cm.cluster_id) o
         JOIN clusters c ON c.id = o.cluster_id AND c.merged_into IS NULL
         ORDER BY o.open DESC, c.size DESC, c.id LIMIT 8)`,
-      [tenantId, now],
-    ));
+        [tenantId, now],
+      ),
+    );
     return [
       rows.filter((r) => r.kind === 'backlog').map((r) => ({ bucket: r.key as BacklogBucket, n: Number(r.n), oldest: r.oldest })),
       rows.filter((r) => r.kind === 'cluster').map((r) => ({ id: r.key, size: Number(r.size), accounts: Number(r.accounts), open: Number(r.n) })),
@@ -270,7 +283,10 @@ export class DashboardService {
           if (Number.isFinite(start) && Number.isFinite(end)) windows.push({ start: Math.min(start, end), end: Math.max(start, end) });
           // dense: the shortest counting window (an hour at most) that held a burst's worth of posts
           const counts = (e.windowCounts ?? {}) as Record<string, number>;
-          const w = Object.keys(counts).map(Number).filter((sec) => sec <= 3600 && (counts[String(sec)] ?? 0) >= DENSE_POSTS).sort((a, b) => a - b)[0];
+          const w = Object.keys(counts)
+            .map(Number)
+            .filter((sec) => sec <= 3600 && (counts[String(sec)] ?? 0) >= DENSE_POSTS)
+            .sort((a, b) => a - b)[0];
           const at = Date.parse(posts[i]!.at);
           if (w !== undefined) dense.push({ start: at - w * 1000, end: at });
         } else if (s.code === 'machine_cadence') {

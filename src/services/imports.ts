@@ -23,7 +23,6 @@ export interface ImportSettings {
   maxTextChars: number;
 }
 
-
 import type { ImportLineError, ImportView } from './views.ts';
 
 export interface ImportRun {
@@ -168,9 +167,7 @@ export class ImportService {
         this.log.warn({ err: error, importId: id }, 'import failed');
         // The lines that arrived complete are kept (a no-op if the store itself is what failed).
         await drain().catch(() => undefined);
-        await finish('failed', { code: error instanceof ServiceError ? error.code : 'interrupted', message: (error as Error).message }).catch(
-          () => undefined,
-        );
+        await finish('failed', { code: error instanceof ServiceError ? error.code : 'interrupted', message: (error as Error).message }).catch(() => undefined);
         throw error;
       }
       // What was complete before the stop stays accepted.

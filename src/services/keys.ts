@@ -35,13 +35,16 @@ function hashKey(key: string): string {
 export class KeyService {
   // Concurrent requests share one lookup query; each still reads the database, so a
   // revoked key is refused at once.
-  private readonly lookups = new Coalescer<string, LiveKey | undefined>(async (hashes) => {
-    const rows = await liveKeysByHash(this.db, hashes);
-    const byHash = new Map(rows.map((r) => [r.keyHash, r]));
-    return hashes.map((h) => byHash.get(h));
-    // One lookup at a time: it takes a fraction of a millisecond, and whatever arrives
-    // meanwhile rides along in the next one.
-  }, { maxInFlight: 1 });
+  private readonly lookups = new Coalescer<string, LiveKey | undefined>(
+    async (hashes) => {
+      const rows = await liveKeysByHash(this.db, hashes);
+      const byHash = new Map(rows.map((r) => [r.keyHash, r]));
+      return hashes.map((h) => byHash.get(h));
+      // One lookup at a time: it takes a fraction of a millisecond, and whatever arrives
+      // meanwhile rides along in the next one.
+    },
+    { maxInFlight: 1 },
+  );
 
   constructor(private readonly db: Db) {}
 

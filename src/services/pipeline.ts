@@ -83,10 +83,7 @@ export function createPipeline(parts: PipelineParts): ScoringPipeline {
       // as the platform's flag does: declared content is never `ai_undeclared`.
       const labelling = { implicit: implicitLabelOf(article.metadata), explicit: detectExplicitLabels(article) };
       const declaredAi = isDeclared({ ...labelling, declaredAi: article.declaredAi });
-      const fused = fuse(
-        { lang: article.lang, declaredAi, contentLength: contentLength(article.text), detector, text, account },
-        parts.fusion,
-      );
+      const fused = fuse({ lang: article.lang, declaredAi, contentLength: contentLength(article.text), detector, text, account }, parts.fusion);
       return {
         score: fused.score,
         label: fused.label,

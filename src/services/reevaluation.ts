@@ -107,9 +107,7 @@ const storedSignalsSchema = z.object({
   labelling: z
     .object({
       implicit: aigcLabelSchema.nullable().default(null),
-      explicit: z
-        .array(z.object({ phrase: z.string(), where: z.enum(['title', 'start', 'end']), start: z.number(), end: z.number(), lang: z.enum(['zh', 'en']) }))
-        .default([]),
+      explicit: z.array(z.object({ phrase: z.string(), where: z.enum(['title', 'start', 'end']), start: z.number(), end: z.number(), lang: z.enum(['zh', 'en']) })).default([]),
     })
     .default({ implicit: null, explicit: [] }),
 });
@@ -201,7 +199,15 @@ export class Reevaluator {
         const account: AccountSignalsResult = { ...observed, signals: mergeSignals(observed.signals, extra) };
         const { text, detector, labelling } = stored.data;
         const detectorOut: ScorerOutput | null = detector
-          ? { name: 'detector', version: detector.version, probability: detector.probability, reasons: [], segments: [], features: detector.features, thresholds: detector.thresholds }
+          ? {
+              name: 'detector',
+              version: detector.version,
+              probability: detector.probability,
+              reasons: [],
+              segments: [],
+              features: detector.features,
+              thresholds: detector.thresholds,
+            }
           : null;
         // The stored text reasons carry fusion's scaling; fusion rescales them in proportion, so
         // the text part comes out as it was.

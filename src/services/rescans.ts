@@ -244,7 +244,6 @@ export class RescanService {
     // Bounded addBulk calls: large ones slow BullMQ down and hold Redis longer.
     for (let i = 0; i < jobs.length; i += 100) {
       await this.jobs.chunk.addBulk(jobs.slice(i, i + 100).map((data) => ({ data })));
-
     }
   }
 
@@ -310,7 +309,16 @@ export class RescanService {
     const row = await this.row(tenantId, id);
     if (!row) return null;
     const { verdicts, labels, versions, totals } = await transitions(this.db, id);
-    return { rescanId: id, status: row.status, compared: totals?.compared ?? 0, changed: totals?.changed ?? 0, newlyFlagged: totals?.newlyFlagged ?? 0, verdicts, labels, versions };
+    return {
+      rescanId: id,
+      status: row.status,
+      compared: totals?.compared ?? 0,
+      changed: totals?.changed ?? 0,
+      newlyFlagged: totals?.newlyFlagged ?? 0,
+      verdicts,
+      labels,
+      versions,
+    };
   }
 
   /** The changed articles in article-id order, a page at a time (constant memory for downloads). */

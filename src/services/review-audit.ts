@@ -51,7 +51,13 @@ export class ReviewAudit {
           // grouped split never puts the same farm on both sides.
           group: sha16(r.clusterId ? `cluster:${r.clusterId}` : `account:${tenantId}:${r.accountId}`),
           orig_label: r.decision,
-          decision: { at: iso(r.decidedAt) as string, verdict: r.verdict, score: r.score === null ? null : Number(r.score), modelVersion: r.modelVersion, configVersion: r.configVersion },
+          decision: {
+            at: iso(r.decidedAt) as string,
+            verdict: r.verdict,
+            score: r.score === null ? null : Number(r.score),
+            modelVersion: r.modelVersion,
+            configVersion: r.configVersion,
+          },
         },
       ];
     });

@@ -134,9 +134,7 @@ export const changeSummarySchema = z
     newlyFlagged: count,
     verdicts: z.array(transitionSchema),
     labels: z.array(transitionSchema),
-    versions: z.array(
-      z.object({ fromModel: z.string().nullable(), fromConfig: z.string().nullable(), toModel: z.string().nullable(), toConfig: z.string().nullable(), count }),
-    ),
+    versions: z.array(z.object({ fromModel: z.string().nullable(), fromConfig: z.string().nullable(), toModel: z.string().nullable(), toConfig: z.string().nullable(), count })),
   })
   .meta({ id: 'RescanChanges' });
 export type ChangeSummary = z.infer<typeof changeSummarySchema>;

@@ -16,7 +16,11 @@ import { z } from 'zod';
 import type { RedisClient } from '../infra/redis.ts';
 
 export const boostingSettingsSchema = z.object({
-  retentionSeconds: z.number().int().positive().default(14 * 24 * 3600),
+  retentionSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(14 * 24 * 3600),
   /** Articles of one author this account must have commented on first... */
   minArticles: z.number().int().positive().default(4),
   /** ...and the share of that author's commented articles they make up. */

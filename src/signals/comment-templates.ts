@@ -32,7 +32,11 @@ import { bandHashes, estimateJaccard, minhash, packSignature, unpackSignature } 
 import type { RedisClient } from '../infra/redis.ts';
 
 export const commentTemplateSettingsSchema = z.object({
-  retentionSeconds: z.number().int().positive().default(14 * 24 * 3600),
+  retentionSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(14 * 24 * 3600),
   permutations: z.number().int().min(16).max(256).default(48),
   bands: z.number().int().positive().default(16),
   /** Skeleton characters (Chinese) or letters (English) below which a comment is not indexed. */
@@ -227,7 +231,17 @@ export class CommentTemplates {
   }
 
   async observePrepared(p: PreparedTemplateObservation): Promise<TemplateResult> {
-    const none: TemplateResult = { indexed: false, skeletonLength: p.skeletonLength, templateId: null, accounts: 1, articles: 1, ownUses: 1, similar: [], joined: [], firstObservation: true };
+    const none: TemplateResult = {
+      indexed: false,
+      skeletonLength: p.skeletonLength,
+      templateId: null,
+      accounts: 1,
+      articles: 1,
+      ownUses: 1,
+      similar: [],
+      joined: [],
+      firstObservation: true,
+    };
     if (!p.signature) return none;
     const s = this.settings;
     const h = commentHash(p.tenantId, p.commentId);
@@ -265,7 +279,12 @@ export class CommentTemplates {
     }
     // Atomic, so two copies scored at once join one template: the smallest template already
     // held by this comment or its matches, else a new one named by the earliest member.
-    const fresh = `tpl_${createHash('sha1').update(p.tenantId).update('\0').update([p.commentId, ...found.map((f) => f.commentId)].sort()[0]!).digest('hex').slice(0, 20)}`;
+    const fresh = `tpl_${createHash('sha1')
+      .update(p.tenantId)
+      .update('\0')
+      .update([p.commentId, ...found.map((f) => f.commentId)].sort()[0]!)
+      .digest('hex')
+      .slice(0, 20)}`;
     const assigned = await this.redis.commentTemplateAssign(
       1 + found.length,
       this.key(p.tenantId, `t:${h}`),

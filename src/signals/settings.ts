@@ -7,7 +7,11 @@ import { z } from 'zod';
  */
 export const accountSignalSettingsSchema = z.object({
   /** How long posting timelines, signatures and LSH buckets are kept (post time and wall clock). */
-  retentionSeconds: z.number().int().positive().default(14 * 24 * 3600),
+  retentionSeconds: z
+    .number()
+    .int()
+    .positive()
+    .default(14 * 24 * 3600),
   burst: z
     .object({
       /** Sliding windows reported in reasons and evidence (the first one is the burst headline). */
@@ -20,7 +24,11 @@ export const accountSignalSettingsSchema = z.object({
       /** ...at a rate at least this many times the baseline. */
       minRateRatio: z.number().positive().default(8),
       /** An account with a shorter history is measured against the tenant norm, not itself. */
-      establishedAfterSeconds: z.number().int().positive().default(3 * 86_400),
+      establishedAfterSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(3 * 86_400),
       /** Lowest baseline rate, posts per account per day (a quiet tenant must not make 3 posts a burst). */
       baselineFloorPerDay: z.number().positive().default(2),
       /** Days of tenant activity averaged into the tenant norm (posts per active account per day). */
@@ -45,7 +53,11 @@ export const accountSignalSettingsSchema = z.object({
        */
       maxMeanIntervalSeconds: z.number().positive().default(Number.POSITIVE_INFINITY),
       /** No gap at least this long within the rest window means no human rest period. */
-      restGapSeconds: z.number().int().positive().default(3 * 3600),
+      restGapSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(3 * 3600),
       restWindowSeconds: z.number().int().positive().default(86_400),
       /** Posts needed inside the rest window before "no rest" is judged. */
       restMinPosts: z.number().int().positive().default(24),

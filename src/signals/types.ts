@@ -1,13 +1,7 @@
 /** What the account-behaviour signals report for one observed article. */
 import type { Lang } from '../domain/normalize.ts';
 
-export const ACCOUNT_SIGNAL_CODES = [
-  'burst',
-  'machine_cadence',
-  'no_rest_period',
-  'near_duplicate',
-  'coordinated_posting',
-] as const;
+export const ACCOUNT_SIGNAL_CODES = ['burst', 'machine_cadence', 'no_rest_period', 'near_duplicate', 'coordinated_posting'] as const;
 export type AccountSignalCode = (typeof ACCOUNT_SIGNAL_CODES)[number];
 
 /** One fired signal: a value, a strength in (0, 1], a reason in both languages and its evidence. */

@@ -157,10 +157,11 @@ export async function addMembers(tx: Db, tenantId: string, target: string, membe
 
 /** The `cluster.grew` event that re-evaluates the cluster's earlier members (the outbox). */
 export async function insertClusterGrew(tx: Db, tenantId: string, clusterId: string, payload: Record<string, unknown>): Promise<void> {
-  await tx.query(
-    `INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`,
-    [tenantId, clusterId, JSON.stringify(payload)],
-  );
+  await tx.query(`INSERT INTO events (tenant_id, subject_type, subject_id, type, actor, payload) VALUES ($1, 'cluster', $2, 'cluster.grew', 'system:clusters', $3::jsonb)`, [
+    tenantId,
+    clusterId,
+    JSON.stringify(payload),
+  ]);
 }
 
 /**

@@ -354,7 +354,13 @@ export async function writeReevaluatedScore(db: Db, row: CommentScoreRow): Promi
 }
 
 /** Scored members of a template below `flag`, undecided on their revision: what a grown template re-evaluates. */
-export async function templateMembersToReevaluate(db: Db, tenantId: string, templateId: string, exceptId: string, limit: number): Promise<{ commentId: string; revision: number }[]> {
+export async function templateMembersToReevaluate(
+  db: Db,
+  tenantId: string,
+  templateId: string,
+  exceptId: string,
+  limit: number,
+): Promise<{ commentId: string; revision: number }[]> {
   return db.query(
     `SELECT c.id AS "commentId", c.revision FROM comments c
      WHERE c.tenant_id = $1 AND c.template_id = $2 AND c.id <> $3 AND c.status = 'scored' AND c.verdict <> 'flag'
@@ -365,10 +371,11 @@ export async function templateMembersToReevaluate(db: Db, tenantId: string, temp
 }
 
 export async function markCommentFailed(db: Db, job: { commentId: string; revision: number }, reason: string): Promise<void> {
-  await db.query(
-    `UPDATE comments SET status = 'failed', status_at = now(), last_error = $3 WHERE id = $1 AND revision = $2 AND status <> 'scored'`,
-    [job.commentId, job.revision, reason.slice(0, 1000)],
-  );
+  await db.query(`UPDATE comments SET status = 'failed', status_at = now(), last_error = $3 WHERE id = $1 AND revision = $2 AND status <> 'scored'`, [
+    job.commentId,
+    job.revision,
+    reason.slice(0, 1000),
+  ]);
 }
 
 /** Accepted comments not finished after `olderThanMs`: the reconciler queues them again (job ids dedupe). */
@@ -521,10 +528,6 @@ export async function templateSizes(db: Db, tenantId: string, templateIds: reado
 
 /** Ids of the tenant's comments sharing one template (a bulk decision's scope). */
 export async function commentIdsOfTemplate(db: Db, tenantId: string, templateId: string, limit: number): Promise<string[]> {
-  const rows = await db.query<{ id: string }>('SELECT id FROM comments WHERE tenant_id = $1 AND template_id = $2 ORDER BY id LIMIT $3', [
-    tenantId,
-    templateId,
-    limit,
-  ]);
+  const rows = await db.query<{ id: string }>('SELECT id FROM comments WHERE tenant_id = $1 AND template_id = $2 ORDER BY id LIMIT $3', [tenantId, templateId, limit]);
   return rows.map((r) => r.id);
 }

@@ -323,7 +323,12 @@ export interface VersionTransitionRow {
 export async function transitions(
   db: Db,
   rescanId: string,
-): Promise<{ verdicts: TransitionRow[]; labels: TransitionRow[]; versions: VersionTransitionRow[]; totals: { compared: number; changed: number; newlyFlagged: number } | undefined }> {
+): Promise<{
+  verdicts: TransitionRow[];
+  labels: TransitionRow[];
+  versions: VersionTransitionRow[];
+  totals: { compared: number; changed: number; newlyFlagged: number } | undefined;
+}> {
   const verdicts = await db.query<TransitionRow>(
     `SELECT COALESCE(old_verdict, 'none') AS "from", COALESCE(new_verdict, 'none') AS "to", count(*)::int AS count
        FROM rescan_items WHERE rescan_id = $1 AND status = 'done' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,

@@ -139,11 +139,7 @@ export function redriveDeliveries(db: Db, tenantId: string, webhookId: string, d
 }
 
 export async function deliveryStatus(db: Db, tenantId: string, webhookId: string, deliveryId: string): Promise<string | null> {
-  const rows = await db.query<{ status: string }>('SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 AND id = $3', [
-    tenantId,
-    webhookId,
-    deliveryId,
-  ]);
+  const rows = await db.query<{ status: string }>('SELECT status FROM webhook_deliveries WHERE tenant_id = $1 AND webhook_id = $2 AND id = $3', [tenantId, webhookId, deliveryId]);
   return rows[0]?.status ?? null;
 }
 
@@ -195,16 +191,17 @@ export async function recordAttempt(db: Db, deliveryId: string, outcome: { ok: t
     );
     return;
   }
-  await db.query(
-    `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'`,
-    [deliveryId, outcome.status, outcome.error.slice(0, 500)],
-  );
+  await db.query(`UPDATE webhook_deliveries SET attempts = attempts + 1, last_status_code = $2, last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending'`, [
+    deliveryId,
+    outcome.status,
+    outcome.error.slice(0, 500),
+  ]);
 }
 
 /** Dead until an admin redrives it. */
 export async function markDeliveryDead(db: Db, deliveryId: string, reason: string): Promise<void> {
-  await db.query(
-    `UPDATE webhook_deliveries SET status = 'dead', last_error = COALESCE(last_error, $2), updated_at = now() WHERE id = $1 AND status = 'pending'`,
-    [deliveryId, reason.slice(0, 500)],
-  );
+  await db.query(`UPDATE webhook_deliveries SET status = 'dead', last_error = COALESCE(last_error, $2), updated_at = now() WHERE id = $1 AND status = 'pending'`, [
+    deliveryId,
+    reason.slice(0, 500),
+  ]);
 }

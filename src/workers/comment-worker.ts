@@ -12,11 +12,13 @@ import { defineWorker, handle, type RunningWorker, type WorkerHost } from './def
 export function startCommentWorker(host: WorkerHost, scoring: CommentScoringService, options: { concurrency: number; comments?: CommentService }): RunningWorker {
   const { log, config } = host;
   const markFailed = (data: Parameters<CommentScoringService['markFailed']>[0], error: Error) => scoring.markFailed(data, error.message);
-  const running = defineWorker(
-    host,
-    [handle(JOBS.comment, (data) => scoring.score(data), markFailed), handle(JOBS.commentReevaluate, (data) => scoring.score(data))],
-    { concurrency: options.concurrency, lockMs: config.scoring.lockMs, maxStalledCount: 2, timed: true, waitOutDatabaseMs: config.scoring.backoffMs * 5 },
-  );
+  const running = defineWorker(host, [handle(JOBS.comment, (data) => scoring.score(data), markFailed), handle(JOBS.commentReevaluate, (data) => scoring.score(data))], {
+    concurrency: options.concurrency,
+    lockMs: config.scoring.lockMs,
+    maxStalledCount: 2,
+    timed: true,
+    waitOutDatabaseMs: config.scoring.backoffMs * 5,
+  });
   let timer: NodeJS.Timeout | undefined;
   const { comments } = options;
   if (comments) {

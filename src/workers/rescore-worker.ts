@@ -63,7 +63,11 @@ export function startRescoreWorker(
   async function chunkFailed(chunk: RescanScoreJob, error: Error): Promise<void> {
     const { tenantId, items } = chunk;
     metrics.rescanArticles.inc({ outcome: 'failed' }, items.length);
-    await rescans.recordFailure(chunk, items.map((item) => item.articleId), error.message);
+    await rescans.recordFailure(
+      chunk,
+      items.map((item) => item.articleId),
+      error.message,
+    );
     const failed: ScoreJob[] = items.map((item) => ({ tenantId, articleId: item.articleId, revision: item.revision, trigger: 'rescan' }));
     await Promise.all(failed.map((job) => scoring.markFailed(job, error.message)));
   }

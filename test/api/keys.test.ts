@@ -45,7 +45,7 @@ describe('admin API for keys', () => {
     expect((await probe(created.key!)).status).toBe(401);
     // Again: nothing changes, no second event.
     expect((await env.request('POST', `/v1/admin/keys/${created.id}/revoke`, { key: admin })).status).toBe(200);
-    const events = await env.ctx.db.query<{ type: string; actor: string }>("SELECT type, actor FROM events WHERE subject_id = $1 ORDER BY id", [created.id]);
+    const events = await env.ctx.db.query<{ type: string; actor: string }>('SELECT type, actor FROM events WHERE subject_id = $1 ORDER BY id', [created.id]);
     expect(events.map((e) => e.type)).toEqual(['api_key.created', 'api_key.revoked']);
     expect(events[0]!.actor).toMatch(/^key_/);
   });

@@ -1,15 +1,18 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  changeSummarySchema,
-  importErrorsPageSchema,
-  importViewSchema,
-  rescanDryRunSchema,
-  rescanListSchema,
-  rescanViewSchema,
-} from '../../src/services/views.ts';
+import { changeSummarySchema, importErrorsPageSchema, importViewSchema, rescanDryRunSchema, rescanListSchema, rescanViewSchema } from '../../src/services/views.ts';
 import { deliveryListSchema, webhookCreatedSchema, webhookListSchema, webhookViewSchema } from '../../src/webhooks/views.ts';
-import { auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../src/services/review-views.ts';
+import {
+  auditPageSchema,
+  claimListSchema,
+  claimResultSchema,
+  decisionResultSchema,
+  releasedSchema,
+  reviewAccountSchema,
+  reviewArticleSchema,
+  reviewGroupSchema,
+  reviewQueueSchema,
+} from '../../src/services/review-views.ts';
 import { createTestEnv, type TestEnv } from '../helpers/context.ts';
 import { seed } from '../review/seed.ts';
 

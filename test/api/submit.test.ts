@@ -101,16 +101,41 @@ describe('submitting articles', () => {
   });
 
   const badInputs: [string, () => Promise<Response>, number, string][] = [
-    ['malformed JSON', () => env.request('POST', '/v1/articles', { key: submitter, raw: '{"externalId": ', headers: { 'content-type': 'application/json' } }), 400, 'malformed_json'],
+    [
+      'malformed JSON',
+      () => env.request('POST', '/v1/articles', { key: submitter, raw: '{"externalId": ', headers: { 'content-type': 'application/json' } }),
+      400,
+      'malformed_json',
+    ],
     ['truncated JSON', () => env.request('POST', '/v1/articles', { key: submitter, raw: '[', headers: { 'content-type': 'application/json' } }), 400, 'malformed_json'],
-    ['invalid UTF-8', () => env.request('POST', '/v1/articles', { key: submitter, raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: { 'content-type': 'application/json' } }), 400, 'invalid_utf8'],
+    [
+      'invalid UTF-8',
+      () => env.request('POST', '/v1/articles', { key: submitter, raw: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_utf8',
+    ],
     ['wrong content type', () => env.request('POST', '/v1/articles', { key: submitter, raw: 'hello', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type'],
     ['missing fields', () => env.request('POST', '/v1/articles', { key: submitter, body: { text: 'hi' } }), 422, 'validation_failed'],
     ['wrong types', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ declaredAi: 'yes' }) }), 422, 'validation_failed'],
     ['extra fields', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ score: 0 }) }), 422, 'validation_failed'],
-    ['lone surrogate', () => env.request('POST', '/v1/articles', { key: submitter, raw: '{"externalId":"s","accountId":"a","text":"bad \\ud800 text"}', headers: { 'content-type': 'application/json' } }), 422, 'validation_failed'],
+    [
+      'lone surrogate',
+      () =>
+        env.request('POST', '/v1/articles', {
+          key: submitter,
+          raw: '{"externalId":"s","accountId":"a","text":"bad \\ud800 text"}',
+          headers: { 'content-type': 'application/json' },
+        }),
+      422,
+      'validation_failed',
+    ],
     ['whitespace-only text', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ text: ' \n\u200B\t ' }) }), 422, 'validation_failed'],
-    ['deeply nested metadata', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ metadata: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } }) }), 422, 'validation_failed'],
+    [
+      'deeply nested metadata',
+      () => env.request('POST', '/v1/articles', { key: submitter, body: article({ metadata: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } } }) }),
+      422,
+      'validation_failed',
+    ],
     ['text over the limit', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ text: '长'.repeat(5001) }) }), 413, 'text_too_long'],
     ['body over the limit', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ text: 'a'.repeat(70_000) }) }), 413, 'payload_too_large'],
     ['control characters in ids', () => env.request('POST', '/v1/articles', { key: submitter, body: article({ externalId: 'a\u0000b' }) }), 422, 'validation_failed'],
@@ -204,9 +229,7 @@ describe.each([
 
   it('counts concurrent requests exactly: they share a Redis increment, each keeps its own count', async () => {
     const keys = [await env.keyFor('submitter'), await env.keyFor('submitter')];
-    const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => env.request('GET', '/v1/articles/by-external-id/none', { key: keys[i % 2]! })),
-    );
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => env.request('GET', '/v1/articles/by-external-id/none', { key: keys[i % 2]! })));
     for (const key of keys) {
       const mine = answers.filter((_, i) => keys[i % 2] === key);
       expect(mine.map((r) => r.status).sort()).toEqual([404, 404, 404, 429, 429]);

@@ -19,9 +19,14 @@ describe('comments on PGlite', () => {
 
   it('stores, scores, queues and decides comments', async () => {
     const prepared = ['a', 'b', 'c'].map((x, i) =>
-      prepareComment(commentInputSchema.parse({ externalId: `c-${x}`, accountId: `u-${i}`, articleExternalId: 'p-1', text: `模板评论写得真好受益匪浅 ${x}` }), { maxTextChars: 1000 }),
+      prepareComment(commentInputSchema.parse({ externalId: `c-${x}`, accountId: `u-${i}`, articleExternalId: 'p-1', text: `模板评论写得真好受益匪浅 ${x}` }), {
+        maxTextChars: 1000,
+      }),
     );
-    const rows = await upsertComments(db, prepared.map((comment) => ({ tenantId: 't1', actor: 'key_x', comment })));
+    const rows = await upsertComments(
+      db,
+      prepared.map((comment) => ({ tenantId: 't1', actor: 'key_x', comment })),
+    );
     expect(rows.map((r) => r.changed)).toEqual([true, true, true]);
     expect((await upsertComments(db, [{ tenantId: 't1', actor: 'key_x', comment: prepared[0]! }]))[0]).toMatchObject({ id: rows[0]!.id, changed: false });
     const versions = { modelVersion: 'm', configVersion: 'c' };
@@ -29,9 +34,21 @@ describe('comments on PGlite', () => {
       const c = await markCommentScoring(db, { tenantId: 't1', commentId: r.id, revision: 1 }, versions);
       expect(c?.existingScoreId).toBeNull();
       const row: CommentScoreRow = {
-        scoreId: newId('csc'), commentId: r.id, tenantId: 't1', revision: 1, contentHash: c!.contentHash, ...versions,
-        score: 0.9, label: i === 0 ? 'uncertain' : 'ai_undeclared', verdict: i === 0 ? 'review' : 'flag', reasons: [], signals: { relevance: { passage: null } },
-        timings: {}, trigger: 'live', templateId: 'tpl_1', reevaluateTemplate: false,
+        scoreId: newId('csc'),
+        commentId: r.id,
+        tenantId: 't1',
+        revision: 1,
+        contentHash: c!.contentHash,
+        ...versions,
+        score: 0.9,
+        label: i === 0 ? 'uncertain' : 'ai_undeclared',
+        verdict: i === 0 ? 'review' : 'flag',
+        reasons: [],
+        signals: { relevance: { passage: null } },
+        timings: {},
+        trigger: 'live',
+        templateId: 'tpl_1',
+        reevaluateTemplate: false,
       };
       expect(await writeCommentScore(db, row)).toBe(true);
       if (i === 0) {

@@ -50,11 +50,15 @@ describe('comment scenarios', () => {
       );
     await scoredAll();
     // Re-evaluations of templates' earlier members: planned from the outbox, run on the comment queue.
-    await waitFor(async () => {
-      await env.workers!.dispatcher!.drain();
-      const counts = await env.ctx.queues.comment.getJobCounts('waiting', 'active', 'delayed');
-      return Object.values(counts).every((n) => n === 0);
-    }, 120_000, 200);
+    await waitFor(
+      async () => {
+        await env.workers!.dispatcher!.drain();
+        const counts = await env.ctx.queues.comment.getJobCounts('waiting', 'active', 'delayed');
+        return Object.values(counts).every((n) => n === 0);
+      },
+      120_000,
+      200,
+    );
     verdicts = await scoredAll();
   }, 180_000);
   afterAll(() => env?.close());

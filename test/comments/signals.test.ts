@@ -62,7 +62,17 @@ describe('fusion rules', () => {
     expect(fuseComment(base({ relevance: off, tone: commentTone('总的来说，这篇文章非常有价值。', 'zh') })).verdict).toBe('pass');
   });
   it('flags a template shared by three accounts with a doubtful text, reviews one shared by two, ignores stock phrases', () => {
-    const template = (accounts: number) => ({ indexed: true, skeletonLength: 30, templateId: 'tpl_x', accounts, articles: accounts, ownUses: 1, similar: [], joined: [], firstObservation: true });
+    const template = (accounts: number) => ({
+      indexed: true,
+      skeletonLength: 30,
+      templateId: 'tpl_x',
+      accounts,
+      articles: accounts,
+      ownUses: 1,
+      similar: [],
+      joined: [],
+      firstObservation: true,
+    });
     expect(fuseComment(base({ template: template(3), informativeLength: 20 }))).toMatchObject({ verdict: 'flag', label: 'ai_undeclared' });
     expect(fuseComment(base({ template: template(2), informativeLength: 20 })).verdict).toBe('review');
     // "感谢分享，学到了很多" under many accounts is people being polite: too little beyond the stock phrase.
@@ -71,7 +81,13 @@ describe('fusion rules', () => {
   it('keeps declared AI comments ai_declared, in review when the account looks like a farm', () => {
     const declared = fuseComment(base({ declaredAi: true }));
     expect(declared).toMatchObject({ verdict: 'pass', label: 'ai_declared' });
-    const farm = fuseComment(base({ declaredAi: true, informativeLength: 20, template: { indexed: true, skeletonLength: 30, templateId: 'tpl_x', accounts: 5, articles: 5, ownUses: 1, similar: [], joined: [], firstObservation: true } }));
+    const farm = fuseComment(
+      base({
+        declaredAi: true,
+        informativeLength: 20,
+        template: { indexed: true, skeletonLength: 30, templateId: 'tpl_x', accounts: 5, articles: 5, ownUses: 1, similar: [], joined: [], firstObservation: true },
+      }),
+    );
     expect(farm).toMatchObject({ verdict: 'review', label: 'ai_declared' });
     expect(defaultCommentFusionConfig.template.flagAccounts).toBe(3);
   });
@@ -90,18 +106,39 @@ describe('template index and boosting over Redis', () => {
     const text = (i: number) => `这篇文章写得太好了，作者的观点让我深受启发，已经转发给${i}个朋友了${i % 2 ? '！' : '。。'}`;
     const first = await templates.observe({ tenantId: 't', commentId: 'c0', accountId: 'a0', articleKey: 'p0', text: text(0), lang: 'zh', postedAt: 1 });
     expect(first).toMatchObject({ indexed: true, templateId: null });
-    let last;
-    for (let i = 1; i < 4; i++) last = await templates.observe({ tenantId: 't', commentId: `c${i}`, accountId: `a${i}`, articleKey: `p${i}`, text: text(i), lang: 'zh', postedAt: 1 + i });
+    let last: Awaited<ReturnType<typeof templates.observe>> | undefined;
+    for (let i = 1; i < 4; i++)
+      last = await templates.observe({ tenantId: 't', commentId: `c${i}`, accountId: `a${i}`, articleKey: `p${i}`, text: text(i), lang: 'zh', postedAt: 1 + i });
     expect(last).toMatchObject({ accounts: 4, articles: 4, ownUses: 1 });
     expect(last!.templateId).toMatch(/^tpl_/);
     // Observing again (a retry) counts nothing twice.
     const again = await templates.observe({ tenantId: 't', commentId: 'c3', accountId: 'a3', articleKey: 'p3', text: text(3), lang: 'zh', postedAt: 4 });
     expect(again).toMatchObject({ templateId: last!.templateId, accounts: 4, firstObservation: false });
     // Concurrent copies join one template.
-    const burst = await Promise.all(Array.from({ length: 6 }, (_, i) => templates.observe({ tenantId: 't', commentId: `b${i}`, accountId: `b${i}`, articleKey: 'q', text: '这个产品我用了三个月，效果非常明显，强烈推荐给大家购买', lang: 'zh', postedAt: 10 })));
+    const burst = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        templates.observe({
+          tenantId: 't',
+          commentId: `b${i}`,
+          accountId: `b${i}`,
+          articleKey: 'q',
+          text: '这个产品我用了三个月，效果非常明显，强烈推荐给大家购买',
+          lang: 'zh',
+          postedAt: 10,
+        }),
+      ),
+    );
     expect(new Set(burst.map((b) => b.templateId).filter(Boolean)).size).toBe(1);
     expect(await templates.observe({ tenantId: 't', commentId: 's', accountId: 's', articleKey: 'p', text: '好文', lang: 'zh', postedAt: 5 })).toMatchObject({ indexed: false });
-    const unrelated = await templates.observe({ tenantId: 't', commentId: 'u', accountId: 'u', articleKey: 'p', text: '今晚的球赛太精彩了，梅西又进球了，太激动', lang: 'zh', postedAt: 6 });
+    const unrelated = await templates.observe({
+      tenantId: 't',
+      commentId: 'u',
+      accountId: 'u',
+      articleKey: 'p',
+      text: '今晚的球赛太精彩了，梅西又进球了，太激动',
+      lang: 'zh',
+      postedAt: 6,
+    });
     expect(unrelated.templateId).toBeNull();
   });
 

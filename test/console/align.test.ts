@@ -31,7 +31,11 @@ describe('annotate', () => {
       { start: 20, end: 30, probability: 0.6, highlight: 'review' },
       { start: 25, end: 40, probability: 0.8, highlight: 'flag' },
     ]);
-    expect(runs.map((r) => [r.text.length, r.level])).toEqual([[20, 0], [5, 2], [15, 3]]);
+    expect(runs.map((r) => [r.text.length, r.level])).toEqual([
+      [20, 0],
+      [5, 2],
+      [15, 3],
+    ]);
     expect(runs[0]!.probability).toBe(0.99);
     expect(runs.map((r) => r.text).join('')).toBe(text);
   });

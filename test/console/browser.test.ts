@@ -180,14 +180,22 @@ describe.skipIf(MISSING !== null)(`web console in Chromium${MISSING ? ` (skipped
     await seed(
       env.ctx.db,
       tenant,
-      Array.from({ length: 11 }, (_, i) => ({ externalId: `wide-${i}`, accountId: `wide-account-${i}`, verdict: 'flag' as const, score: 0.9, text: `第${i}号账号。${FARM.join('')}` })),
+      Array.from({ length: 11 }, (_, i) => ({
+        externalId: `wide-${i}`,
+        accountId: `wide-account-${i}`,
+        verdict: 'flag' as const,
+        score: 0.9,
+        text: `第${i}号账号。${FARM.join('')}`,
+      })),
       { clusterId: 'cl_wide' },
     );
     await page.goto(`${base}/console/clusters/cl_wide`);
     expect(await page.locator('[data-testid="card"]').count()).toBe(11);
     const overflowing = await page.evaluate(() =>
       [document.documentElement, ...Array.from(document.querySelectorAll<HTMLElement>('main *'))]
-        .filter((el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible' || el === document.documentElement && el.scrollWidth > window.innerWidth)
+        .filter(
+          (el) => (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') || (el === document.documentElement && el.scrollWidth > window.innerWidth),
+        )
         .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`),
     );
     expect(overflowing).toEqual([]);

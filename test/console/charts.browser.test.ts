@@ -31,10 +31,9 @@ const distinct = (i: number) =>
 
 async function storeSignals(env: TestEnv, signals: Map<string, AccountSignalsResult>): Promise<void> {
   const rows = [...signals].map(([id, account]) => ({ id, signals: { account } }));
-  await env.ctx.db.query(
-    `UPDATE scores s SET signals = x.signals FROM jsonb_to_recordset($1::jsonb) AS x(id text, signals jsonb) WHERE s.article_id = x.id`,
-    [JSON.stringify(rows)],
-  );
+  await env.ctx.db.query(`UPDATE scores s SET signals = x.signals FROM jsonb_to_recordset($1::jsonb) AS x(id text, signals jsonb) WHERE s.article_id = x.id`, [
+    JSON.stringify(rows),
+  ]);
 }
 
 describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skipped: ${MISSING})` : ''}`, () => {
@@ -60,7 +59,14 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
     const cadenceStart = burstStart + 3 * HOUR;
     const cadence = Array.from({ length: 66 }, (_, i) => cadenceStart + i * 20 * MINUTE + Math.floor((r() - 0.5) * 20_000));
     const times = [...history, ...burstTimes, ...cadence];
-    const botArticles: SeedArticle[] = times.map((t, i) => ({ externalId: `bot-${i}`, accountId: 'bot-7', verdict: 'pass', score: 0.1 + 0.3 * r(), text: distinct(i), receivedAt: new Date(t).toISOString() }));
+    const botArticles: SeedArticle[] = times.map((t, i) => ({
+      externalId: `bot-${i}`,
+      accountId: 'bot-7',
+      verdict: 'pass',
+      score: 0.1 + 0.3 * r(),
+      text: distinct(i),
+      receivedAt: new Date(t).toISOString(),
+    }));
     const botIds = await seed(env.ctx.db, tenant, botArticles);
     const botSignals = new Map<string, AccountSignalsResult>();
     for (const [i, t] of times.entries()) {
@@ -74,16 +80,36 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
     );
     // Ordinary accounts of the same tenant: about one post a day (the typical account).
     for (let a = 0; a < 5; a++) {
-      await seed(env.ctx.db, tenant, Array.from({ length: 6 }, (_, i) => ({ externalId: `u${a}-${i}`, accountId: `reader-${a}`, verdict: 'pass' as const, score: 0.2, receivedAt: new Date(now - (20 - i * 3) * DAY - a * HOUR).toISOString() })));
+      await seed(
+        env.ctx.db,
+        tenant,
+        Array.from({ length: 6 }, (_, i) => ({
+          externalId: `u${a}-${i}`,
+          accountId: `reader-${a}`,
+          verdict: 'pass' as const,
+          score: 0.2,
+          receivedAt: new Date(now - (20 - i * 3) * DAY - a * HOUR).toISOString(),
+        })),
+      );
     }
 
     // The farm: six accounts post the same template twice within a minute.
     const farmTimes = FARM_CITIES.flatMap((_, a) => [0, 1].map((k) => now - 3 * HOUR + a * 4000 + k * 30_000));
-    const farm: SeedArticle[] = farmTimes.map((t, i) => ({ externalId: `farm-${i}`, accountId: `farm-${Math.floor(i / 2)}`, verdict: 'flag', score: 0.94, text: farmText(FARM_CITIES[Math.floor(i / 2)]!, 40 + i), receivedAt: new Date(t).toISOString() }));
+    const farm: SeedArticle[] = farmTimes.map((t, i) => ({
+      externalId: `farm-${i}`,
+      accountId: `farm-${Math.floor(i / 2)}`,
+      verdict: 'flag',
+      score: 0.94,
+      text: farmText(FARM_CITIES[Math.floor(i / 2)]!, 40 + i),
+      receivedAt: new Date(t).toISOString(),
+    }));
     const farmIds = await seed(env.ctx.db, tenant, farm, { clusterId: 'cl_farm' });
     const farmSignals = new Map<string, AccountSignalsResult>();
     for (const [i, t] of farmTimes.entries()) {
-      farmSignals.set(farmIds[i]!, await signals.observe({ tenantId: tenant, articleId: farmIds[i]!, accountId: farm[i]!.accountId, text: farm[i]!.text!, lang: 'zh', postedAt: t }));
+      farmSignals.set(
+        farmIds[i]!,
+        await signals.observe({ tenantId: tenant, articleId: farmIds[i]!, accountId: farm[i]!.accountId, text: farm[i]!.text!, lang: 'zh', postedAt: t }),
+      );
     }
     await storeSignals(env, farmSignals);
 
@@ -92,14 +118,23 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
       const g = rng(seedN);
       return Array.from({ length: n }, (_, i) => {
         const score = Math.min(0.99, Math.max(0.01, centre + (g() + g() + g() - 1.5) * 0.25));
-        return { externalId: `w${seedN}-${i}`, accountId: `site-${i % 40}`, verdict: score >= 0.9 ? 'flag' : score >= 0.7 ? 'review' : 'pass', score, receivedAt: new Date(now - day0 * DAY + (i / n) * span * DAY).toISOString() };
+        return {
+          externalId: `w${seedN}-${i}`,
+          accountId: `site-${i % 40}`,
+          verdict: score >= 0.9 ? 'flag' : score >= 0.7 ? 'review' : 'pass',
+          score,
+          receivedAt: new Date(now - day0 * DAY + (i / n) * span * DAY).toISOString(),
+        };
       });
     };
     // (this week: the last 7 UTC days, today included; the weeks before end 7.5 days ago at the latest)
     await seed(env.ctx.db, tenant, [...weekly(0.25, 20, 6, 240, 11), ...weekly(0.25, 13.5, 6, 240, 12)]);
     const recent = await seed(env.ctx.db, tenant, weekly(0.7, 5.9, 5.5, 240, 13));
     // Moderators decide some of this week's items: flags mostly confirmed, reviews half of them.
-    const open = await env.ctx.db.query<{ id: string; verdict: string }>(`SELECT id, verdict FROM articles WHERE id = ANY($1::text[]) AND verdict IN ('flag', 'review') ORDER BY id`, [recent]);
+    const open = await env.ctx.db.query<{ id: string; verdict: string }>(
+      `SELECT id, verdict FROM articles WHERE id = ANY($1::text[]) AND verdict IN ('flag', 'review') ORDER BY id`,
+      [recent],
+    );
     const who = { tenantId: tenant, keyId: 'mod-1' };
     const flags = open.filter((a) => a.verdict === 'flag').map((a) => a.id);
     const reviews = open.filter((a) => a.verdict === 'review').map((a) => a.id);
@@ -150,7 +185,11 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
     expect(await chart.locator('[data-testid="post"][data-verdict="flag"]').count()).toBeGreaterThan(0);
     // a marked window spans the whole 14-post burst, on screen as well as in its data
     const windows = await chart.locator('[data-testid="burst-window"]').evaluateAll((els) =>
-      els.map((e) => ({ start: Date.parse(e.getAttribute('data-start')!), end: Date.parse(e.getAttribute('data-end')!), box: e.querySelector('rect')!.getBoundingClientRect().toJSON() as DOMRect })),
+      els.map((e) => ({
+        start: Date.parse(e.getAttribute('data-start')!),
+        end: Date.parse(e.getAttribute('data-end')!),
+        box: e.querySelector('rect')!.getBoundingClientRect().toJSON() as DOMRect,
+      })),
     );
     const around = windows.find((w) => w.start <= burstTimes[0]! + 1000 && w.end >= burstTimes.at(-1)! - 1000);
     expect(around, JSON.stringify(windows.map((w) => [new Date(w.start), new Date(w.end)]))).toBeDefined();
@@ -194,7 +233,9 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
     expect(FARM_CITIES.map((_, i) => perAccount.filter((a) => a === `farm-${i}`).length)).toEqual([2, 2, 2, 2, 2, 2]);
     const graph = page.locator('[data-testid="cluster-graph"]');
     expect(await graph.locator('[data-testid="graph-node"]').count()).toBe(6);
-    const edges = await graph.locator('[data-testid="graph-edge"]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-a')!, e.getAttribute('data-b')!, Number(e.getAttribute('data-weight'))] as const));
+    const edges = await graph
+      .locator('[data-testid="graph-edge"]')
+      .evaluateAll((els) => els.map((e) => [e.getAttribute('data-a')!, e.getAttribute('data-b')!, Number(e.getAttribute('data-weight'))] as const));
     expect(edges.length).toBeGreaterThanOrEqual(5);
     for (const [, , w] of edges) expect(w).toBeGreaterThanOrEqual(1);
     // the six accounts are one connected farm
@@ -223,10 +264,14 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
       await expect.poll(() => dash.count()).toBe(1);
       // volume: every seeded article of the last 28 days is in a bar
       const volume = await dash.locator('[data-testid="volume-bar"]').evaluateAll((els) => els.reduce((s, e) => s + Number(e.getAttribute('data-count')), 0));
-      const [stored] = await env.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM articles WHERE tenant_id = $1 AND received_at >= now() - interval '27 days'`, [tenant]);
+      const [stored] = await env.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM articles WHERE tenant_id = $1 AND received_at >= now() - interval '27 days'`, [
+        tenant,
+      ]);
       expect(volume).toBeGreaterThanOrEqual(stored!.n);
       // the shift: this week's bars and the weeks-before line are both drawn, apart
-      const bars = await dash.locator('[data-testid="score-bar-this"]').evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-bin')), Number(e.getAttribute('data-share'))] as const));
+      const bars = await dash
+        .locator('[data-testid="score-bar-this"]')
+        .evaluateAll((els) => els.map((e) => [Number(e.getAttribute('data-bin')), Number(e.getAttribute('data-share'))] as const));
       expect(bars.length).toBeGreaterThan(4);
       const meanBin = bars.reduce((s, [b, v]) => s + b * v, 0) / bars.reduce((s, [, v]) => s + v, 0);
       expect(meanBin).toBeGreaterThan(11);
@@ -246,7 +291,9 @@ describe.skipIf(MISSING !== null)(`console charts in Chromium${MISSING ? ` (skip
       // the farm is the largest open cluster, linked
       expect(await dash.locator('[data-testid="cluster-bar"]').first().getAttribute('data-cluster')).toBe('cl_farm');
       // precision per model version: flag 8 of 10, review 5 of 10
-      const precision = await dash.locator('[data-testid="precision-bar"]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-verdict')} ${e.getAttribute('data-confirmed')}/${e.getAttribute('data-decided')}`));
+      const precision = await dash
+        .locator('[data-testid="precision-bar"]')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-verdict')} ${e.getAttribute('data-confirmed')}/${e.getAttribute('data-decided')}`));
       expect(precision).toEqual(['flag 8/10', 'review 5/10']);
       expect(await dash.locator('[data-testid="precision-bar"]').first().textContent()).toContain(lang === 'zh' ? '10 条中确认 8 条（80%）' : '8 of 10 confirmed (80%)');
       await readable(page, 'chart-scores');

@@ -120,7 +120,9 @@ describe.skipIf(MISSING !== null)(`comment review in Chromium${MISSING ? ` (skip
     expect(await page.locator('[data-testid="comment-group"] h2').first().textContent()).toContain('跨江大桥明年三月开工');
     const overflowing = await page.evaluate(() =>
       [document.documentElement, ...Array.from(document.querySelectorAll<HTMLElement>('main *'))]
-        .filter((el) => (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') || (el === document.documentElement && el.scrollWidth > window.innerWidth))
+        .filter(
+          (el) => (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') || (el === document.documentElement && el.scrollWidth > window.innerWidth),
+        )
         .map((el) => `${el.tagName.toLowerCase()}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`),
     );
     expect(overflowing).toEqual([]);

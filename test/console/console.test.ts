@@ -16,7 +16,11 @@ describe('web console (server side)', () => {
   const post = (path: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}) => {
     const body = new URLSearchParams();
     for (const [k, v] of Object.entries(fields)) for (const x of ([] as string[]).concat(v)) body.append(k, x);
-    return env.app.request(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, origin: ORIGIN, ...headers }, body: body.toString() });
+    return env.app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, origin: ORIGIN, ...headers },
+      body: body.toString(),
+    });
   };
 
   beforeAll(async () => {
@@ -26,11 +30,28 @@ describe('web console (server side)', () => {
       env.ctx.db,
       tenant,
       [
-        { externalId: 'x1', accountId: 'acct"><script>window.__xss=4</script>', verdict: 'flag', score: 0.95, title: XSS_TITLE, text: XSS_TEXT, segments: [{ start: 0, end: 40, probability: 0.9, highlight: 'flag' }],
-          reasons: [{ code: 'x', source: 'text', contribution: 0.5, message: { zh: '<b>粗体</b>', en: '<iframe src="//evil">' } }] },
-        { externalId: 'x2', accountId: 'acct-2', verdict: 'flag', score: 0.9, text: XSS_TEXT,
+        {
+          externalId: 'x1',
+          accountId: 'acct"><script>window.__xss=4</script>',
+          verdict: 'flag',
+          score: 0.95,
+          title: XSS_TITLE,
+          text: XSS_TEXT,
+          segments: [{ start: 0, end: 40, probability: 0.9, highlight: 'flag' }],
+          reasons: [{ code: 'x', source: 'text', contribution: 0.5, message: { zh: '<b>粗体</b>', en: '<iframe src="//evil">' } }],
+        },
+        {
+          externalId: 'x2',
+          accountId: 'acct-2',
+          verdict: 'flag',
+          score: 0.9,
+          text: XSS_TEXT,
           // a window under review (not highlighted) and one stored before windows were calibrated
-          segments: [{ start: 0, end: 20, probability: 0.4, highlight: 'none' }, { start: 20, end: 40, probability: 0.95 }] },
+          segments: [
+            { start: 0, end: 20, probability: 0.4, highlight: 'none' },
+            { start: 20, end: 40, probability: 0.95 },
+          ],
+        },
       ],
       { clusterId: 'cl_console', batchId: 'bat_console' },
     );
@@ -127,7 +148,13 @@ describe('web console (server side)', () => {
 
   it('keeps pages inside the tenant and ends sessions on logout and on key revocation', async () => {
     const other = await consoleLogin(env, (await env.ctx.keys.create('tenant-console-b', 'moderator')).key);
-    for (const path of [`/console/articles/${ids[0]}`, '/console/clusters/cl_console', '/console/batches/bat_console', '/console/accounts/acct-2', '/console/audit?cluster=cl_console']) {
+    for (const path of [
+      `/console/articles/${ids[0]}`,
+      '/console/clusters/cl_console',
+      '/console/batches/bat_console',
+      '/console/accounts/acct-2',
+      '/console/audit?cluster=cl_console',
+    ]) {
       expect((await get(path, other.cookie)).status, path).toBe(404);
     }
     const created = await env.ctx.keys.create(tenant, 'moderator');

@@ -24,17 +24,31 @@ describe('dashboard day rollups', () => {
     const tenant = 'tenant-rollup';
     const old = today - 10 * DAY + 3_600_000;
     const ids = await seed(env.ctx.db, tenant, [
-      ...Array.from({ length: 6 }, (_, i) => ({ externalId: `old-${i}`, accountId: 'a', verdict: 'pass' as const, score: 0.12, receivedAt: new Date(old + i * 1000).toISOString() })),
+      ...Array.from({ length: 6 }, (_, i) => ({
+        externalId: `old-${i}`,
+        accountId: 'a',
+        verdict: 'pass' as const,
+        score: 0.12,
+        receivedAt: new Date(old + i * 1000).toISOString(),
+      })),
       { externalId: 'today-0', accountId: 'a', verdict: 'flag' as const, score: 0.97, receivedAt: new Date(now.getTime() - 1000).toISOString() },
     ]);
     const dashboard = new DashboardService(env.ctx.db);
     const first = await dashboard.overview(tenant, now);
     expect(first.volume.find((v) => v.day === dayOf(old))).toMatchObject({ pass: 6, review: 0, flag: 0 });
     expect(first.volume.at(-1)).toMatchObject({ day: dayOf(today), flag: 1 });
-    const rollup = await env.ctx.db.query<{ key: string; n: number }>(`SELECT key, n FROM dashboard_days WHERE tenant_id = $1 AND kind = 'received' AND day = $2::date ORDER BY key`, [tenant, dayOf(old)]);
-    expect(rollup).toEqual([{ key: '', n: 0 }, { key: 'pass', n: 6 }]);
+    const rollup = await env.ctx.db.query<{ key: string; n: number }>(
+      `SELECT key, n FROM dashboard_days WHERE tenant_id = $1 AND kind = 'received' AND day = $2::date ORDER BY key`,
+      [tenant, dayOf(old)],
+    );
+    expect(rollup).toEqual([
+      { key: '', n: 0 },
+      { key: 'pass', n: 6 },
+    ]);
     // an empty closed day is computed too (its marker alone), so it is not scanned again
-    expect((await env.ctx.db.query(`SELECT 1 FROM dashboard_days WHERE tenant_id = $1 AND kind = 'received' AND day = $2::date`, [tenant, dayOf(today - 20 * DAY)])).length).toBe(1);
+    expect((await env.ctx.db.query(`SELECT 1 FROM dashboard_days WHERE tenant_id = $1 AND kind = 'received' AND day = $2::date`, [tenant, dayOf(today - 20 * DAY)])).length).toBe(
+      1,
+    );
 
     // a rescan moves two old articles to review: the trigger marks the day, the dashboard follows
     await env.ctx.db.query(`UPDATE articles SET verdict = 'review', score = 0.85, scored_at = $2 WHERE id = ANY($1::text[])`, [ids.slice(0, 2), new Date(old + 60_000)]);

@@ -9,8 +9,44 @@ import { seed } from '../review/seed.ts';
  */
 
 const ORIGIN = 'http://localhost';
-const FIELDS = ['articleIds', 'commentIds', 'templateId', 'accountClusterId', 'note', 'batchId', 'clusterId', 'scope', 'decision', 'comment', 'back', 'keyId', 'role', 'name', 'tenant', 'queue', 'jobId', 'webhookId', 'lang', 'key'];
-const HOSTILE = ['', '\u0000', 'a\u0000b', '\ud800', 'x\udc00', '0000-01-01T00:00:00Z', '1e999999', '-1', 'toString', '__proto__', 'x'.repeat(5000), '//evil.example', '/console/../v1', "'; DROP TABLE api_keys; --"];
+const FIELDS = [
+  'articleIds',
+  'commentIds',
+  'templateId',
+  'accountClusterId',
+  'note',
+  'batchId',
+  'clusterId',
+  'scope',
+  'decision',
+  'comment',
+  'back',
+  'keyId',
+  'role',
+  'name',
+  'tenant',
+  'queue',
+  'jobId',
+  'webhookId',
+  'lang',
+  'key',
+];
+const HOSTILE = [
+  '',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00',
+  '0000-01-01T00:00:00Z',
+  '1e999999',
+  '-1',
+  'toString',
+  '__proto__',
+  'x'.repeat(5000),
+  '//evil.example',
+  '/console/../v1',
+  "'; DROP TABLE api_keys; --",
+];
 /** Valid values for the other fields, so a hostile one is what a route trips on. */
 const BASE: Record<string, string> = { scope: 'group', decision: 'human', role: 'submitter', lang: 'zh', back: '/console/queue', queue: 'score' };
 

@@ -40,7 +40,15 @@ describe('explicit labels in the text', () => {
 describe('the implicit label (GB 45438-2025 AIGC metadata)', () => {
   const parse = (metadata: unknown) => articleInputSchema.safeParse({ externalId: 'e', accountId: 'a', text: 't', metadata });
   it('accepts the standard fields, as an object or the JSON string file metadata carries', () => {
-    const label = { Label: '1', ContentProducer: '001191110108MA01KP2T5U00000', ProduceID: 'gen-77', ReservedCode1: '', ContentPropagator: 'other-app', PropagateID: 'p-1', ReservedCode2: '' };
+    const label = {
+      Label: '1',
+      ContentProducer: '001191110108MA01KP2T5U00000',
+      ProduceID: 'gen-77',
+      ReservedCode1: '',
+      ContentPropagator: 'other-app',
+      PropagateID: 'p-1',
+      ReservedCode2: '',
+    };
     const a = parse({ AIGC: label });
     const b = parse({ AIGC: JSON.stringify({ ...label, Label: 1 }) });
     expect(a.success && b.success).toBe(true);
@@ -65,10 +73,20 @@ describe('the labelling decision', () => {
       decision: 'confirmed',
       basis: 'implicit_label',
       notice: { zh: '该内容为人工智能生成合成内容' },
-      propagation: { AIGC: { Label: '1', ContentProducer: 'gen-co', ProduceID: 'g-9', ReservedCode1: 'sig', ContentPropagator: 'plat-code', PropagateID: 'post-1', ReservedCode2: '' } },
+      propagation: {
+        AIGC: { Label: '1', ContentProducer: 'gen-co', ProduceID: 'g-9', ReservedCode1: 'sig', ContentPropagator: 'plat-code', PropagateID: 'post-1', ReservedCode2: '' },
+      },
     });
-    expect(decideLabelling({ ...base, declaredAi: true, verdict: 'flag' })).toMatchObject({ decision: 'possible', basis: 'declared', notice: { en: 'This content may be AI-generated' } });
-    expect(decideLabelling({ ...base, explicit })).toMatchObject({ decision: 'possible', basis: 'explicit_label', propagation: { AIGC: { Label: '2', ContentPropagator: 'plat-code' } } });
+    expect(decideLabelling({ ...base, declaredAi: true, verdict: 'flag' })).toMatchObject({
+      decision: 'possible',
+      basis: 'declared',
+      notice: { en: 'This content may be AI-generated' },
+    });
+    expect(decideLabelling({ ...base, explicit })).toMatchObject({
+      decision: 'possible',
+      basis: 'explicit_label',
+      propagation: { AIGC: { Label: '2', ContentPropagator: 'plat-code' } },
+    });
     expect(decideLabelling({ ...base, verdict: 'flag' })).toMatchObject({ decision: 'suspected', basis: 'verdict', propagation: { AIGC: { Label: '3' } } });
     expect(decideLabelling({ ...base, verdict: 'review' })).toMatchObject({ decision: 'none', notice: null, propagation: null });
     expect(decideLabelling({ ...base, verdict: null })).toMatchObject({ decision: 'none' });

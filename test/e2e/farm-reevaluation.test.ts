@@ -19,11 +19,20 @@ async function receiver() {
   return {
     received,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
-interface Versions { evaluation: number; verdict: string; label: string; reasons: { code: string; message: { en: string } }[] }
+interface Versions {
+  evaluation: number;
+  verdict: string;
+  label: string;
+  reasons: { code: string; message: { en: string } }[];
+}
 
 describe('farms caught from their first post', () => {
   let env: TestEnv;
@@ -40,8 +49,7 @@ describe('farms caught from their first post', () => {
     await hook.close();
   });
 
-  const versions = (id: string) =>
-    env.ctx.db.query<Versions>('SELECT evaluation, verdict, label, reasons FROM scores WHERE article_id = $1 ORDER BY evaluation', [id]);
+  const versions = (id: string) => env.ctx.db.query<Versions>('SELECT evaluation, verdict, label, reasons FROM scores WHERE article_id = $1 ORDER BY evaluation', [id]);
 
   it('raises the first members of a farm once the farm shows, with a new score version, an event and a webhook', async () => {
     const tenant = 'tenant-farm';
@@ -87,7 +95,9 @@ describe('farms caught from their first post', () => {
   it('re-evaluates the earlier posts of an account once a later post shows the burst they were part of', async () => {
     const tenant = 'tenant-burst';
     const submitter = await env.keyFor('submitter', tenant);
-    const human = loadDataset('dev.jsonl.gz').filter((d) => d.label === 'human' && d.text.length > 300).map((d) => d.text);
+    const human = loadDataset('dev.jsonl.gz')
+      .filter((d) => d.label === 'human' && d.text.length > 300)
+      .map((d) => d.text);
     const start = Date.parse('2026-11-22T09:00:00Z');
     const ids: string[] = [];
     for (let i = 0; i < 14; i++) {

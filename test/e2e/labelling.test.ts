@@ -7,12 +7,26 @@ const SLOP_EN =
   "In today's fast-paced digital landscape, it is important to note that artificial intelligence plays a pivotal role in shaping our future. " +
   'Furthermore, it offers a myriad of benefits across various industries. Moreover, by leveraging cutting-edge technologies, businesses can unlock new opportunities and drive innovation. ' +
   'In conclusion, embracing AI is not just an option but a necessity for success in the modern world. Overall, the potential is truly limitless, and we must navigate this evolving landscape with care.';
-const AIGC = { Label: '1', ContentProducer: '001191110108MA01KP2T5U00000', ProduceID: 'gen-2026-0001', ReservedCode1: '', ContentPropagator: '', PropagateID: '', ReservedCode2: '' };
+const AIGC = {
+  Label: '1',
+  ContentProducer: '001191110108MA01KP2T5U00000',
+  ProduceID: 'gen-2026-0001',
+  ReservedCode1: '',
+  ContentPropagator: '',
+  PropagateID: '',
+  ReservedCode2: '',
+};
 
 interface View {
   id: string;
   status: string;
-  labelling: { decision: string; basis: string | null; notice: { zh: string; en: string } | null; explicitLabels: { phrase: string; where: string; start: number; end: number }[]; propagation: { AIGC: Record<string, string> } | null };
+  labelling: {
+    decision: string;
+    basis: string | null;
+    notice: { zh: string; en: string } | null;
+    explicitLabels: { phrase: string; where: string; start: number; end: number }[];
+    propagation: { AIGC: Record<string, string> } | null;
+  };
   result: { label: string; verdict: string } | null;
 }
 

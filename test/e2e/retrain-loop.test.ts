@@ -48,8 +48,31 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
     const report = join(tmp, `${outId}.json`);
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', 'training/retrain.ts', '--decisions', join(tmp, 'labelled.jsonl'), '--sample', '200', '--dev-limit', '6', '--cs', '4', '--holdout', '0.35',
-        '--tolerance', String(tolerance), '--out-dir', join(tmp, 'models'), '--out-id', outId, '--report', report, '--work', join(tmp, 'work')],
+      [
+        '--import',
+        'tsx',
+        'training/retrain.ts',
+        '--decisions',
+        join(tmp, 'labelled.jsonl'),
+        '--sample',
+        '200',
+        '--dev-limit',
+        '6',
+        '--cs',
+        '4',
+        '--holdout',
+        '0.35',
+        '--tolerance',
+        String(tolerance),
+        '--out-dir',
+        join(tmp, 'models'),
+        '--out-id',
+        outId,
+        '--report',
+        report,
+        '--work',
+        join(tmp, 'work'),
+      ],
       { maxBuffer: 32 * 1024 * 1024, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } },
     );
     return { report: JSON.parse(readFileSync(report, 'utf8')) as Report, stdout };
@@ -67,7 +90,11 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
     const decide = async (decision: string, articleIds: string[]) => {
       const body = new URLSearchParams({ csrf: session.csrf, decision, back: '/console/queue' });
       for (const id of articleIds) body.append('articleIds', id);
-      const res = await env.app.request('/console/decide', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, origin: ORIGIN }, body: body.toString() });
+      const res = await env.app.request('/console/decide', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie, origin: ORIGIN },
+        body: body.toString(),
+      });
       expect(res.headers.get('location')).toMatch(/flash=decided%3A24%3A0/);
     };
     await decide('confirm_ai_undeclared', ids.slice(0, 24));
@@ -76,7 +103,10 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
     // 2. The export carries the label, the text as scored, the language and the decision's time and verdict.
     const exported = await env.request('GET', '/v1/review/export', { key: moderator.key });
     const text = await exported.text();
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { label: string; lang: string; text: string; decision: { at: string; verdict: string } });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { label: string; lang: string; text: string; decision: { at: string; verdict: string } });
     expect(lines).toHaveLength(48);
     expect(lines.filter((l) => l.label === 'human' && l.decision.verdict === 'flag')).toHaveLength(24);
     expect(lines.every((l) => l.lang === 'zh' && l.text.length > 20 && Date.parse(l.decision.at) > 0)).toBe(true);
@@ -131,7 +161,10 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
     expect(changes.compared).toBe(12);
     expect(changes.versions).toEqual([expect.objectContaining({ fromModel: MODEL, toModel: ready.checks.model!.detail, count: 12 })]);
     expect(changes.verdicts.reduce((s, v) => s + v.count, 0)).toBe(12);
-    const scored = await next.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE tenant_id = $1 AND model_version = $2`, [tenant, ready.checks.model!.detail]);
+    const scored = await next.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM scores WHERE tenant_id = $1 AND model_version = $2`, [
+      tenant,
+      ready.checks.model!.detail,
+    ]);
     expect(scored[0]!.n).toBe(12);
   }, 420_000);
 });

@@ -6,7 +6,15 @@ interface ArticleBody {
   id: string;
   status: string;
   revision: number;
-  result: null | { verdict: string; label: string; score: number; reasons: { code: string; message: { zh: string; en: string } }[]; modelVersion: string; configVersion: string; timings: Record<string, number> };
+  result: null | {
+    verdict: string;
+    label: string;
+    score: number;
+    reasons: { code: string; message: { zh: string; en: string } }[];
+    modelVersion: string;
+    configVersion: string;
+    timings: Record<string, number>;
+  };
 }
 
 const SLOP_ZH =
@@ -59,7 +67,11 @@ describe('end to end: submit, score, read', () => {
     });
     const { batchId } = (await res.json()) as { batchId: string };
     const batch = await waitFor(async () => {
-      const b = (await (await env.request('GET', `/v1/batches/${batchId}`, { key })).json()) as { progress: number; byStatus: Record<string, number>; byVerdict: Record<string, number> };
+      const b = (await (await env.request('GET', `/v1/batches/${batchId}`, { key })).json()) as {
+        progress: number;
+        byStatus: Record<string, number>;
+        byVerdict: Record<string, number>;
+      };
       return b.progress === 1 ? b : undefined;
     });
     expect(batch.byStatus.scored).toBe(20);
@@ -75,7 +87,7 @@ describe('end to end: submit, score, read', () => {
     await scored(id, 2);
     const rows = await env.ctx.db.query<{ revision: number }>('SELECT revision FROM scores WHERE article_id = $1 ORDER BY revision', [id]);
     expect(rows.map((r) => r.revision)).toEqual([1, 2]);
-    const events = await env.ctx.db.query<{ type: string }>("SELECT type FROM events WHERE subject_id = $1 ORDER BY id", [id]);
+    const events = await env.ctx.db.query<{ type: string }>('SELECT type FROM events WHERE subject_id = $1 ORDER BY id', [id]);
     expect(events.map((e) => e.type)).toEqual(['article.submitted', 'article.scored', 'article.revised', 'article.scored']);
   });
 

@@ -89,7 +89,8 @@ export async function createTestEnv(
   });
   // With workers, one process does both (role `all`), as `npm start` does; without, an `api` process.
   const ctx = await createContext(config, options.role ?? (options.workers ? 'all' : 'api'), options.logger ? { logger: options.logger } : {});
-  const workers = options.workers && ctx.worker ? await (await import('../../src/workers/index.ts')).startWorkers(ctx, ctx.worker, { reconcile: false, ...options.workerOptions }) : undefined;
+  const workers =
+    options.workers && ctx.worker ? await (await import('../../src/workers/index.ts')).startWorkers(ctx, ctx.worker, { reconcile: false, ...options.workerOptions }) : undefined;
   const app = createApp(ctx.api!);
   return {
     ctx,

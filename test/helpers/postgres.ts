@@ -30,7 +30,9 @@ export interface PrivatePostgres {
 export function startPrivatePostgres(port: number): PrivatePostgres {
   const bin = postgresBin();
   if (!bin) {
-    throw new Error(`PostgreSQL does not answer at ${DEFAULT_TEST_DATABASE_URL} and is not installed. Install it (Debian: apt-get install -y postgresql) or set TEST_DATABASE_URL.`);
+    throw new Error(
+      `PostgreSQL does not answer at ${DEFAULT_TEST_DATABASE_URL} and is not installed. Install it (Debian: apt-get install -y postgresql) or set TEST_DATABASE_URL.`,
+    );
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-pg-'));
   const asRoot = userInfo().uid === 0;
@@ -67,4 +69,3 @@ export function startPrivatePostgres(port: number): PrivatePostgres {
     },
   };
 }
-

@@ -160,7 +160,7 @@ describe('bulk NDJSON import', () => {
     const body = (await res.json()) as ImportBody;
     expect(res.status).toBe(202);
     expect(body).toMatchObject({ status: 'completed', linesRead: 300, accepted: 0, duplicates: 300, rejected: 0 });
-    const revisions = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE revision > 1");
+    const revisions = await env.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM articles WHERE revision > 1');
     expect(revisions[0]!.n).toBe(0);
   });
 

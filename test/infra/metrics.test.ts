@@ -103,7 +103,10 @@ describe('model metrics', () => {
     try {
       await detector.load();
       const text = 'The council voted 7-2 on Tuesday to extend the ferry contract. '.repeat(40);
-      await Promise.all([detector.score({ text, title: null, lang: 'en' }), detector.score({ text: '今天下午三点，老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。'.repeat(20), title: null, lang: 'zh' })]);
+      await Promise.all([
+        detector.score({ text, title: null, lang: 'en' }),
+        detector.score({ text: '今天下午三点，老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。'.repeat(20), title: null, lang: 'zh' }),
+      ]);
       const out = await metrics.registry.metrics();
       const windows = sample(out, 'slopguard_model_windows_total{priority="live"}');
       expect(windows).toBeGreaterThanOrEqual(2);

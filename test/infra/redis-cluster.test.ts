@@ -71,7 +71,14 @@ describe('on the local Redis Cluster', () => {
 
     it('keeps each BullMQ queue in its own hash-tagged slot, the queues spread over the masters', async () => {
       const key = await env.keyFor('submitter');
-      expect((await env.request('POST', '/v1/articles', { key, body: { externalId: 'q1', accountId: 'a1', text: '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。' } })).status).toBe(202);
+      expect(
+        (
+          await env.request('POST', '/v1/articles', {
+            key,
+            body: { externalId: 'q1', accountId: 'a1', text: '今天下午三点,杭州市西湖区文三路的一家面馆里,老板陈建国一边擦桌子一边跟我们聊起了这二十年的变化。' },
+          })
+        ).status,
+      ).toBe(202);
       expect(await env.ctx.queues.score.getJobCounts('waiting')).toEqual({ waiting: 1 });
       const prefix = queuePrefix(env.config, QUEUES.score);
       expect(prefix).toBe(`{${env.config.redisPrefix}:score}`);

@@ -44,9 +44,7 @@ describe('the API process killed with SIGKILL during batch submissions', () => {
     await Promise.all(sends);
     expect(acknowledged.length).toBeLessThan(3000);
 
-    const stored = new Set(
-      (await env.ctx.db.query<{ externalId: string }>('SELECT external_id AS "externalId" FROM articles')).map((r) => r.externalId),
-    );
+    const stored = new Set((await env.ctx.db.query<{ externalId: string }>('SELECT external_id AS "externalId" FROM articles')).map((r) => r.externalId));
     for (const id of acknowledged) expect(stored.has(id)).toBe(true);
 
     // The platform resends everything it is not sure about: a new API process takes it.
@@ -59,9 +57,7 @@ describe('the API process killed with SIGKILL during batch submissions', () => {
       expect(answer.errors).toEqual([]);
       for (const a of answer.accepted) expect(a.changed).toBe(!stored.has(a.externalId));
     }
-    const rows = await env.ctx.db.query<{ n: number; distinct: number }>(
-      'SELECT count(*)::int AS n, count(DISTINCT external_id)::int AS distinct FROM articles',
-    );
+    const rows = await env.ctx.db.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT external_id)::int AS distinct FROM articles');
     expect(rows[0]).toEqual({ n: 3000, distinct: 3000 });
     const revisions = await env.ctx.db.query('SELECT id FROM articles WHERE revision > 1');
     expect(revisions).toHaveLength(0);

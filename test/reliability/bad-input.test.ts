@@ -32,7 +32,12 @@ const rejected: Case[] = [
   { name: 'emoji-free whitespace-only text', body: { ...valid, text: '\u3000 \t\n\u200B\u2066' }, status: 422, code: 'validation_failed' },
   { name: 'NUL in the account id', body: { ...valid, accountId: 'a\u0000' }, status: 422, code: 'validation_failed' },
   { name: 'a 10 MB body', raw: JSON.stringify({ ...valid, text: 'a'.repeat(10 * 1024 * 1024) }), status: 413, code: 'payload_too_large' },
-  { name: 'invalid UTF-8 in a string', raw: new Uint8Array([...Buffer.from('{"externalId":"'), 0xc3, 0x28, ...Buffer.from('","accountId":"a","text":"t"}')]), status: 400, code: 'invalid_utf8' },
+  {
+    name: 'invalid UTF-8 in a string',
+    raw: new Uint8Array([...Buffer.from('{"externalId":"'), 0xc3, 0x28, ...Buffer.from('","accountId":"a","text":"t"}')]),
+    status: 400,
+    code: 'invalid_utf8',
+  },
   { name: 'form-encoded body', raw: 'externalId=a&text=b', type: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },
 ];
 
@@ -57,8 +62,16 @@ describe('bad input corpus', () => {
   });
 
   const accepted: [string, Record<string, unknown>, (stored: { text: string; externalId: string }) => void][] = [
-    ['HTML and script tags, stored verbatim', { externalId: 'html', text: '<script>alert(1)</script><img src=x onerror=alert(2)> 正文' }, (a) => expect(a.text).toContain('<script>alert(1)</script>')],
-    ["SQL-looking strings", { externalId: "1'; DROP TABLE articles;--", text: "Robert'); DROP TABLE students;-- 正文" }, (a) => expect(a.externalId).toBe("1'; DROP TABLE articles;--")],
+    [
+      'HTML and script tags, stored verbatim',
+      { externalId: 'html', text: '<script>alert(1)</script><img src=x onerror=alert(2)> 正文' },
+      (a) => expect(a.text).toContain('<script>alert(1)</script>'),
+    ],
+    [
+      'SQL-looking strings',
+      { externalId: "1'; DROP TABLE articles;--", text: "Robert'); DROP TABLE students;-- 正文" },
+      (a) => expect(a.externalId).toBe("1'; DROP TABLE articles;--"),
+    ],
     ['a path-traversal-looking id', { externalId: '../../etc/passwd', text: '正文内容' }, (a) => expect(a.externalId).toBe('../../etc/passwd')],
     ['emoji-only text', { externalId: 'emoji', text: '😀😀🎉🎉🔥' }, (a) => expect(a.text).toBe('😀😀🎉🎉🔥')],
     ['right-to-left overrides (removed)', { externalId: 'rtl', text: 'abc\u202Edef\u202C 正文' }, (a) => expect(a.text).toBe('abcdef 正文')],

@@ -53,8 +53,7 @@ const lock = () => {
   }
 };
 const serving = (pid: number) => waitFor(async () => (lock()?.pid === pid && lock()?.url ? lock()!.url! : undefined), START_MS);
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', ...args], { env: { ...baseEnv, ...env } });
+const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', ...args], { env: { ...baseEnv, ...env } });
 const probe = (url: string, key: string) => fetch(`${url}/v1/articles/by-external-id/none`, { headers: { authorization: `Bearer ${key}` } });
 
 describe('the embedded service: one owner of its data folder, keys while it runs', () => {
@@ -64,47 +63,51 @@ describe('the embedded service: one owner of its data folder, keys while it runs
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses a second start naming the pid, serves keys created with the CLI at once and after a crash restart, takes a stale lock over', async () => {
-    const first = start();
-    const url = await serving(first.pid);
-    const bootstrap = await waitFor(async () => /\n {4}(sg_\S+)\n/.exec(first.stdout())?.[1]);
-    // The banner's advice, followed to the letter: the CLI finds the service through the data folder.
-    expect(first.stdout()).toContain('SLOPGUARD_KEY=<the key above> npm run cli -- keys create --tenant <tenant> --role submitter');
+  it(
+    'refuses a second start naming the pid, serves keys created with the CLI at once and after a crash restart, takes a stale lock over',
+    async () => {
+      const first = start();
+      const url = await serving(first.pid);
+      const bootstrap = await waitFor(async () => /\n {4}(sg_\S+)\n/.exec(first.stdout())?.[1]);
+      // The banner's advice, followed to the letter: the CLI finds the service through the data folder.
+      expect(first.stdout()).toContain('SLOPGUARD_KEY=<the key above> npm run cli -- keys create --tenant <tenant> --role submitter');
 
-    const second = start();
-    expect(await second.exited).toBe(1);
-    expect(second.stderr()).toContain(`in use by slopguard process ${first.pid}`);
-    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const second = start();
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toContain(`in use by slopguard process ${first.pid}`);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
-    await expect(cli(['create', '--tenant', 'acme', '--role', 'submitter'])).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining(`a service is running at ${url}`),
-    });
-    const created = JSON.parse((await cli(['create', '--tenant', 'acme', '--role', 'submitter', '--json'], { SLOPGUARD_KEY: bootstrap })).stdout) as {
-      id: string;
-      key: string;
-    };
-    expect((await probe(url, created.key)).status).toBe(404);
+      await expect(cli(['create', '--tenant', 'acme', '--role', 'submitter'])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(`a service is running at ${url}`),
+      });
+      const created = JSON.parse((await cli(['create', '--tenant', 'acme', '--role', 'submitter', '--json'], { SLOPGUARD_KEY: bootstrap })).stdout) as {
+        id: string;
+        key: string;
+      };
+      expect((await probe(url, created.key)).status).toBe(404);
 
-    // A crash leaves the lock naming a process that is gone; the next start takes it over.
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(lock()?.pid).toBe(first.pid);
-    const third = start();
-    const url3 = await serving(third.pid);
-    expect(third.stdout()).not.toContain('Bootstrap admin key');
-    expect((await probe(url3, created.key)).status).toBe(404);
+      // A crash leaves the lock naming a process that is gone; the next start takes it over.
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(lock()?.pid).toBe(first.pid);
+      const third = start();
+      const url3 = await serving(third.pid);
+      expect(third.stdout()).not.toContain('Bootstrap admin key');
+      expect((await probe(url3, created.key)).status).toBe(404);
 
-    const listed = JSON.parse((await cli(['list', '--tenant', 'acme', '--json'], { SLOPGUARD_KEY: bootstrap })).stdout) as { id: string }[];
-    expect(listed.map((k) => k.id)).toEqual([created.id]);
-    expect((await cli(['revoke', created.id], { SLOPGUARD_KEY: bootstrap })).stdout).toContain(`revoked ${created.id}`);
-    expect((await probe(url3, created.key)).status).toBe(401);
+      const listed = JSON.parse((await cli(['list', '--tenant', 'acme', '--json'], { SLOPGUARD_KEY: bootstrap })).stdout) as { id: string }[];
+      expect(listed.map((k) => k.id)).toEqual([created.id]);
+      expect((await cli(['revoke', created.id], { SLOPGUARD_KEY: bootstrap })).stdout).toContain(`revoked ${created.id}`);
+      expect((await probe(url3, created.key)).status).toBe(401);
 
-    third.child.kill('SIGTERM');
-    expect(await third.exited).toBe(0);
-    expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
-    // No service: the CLI opens the same store itself.
-    const offline = JSON.parse((await cli(['list', '--json'])).stdout) as { id: string; revokedAt: string | null }[];
-    expect(offline.find((k) => k.id === created.id)?.revokedAt).not.toBeNull();
-  }, 2 * START_MS + 120_000);
+      third.child.kill('SIGTERM');
+      expect(await third.exited).toBe(0);
+      expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+      // No service: the CLI opens the same store itself.
+      const offline = JSON.parse((await cli(['list', '--json'])).stdout) as { id: string; revokedAt: string | null }[];
+      expect(offline.find((k) => k.id === created.id)?.revokedAt).not.toBeNull();
+    },
+    2 * START_MS + 120_000,
+  );
 });

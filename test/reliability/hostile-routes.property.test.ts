@@ -77,13 +77,54 @@ const NEG_INF = { inf: -1 } as const;
 type Value = Json | typeof INF | typeof NEG_INF | Value[] | { [key: string]: Value };
 
 const HOSTILE_STRINGS = [
-  '', ' ', '\u0000', 'a\u0000b', '\ud800', 'x\udc00y', '\ud83d', '\uDBFF\uDFFF', '\u202e', '\ufeff',
-  'null', '-1', '0', '1.5', '1e999999', '-1e999999', 'NaN', 'Infinity', '9'.repeat(400),
-  '0000-01-01T00:00:00Z', '0001-01-01T00:00:00Z', '0050-06-01T00:00:00Z', '1969-12-31T23:59:59Z', '2101-01-01T00:00:00Z',
-  '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '-000001-01-01T00:00:00Z', '2026-02-30T00:00:00Z', '2026-01-01T00:00:00+99:99',
-  "'; DROP TABLE articles; --", '../../etc/passwd', 'toString', '__proto__', 'constructor', '%00', 'a,b,,c', 'x'.repeat(5000), 'art_01', 'key_x', 'score', 'failed',
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udc00y',
+  '\ud83d',
+  '\uDBFF\uDFFF',
+  '\u202e',
+  '\ufeff',
+  'null',
+  '-1',
+  '0',
+  '1.5',
+  '1e999999',
+  '-1e999999',
+  'NaN',
+  'Infinity',
+  '9'.repeat(400),
+  '0000-01-01T00:00:00Z',
+  '0001-01-01T00:00:00Z',
+  '0050-06-01T00:00:00Z',
+  '1969-12-31T23:59:59Z',
+  '2101-01-01T00:00:00Z',
+  '9999-12-31T23:59:59Z',
+  '+275760-09-13T00:00:00Z',
+  '-000001-01-01T00:00:00Z',
+  '2026-02-30T00:00:00Z',
+  '2026-01-01T00:00:00+99:99',
+  "'; DROP TABLE articles; --",
+  '../../etc/passwd',
+  'toString',
+  '__proto__',
+  'constructor',
+  '%00',
+  'a,b,,c',
+  'x'.repeat(5000),
+  'art_01',
+  'key_x',
+  'score',
+  'failed',
 ];
-const utf16Units = fc.array(fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), { maxLength: 12 }).map((a) => a.join(''));
+const utf16Units = fc
+  .array(
+    fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)),
+    { maxLength: 12 },
+  )
+  .map((a) => a.join(''));
 const cursorOf = (values: unknown[]) => Buffer.from(JSON.stringify(values, (_k, v: unknown) => (v === INF ? 1e308 * 10 : v))).toString('base64url');
 
 const hostileString: fc.Arbitrary<string> = fc.oneof(
@@ -119,7 +160,10 @@ function toJson(v: Value): string {
   if (v === INF) return '1e999999';
   if (v === NEG_INF) return '-1e999999';
   if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -168,7 +212,8 @@ function encode(s: string): string {
   let out = '';
   for (const ch of s) {
     const code = ch.codePointAt(0)!;
-    if (code >= 0xd800 && code <= 0xdfff) out += `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`.toUpperCase();
+    if (code >= 0xd800 && code <= 0xdfff)
+      out += `%${(0xe0 | (code >> 12)).toString(16)}%${(0x80 | ((code >> 6) & 0x3f)).toString(16)}%${(0x80 | (code & 0x3f)).toString(16)}`.toUpperCase();
     else out += encodeURIComponent(ch);
   }
   return out;
@@ -187,19 +232,39 @@ describe('hostile values at every route: never a 5xx', () => {
     admin = await env.keyFor('admin');
     // Real resources, so a request that names one gets past "not found" into the deeper code.
     const json = async (method: string, url: string, body: unknown, raw?: string) =>
-      (await (await env.request(method, url, raw === undefined ? { key: admin, body } : { key: admin, raw, headers: { 'content-type': 'application/x-ndjson' } })).json()) as Record<string, unknown>;
+      (await (
+        await env.request(method, url, raw === undefined ? { key: admin, body } : { key: admin, raw, headers: { 'content-type': 'application/x-ndjson' } })
+      ).json()) as Record<string, unknown>;
     const article = await json('POST', '/v1/articles', ARTICLE);
     const batch = await json('POST', '/v1/batches', { articles: [{ ...ARTICLE, externalId: 'p-3' }] });
     const imported = await json('POST', '/v1/imports', undefined, `${JSON.stringify({ ...ARTICLE, externalId: 'p-4' })}\n{broken\n`);
     const webhook = await json('POST', '/v1/webhooks', TEMPLATES['POST /v1/webhooks']);
     const rescan = await json('POST', '/v1/rescans', { filter: {}, dryRun: false });
     const submitterKey = await env.ctx.keys.create('tenant-a', 'submitter');
-    const seeded = await seed(env.ctx.db, 'tenant-a', [
-      { externalId: 's-1', accountId: 'acct-1', verdict: 'flag', score: 0.9 },
-      { externalId: 's-2', accountId: 'acct-2', verdict: 'review', score: 0.6 },
-    ], { batchId: 'bat_seeded', clusterId: 'cl_seeded' });
-    realIds = [article.id, batch.batchId, imported.id, (webhook.webhook as { id?: string } | undefined)?.id, rescan.id, submitterKey.keyId, ...seeded, 'bat_seeded', 'cl_seeded', 'acct-1', 'score', 'rescore', 'deliver']
-      .filter((x): x is string => typeof x === 'string');
+    const seeded = await seed(
+      env.ctx.db,
+      'tenant-a',
+      [
+        { externalId: 's-1', accountId: 'acct-1', verdict: 'flag', score: 0.9 },
+        { externalId: 's-2', accountId: 'acct-2', verdict: 'review', score: 0.6 },
+      ],
+      { batchId: 'bat_seeded', clusterId: 'cl_seeded' },
+    );
+    realIds = [
+      article.id,
+      batch.batchId,
+      imported.id,
+      (webhook.webhook as { id?: string } | undefined)?.id,
+      rescan.id,
+      submitterKey.keyId,
+      ...seeded,
+      'bat_seeded',
+      'cl_seeded',
+      'acct-1',
+      'score',
+      'rescore',
+      'deliver',
+    ].filter((x): x is string => typeof x === 'string');
     expect(realIds).toHaveLength(14);
     const seen = new Set<string>();
     routes = env.app.routes
@@ -244,7 +309,9 @@ describe('hostile values at every route: never a 5xx', () => {
       const names = [...new Set([...(documentedQuery.get(`GET ${route.path}`) ?? []), ...EXTRA_QUERY])];
       await fc.assert(
         fc.asyncProperty(pathArb(route.path), fc.dictionary(fc.constantFrom(...names), hostileString, { maxKeys: 4 }), async (params, query) => {
-          const qs = Object.entries(query).map(([k, v]) => `${k}=${encode(v)}`).join('&');
+          const qs = Object.entries(query)
+            .map(([k, v]) => `${k}=${encode(v)}`)
+            .join('&');
           const url = `${fill(route.path, params)}${qs ? `?${qs}` : ''}`;
           return check(`GET ${url}`, await env.request('GET', url, { key: admin }));
         }),
@@ -256,7 +323,9 @@ describe('hostile values at every route: never a 5xx', () => {
   /** The real resource a path names, by the collection before each parameter. */
   const realPath = (path: string) =>
     path.replace(/([^/]*)\/:(\w+)/g, (_m, collection: string, name: string) => {
-      const prefix = { imports: 'imp_', webhooks: 'whk_', rescans: 'rsc_', articles: 'art_', batches: 'bat_', clusters: 'cl_', accounts: 'acct', keys: 'key_', queues: 'score' }[collection];
+      const prefix = { imports: 'imp_', webhooks: 'whk_', rescans: 'rsc_', articles: 'art_', batches: 'bat_', clusters: 'cl_', accounts: 'acct', keys: 'key_', queues: 'score' }[
+        collection
+      ];
       const id = (prefix && realIds.find((x) => x.startsWith(prefix))) ?? (name === 'name' ? 'score' : 'x1');
       return `${collection}/${encodeURIComponent(id)}`;
     });

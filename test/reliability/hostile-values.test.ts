@@ -41,8 +41,7 @@ describe('hostile values are refused before the database', () => {
   });
   afterAll(() => env.close());
 
-  const post = (path: string, raw: string, key = submitter, type = 'application/json') =>
-    env.request('POST', path, { key, raw, headers: { 'content-type': type } });
+  const post = (path: string, raw: string, key = submitter, type = 'application/json') => env.request('POST', path, { key, raw, headers: { 'content-type': type } });
 
   it.each(hostileArticles)('one article: $name -> 422 at $path', async (c) => {
     const res = await post('/v1/articles', c.raw);
@@ -63,7 +62,13 @@ describe('hostile values are refused before the database', () => {
   });
 
   it('a batch whose every item is refused is still recorded, with every item listed', async () => {
-    const res = await post('/v1/batches', `{"articles":[${hostileArticles.slice(0, 3).map((h) => h.raw).join(',')}]}`);
+    const res = await post(
+      '/v1/batches',
+      `{"articles":[${hostileArticles
+        .slice(0, 3)
+        .map((h) => h.raw)
+        .join(',')}]}`,
+    );
     expect(res.status).toBe(202);
     const body = (await res.json()) as { batchId: string; accepted: unknown[]; errors: { index: number }[] };
     expect(body.accepted).toEqual([]);

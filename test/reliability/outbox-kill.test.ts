@@ -78,7 +78,10 @@ describe('side effects survive a worker killed right after the commit', () => {
     await env.ctx.db.query(`UPDATE outbox_cursors SET leased_by = 'dsp_killed', leased_until = now() + interval '1 second'`);
 
     worker({});
-    await waitFor(async () => received.filter((r) => r.event === 'article.scored').length >= ids.length && (await count("SELECT count(*)::int AS n FROM cluster_members")) === ids.length, 120_000);
+    await waitFor(
+      async () => received.filter((r) => r.event === 'article.scored').length >= ids.length && (await count('SELECT count(*)::int AS n FROM cluster_members')) === ids.length,
+      120_000,
+    );
     const cluster = await env.ctx.clusters.clusterOf('tenant-a', ids[0]!);
     expect(cluster).not.toBeNull();
     expect((await env.ctx.clusters.get('tenant-a', cluster!))?.accounts).toHaveLength(ids.length);

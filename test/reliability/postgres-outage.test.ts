@@ -40,11 +40,17 @@ describe('PostgreSQL stops while the API takes traffic and workers score', () =>
     await new Promise((r) => setTimeout(r, 1500));
     server.start();
 
-    await waitFor(async () => {
-      const rows = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'").catch(() => [{ n: 0 }]);
-      return rows[0]!.n === total;
-    }, 60_000, 200);
-    const scores = await env.ctx.db.query<{ n: number; articles: number }>('SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE evaluation = 0');
+    await waitFor(
+      async () => {
+        const rows = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'").catch(() => [{ n: 0 }]);
+        return rows[0]!.n === total;
+      },
+      60_000,
+      200,
+    );
+    const scores = await env.ctx.db.query<{ n: number; articles: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT article_id)::int AS articles FROM scores WHERE evaluation = 0',
+    );
     expect(scores[0]).toEqual({ n: total, articles: total });
     const failed = await env.ctx.db.query("SELECT id FROM articles WHERE status = 'failed'");
     expect(failed).toHaveLength(0);

@@ -61,7 +61,7 @@ async function clusterOk(timeoutMs = 30_000): Promise<void> {
   const node = await liveNode();
   try {
     const deadline = Date.now() + timeoutMs;
-    while (!(await node.call('CLUSTER', 'INFO') as string).includes('cluster_state:ok')) {
+    while (!((await node.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) {
       if (Date.now() > deadline) throw new Error(`no failover within ${timeoutMs} ms:\n${await node.call('CLUSTER', 'NODES')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -81,7 +81,9 @@ async function serverPid(port: number): Promise<number> {
 
 // Distinct human articles from distinct accounts: no farm and no burst forms, so no
 // re-evaluation adds a second evaluation on purpose.
-const human = loadDataset('dev.jsonl.gz').filter((d) => d.label === 'human' && d.lang === 'zh').map((d) => d.text);
+const human = loadDataset('dev.jsonl.gz')
+  .filter((d) => d.label === 'human' && d.lang === 'zh')
+  .map((d) => d.text);
 const text = (i: number) => human[i % human.length]!;
 
 describe('a Redis Cluster master fails during traffic', () => {
@@ -135,19 +137,14 @@ describe('a Redis Cluster master fails during traffic', () => {
       // Nothing but 202 or a clean 503 while the queue's slot had no master.
       expect(statuses.filter((s) => s !== 202 && s !== 503)).toEqual([]);
 
-      const scoredCount = async () =>
-        (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE id = ANY($1) AND status = 'scored'", [accepted]))[0]!.n;
+      const scoredCount = async () => (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE id = ANY($1) AND status = 'scored'", [accepted]))[0]!.n;
       await waitFor(async () => (await scoredCount()) === accepted.length, 90_000, 250);
-      const scores = await env.ctx.db.query<{ id: string; n: number }>(
-        'SELECT article_id AS id, count(*)::int AS n FROM scores WHERE article_id = ANY($1) GROUP BY article_id',
-        [accepted],
-      );
+      const scores = await env.ctx.db.query<{ id: string; n: number }>('SELECT article_id AS id, count(*)::int AS n FROM scores WHERE article_id = ANY($1) GROUP BY article_id', [
+        accepted,
+      ]);
       expect(scores).toHaveLength(accepted.length);
       expect(scores.filter((s) => s.n !== 1)).toEqual([]);
-      const scoredEvents = await env.ctx.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM events WHERE type = 'article.scored' AND subject_id = ANY($1)",
-        [accepted],
-      );
+      const scoredEvents = await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE type = 'article.scored' AND subject_id = ANY($1)", [accepted]);
       expect(scoredEvents[0]!.n).toBe(accepted.length);
     } finally {
       await env.close();
@@ -165,7 +162,15 @@ describe('a Redis Cluster master fails during traffic', () => {
     const r = rng(5);
     const template = ZH_TEMPLATES[2]!;
     const article = (id: string, accountId: string): ArticleToScore => ({
-      id, tenantId: 't1', accountId, title: null, text: templateVariant(template, r), lang: 'zh', declaredAi: false, metadata: {}, postedAt: new Date(),
+      id,
+      tenantId: 't1',
+      accountId,
+      title: null,
+      text: templateVariant(template, r),
+      lang: 'zh',
+      declaredAi: false,
+      metadata: {},
+      postedAt: new Date(),
     });
     try {
       const before = await pipeline.run(article('before', 'u1'));

@@ -103,7 +103,13 @@ describe('Redis restarted while submissions and scoring run', () => {
     expect(refused.length).toBeGreaterThan(0);
     const count = async (sql: string, ids: string[]) => (await env.ctx.db.query<{ n: number }>(sql, [ids]))[0]!.n;
     expect(await count('SELECT count(*)::int AS n FROM articles WHERE external_id = ANY($1)', refused)).toBe(0);
-    await waitFor(async () => (await count("SELECT count(*)::int AS n FROM articles WHERE status = 'scored' AND external_id = ANY($1)", accepted)) === accepted.length, 60_000, 200);
-    expect(await count('SELECT count(*)::int AS n FROM scores s JOIN articles a ON a.id = s.article_id WHERE a.external_id = ANY($1) AND s.evaluation = 0', accepted)).toBe(accepted.length);
+    await waitFor(
+      async () => (await count("SELECT count(*)::int AS n FROM articles WHERE status = 'scored' AND external_id = ANY($1)", accepted)) === accepted.length,
+      60_000,
+      200,
+    );
+    expect(await count('SELECT count(*)::int AS n FROM scores s JOIN articles a ON a.id = s.article_id WHERE a.external_id = ANY($1) AND s.evaluation = 0', accepted)).toBe(
+      accepted.length,
+    );
   }, 90_000);
 });

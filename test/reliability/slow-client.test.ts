@@ -37,9 +37,7 @@ describe('slow clients over a real socket', () => {
   it('answers 408 or closes a body that stops after 13 of 100 declared bytes, while other clients are served', async () => {
     const stalled = await open();
     const closed = untilClosed(stalled);
-    stalled.write(
-      `POST /v1/articles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${submitter}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"externalId"`,
-    );
+    stalled.write(`POST /v1/articles HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${submitter}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"externalId"`);
     // Served while the stalled body holds its connection.
     const health = await fetch(`http://127.0.0.1:${http.port}/healthz`);
     expect(health.status).toBe(200);

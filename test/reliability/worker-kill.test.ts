@@ -38,8 +38,7 @@ describe('worker processes stopped for real', () => {
       },
     });
     expect(res.status).toBe(202);
-    const countScored = async () =>
-      (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'"))[0]!.n;
+    const countScored = async () => (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE status = 'scored'"))[0]!.n;
 
     const first = spawnWorker(env);
     children.push(first);
@@ -76,8 +75,7 @@ describe('worker processes stopped for real', () => {
         })),
       },
     });
-    const countScored = async () =>
-      (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE tenant_id = 'tenant-term' AND status = 'scored'"))[0]!.n;
+    const countScored = async () => (await env.ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM articles WHERE tenant_id = 'tenant-term' AND status = 'scored'"))[0]!.n;
     const worker = spawnWorker(env);
     children.push(worker);
     await waitFor(async () => (await countScored()) >= 3, 30_000, 20);

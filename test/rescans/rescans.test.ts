@@ -118,7 +118,12 @@ describe('rescans', () => {
     const csv = await (await env.request('GET', `/v1/rescans/${created.id}/changes.csv`, { key: admin })).text();
     const lines = csv.trim().split('\n');
     expect(lines[0]).toContain('articleId,externalId,accountId,oldVerdict,newVerdict');
-    expect(lines.slice(1).map((l) => l.split(',')[0]).sort()).toEqual(changed.map((c) => c.articleId).sort());
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(',')[0])
+        .sort(),
+    ).toEqual(changed.map((c) => c.articleId).sort());
     const jsonl = (await (await env.request('GET', `/v1/rescans/${created.id}/changes.jsonl`, { key: admin })).text())
       .trim()
       .split('\n')
@@ -127,10 +132,9 @@ describe('rescans', () => {
     expect(jsonl[0]!.newConfigVersion).toBe(V2.version);
 
     // Newly flagged articles enter the review queue: the event, and articles.verdict is current.
-    const events = await env.ctx.db.query<{ subjectId: string }>(
-      `SELECT subject_id AS "subjectId" FROM events WHERE type = 'article.newly_flagged' AND actor = $1`,
-      [`rescan:${created.id}`],
-    );
+    const events = await env.ctx.db.query<{ subjectId: string }>(`SELECT subject_id AS "subjectId" FROM events WHERE type = 'article.newly_flagged' AND actor = $1`, [
+      `rescan:${created.id}`,
+    ]);
     expect(events.map((e) => e.subjectId).sort()).toEqual(newlyFlagged.map((t) => t.articleId).sort());
     const current = await env.ctx.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM articles WHERE tenant_id = 'tenant-a' AND config_version = $1 AND verdict IN ('review', 'flag')`,
@@ -146,7 +150,16 @@ describe('rescans', () => {
 
   it('documents the import and rescan routes in the OpenAPI document', async () => {
     const doc = (await (await env.app.request('/openapi.json')).json()) as { paths: Record<string, unknown> };
-    for (const path of ['/v1/imports', '/v1/imports/{id}', '/v1/imports/{id}/errors', '/v1/rescans', '/v1/rescans/{id}', '/v1/rescans/{id}/pause', '/v1/rescans/{id}/changes', '/v1/rescans/{id}/changes.csv']) {
+    for (const path of [
+      '/v1/imports',
+      '/v1/imports/{id}',
+      '/v1/imports/{id}/errors',
+      '/v1/rescans',
+      '/v1/rescans/{id}',
+      '/v1/rescans/{id}/pause',
+      '/v1/rescans/{id}/changes',
+      '/v1/rescans/{id}/changes.csv',
+    ]) {
       expect(doc.paths).toHaveProperty([path]);
     }
   });
@@ -209,10 +222,14 @@ describe('rescans', () => {
     const b = await api<RescanView>('POST', '/v1/rescans', { filter: {} }, keyB);
     const c = await api<RescanView>('POST', '/v1/rescans', { filter: {} }, keyC);
     // When the first finishes, the other is well along (a FIFO without windows would leave it near 0).
-    const first = await waitFor(async () => {
-      const [vb, vc] = await Promise.all([view(b.id, keyB), view(c.id, keyC)]);
-      return vb.status === 'completed' || vc.status === 'completed' ? { vb, vc } : undefined;
-    }, 30_000, 20);
+    const first = await waitFor(
+      async () => {
+        const [vb, vc] = await Promise.all([view(b.id, keyB), view(c.id, keyC)]);
+        return vb.status === 'completed' || vc.status === 'completed' ? { vb, vc } : undefined;
+      },
+      30_000,
+      20,
+    );
     const laggard = first.vb.status === 'completed' ? first.vc : first.vb;
     expect(laggard.done).toBeGreaterThan(300);
     await finished(b.id, keyB);

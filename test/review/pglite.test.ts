@@ -18,14 +18,25 @@ describe('review on PGlite', () => {
   afterAll(() => db.close());
 
   it('queues, claims, decides, audits and exports', async () => {
-    const ids = await seed(db, 't1', [
-      { externalId: 'a', accountId: 'u1', verdict: 'flag', score: 0.9 },
-      { externalId: 'b', accountId: 'u2', verdict: 'review', score: 0.7 },
-      { externalId: 'c', accountId: 'u3', verdict: 'flag', score: 0.8 },
-    ], { clusterId: 'cl_p', batchId: 'bat_p' });
+    const ids = await seed(
+      db,
+      't1',
+      [
+        { externalId: 'a', accountId: 'u1', verdict: 'flag', score: 0.9 },
+        { externalId: 'b', accountId: 'u2', verdict: 'review', score: 0.7 },
+        { externalId: 'c', accountId: 'u3', verdict: 'flag', score: 0.8 },
+      ],
+      { clusterId: 'cl_p', batchId: 'bat_p' },
+    );
     const page = await review.queue('t1', { group: 'article', sort: 'priority', state: 'open', limit: 2 });
     expect(page.items.map((i) => i.id)).toEqual([ids[0], ids[2]]);
-    const next = await review.queue('t1', { group: 'article', sort: 'age', state: 'open', limit: 2, cursor: (await review.queue('t1', { group: 'article', sort: 'age', state: 'open', limit: 2 })).nextCursor });
+    const next = await review.queue('t1', {
+      group: 'article',
+      sort: 'age',
+      state: 'open',
+      limit: 2,
+      cursor: (await review.queue('t1', { group: 'article', sort: 'age', state: 'open', limit: 2 })).nextCursor,
+    });
     expect(next.items.map((i) => i.id)).toEqual([ids[2]]);
     expect((await review.queue('t1', { group: 'cluster', sort: 'priority', state: 'open', limit: 5 })).items).toHaveLength(1);
     const who = { tenantId: 't1', keyId: 'key_a' };

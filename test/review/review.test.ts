@@ -78,7 +78,9 @@ describe('moderator review API', () => {
   it('groups the queue by batch and by cluster, with counts and cluster size first', async () => {
     await freshTenant();
     await seed(env.ctx.db, tenant, [art('b1', { score: 0.99 }), art('b2')], { batchId: `bat_${tenant}` });
-    await seed(env.ctx.db, tenant, [art('c1', { accountId: 'x1' }), art('c2', { accountId: 'x2' }), art('c3', { accountId: 'x3', score: 0.5, verdict: 'review' })], { clusterId: `cl_${tenant}_big` });
+    await seed(env.ctx.db, tenant, [art('c1', { accountId: 'x1' }), art('c2', { accountId: 'x2' }), art('c3', { accountId: 'x3', score: 0.5, verdict: 'review' })], {
+      clusterId: `cl_${tenant}_big`,
+    });
     await seed(env.ctx.db, tenant, [art('s1', { accountId: 'y1', score: 0.97 }), art('s2', { accountId: 'y2' })], { clusterId: `cl_${tenant}_small` });
     const batches = await get('/v1/review/queue?group=batch');
     expect(batches.items).toEqual([expect.objectContaining({ kind: 'batch', id: `bat_${tenant}`, items: 2, pending: 2 })]);
@@ -102,7 +104,11 @@ describe('moderator review API', () => {
 
   it('gives an item to exactly one of two moderators racing for it, and shows the claim to others', async () => {
     await freshTenant();
-    const ids = await seed(env.ctx.db, tenant, Array.from({ length: 10 }, (_, i) => art(`race-${i}`)));
+    const ids = await seed(
+      env.ctx.db,
+      tenant,
+      Array.from({ length: 10 }, (_, i) => art(`race-${i}`)),
+    );
     for (const id of ids) {
       const [a, b] = await Promise.all([post('/v1/review/claims', { articleIds: [id] }), post('/v1/review/claims', { articleIds: [id] }, modB.key)]);
       expect([a.status, b.status].sort()).toEqual([200, 409]);
@@ -139,10 +145,14 @@ describe('moderator review API', () => {
     const [id] = await seed(env.ctx.db, tenant, [art('lease')]);
     expect((await post('/v1/review/claims', { articleIds: [id], leaseSeconds: 1 })).status).toBe(200);
     expect((await post('/v1/review/claims', { articleIds: [id] }, modB.key)).status).toBe(409);
-    const taken = await waitFor(async () => {
-      const res = await post('/v1/review/claims', { articleIds: [id] }, modB.key);
-      return res.status === 200 ? ((await res.json()) as { moderator: string }) : undefined;
-    }, 5000, 100);
+    const taken = await waitFor(
+      async () => {
+        const res = await post('/v1/review/claims', { articleIds: [id] }, modB.key);
+        return res.status === 200 ? ((await res.json()) as { moderator: string }) : undefined;
+      },
+      5000,
+      100,
+    );
     expect(taken.moderator).toBe(modB.keyId);
   });
 
@@ -156,10 +166,13 @@ describe('moderator review API', () => {
     expect(res.status).toBe(200);
     const again = (await (await post('/v1/review/decisions', { articleIds: [id], decision: 'confirm_ai_undeclared' })).json()) as { decided: number; unchanged: number };
     expect(again).toMatchObject({ decided: 0, unchanged: 1 });
-    const events = await env.ctx.db.query<{ type: string; actor: string; payload: { decision: string; comment: string | null; previous: string | null }; model_version: string; config_version: string }>(
-      "SELECT type, actor, payload, model_version, config_version FROM events WHERE subject_id = $1 AND type = 'review.decided' ORDER BY id",
-      [id],
-    );
+    const events = await env.ctx.db.query<{
+      type: string;
+      actor: string;
+      payload: { decision: string; comment: string | null; previous: string | null };
+      model_version: string;
+      config_version: string;
+    }>("SELECT type, actor, payload, model_version, config_version FROM events WHERE subject_id = $1 AND type = 'review.decided' ORDER BY id", [id]);
     expect(events.map((e) => e.payload.decision)).toEqual(['escalate', 'confirm_ai_undeclared']);
     expect(events[1]).toMatchObject({ actor: modA.keyId, payload: { comment: 'template farm', previous: 'escalate' } });
     expect(events[1]?.model_version).toContain('text-signals');
@@ -191,7 +204,12 @@ describe('moderator review API', () => {
   it('decides 1,000 items of a batch in one atomic request', async () => {
     await freshTenant();
     const batchId = `bat_big_${tenant}`;
-    const ids = await seed(env.ctx.db, tenant, Array.from({ length: 1000 }, (_, i) => art(`bulk-${i}`, { accountId: `acct-${i % 37}`, score: 0.5 + (i % 50) / 100 })), { batchId });
+    const ids = await seed(
+      env.ctx.db,
+      tenant,
+      Array.from({ length: 1000 }, (_, i) => art(`bulk-${i}`, { accountId: `acct-${i % 37}`, score: 0.5 + (i % 50) / 100 })),
+      { batchId },
+    );
     // One item held by another moderator: the whole request fails and writes nothing.
     await post('/v1/review/claims', { articleIds: [ids[500]] }, modB.key);
     const refused = await post('/v1/review/decisions', { batchId, decision: 'confirm_ai_undeclared', comment: 'farm' });
@@ -236,14 +254,20 @@ describe('moderator review API', () => {
     expect(rest.events).toHaveLength(1);
     const jsonl = await env.request('GET', `/v1/audit?cluster=${clusterId}&format=jsonl`, { key: modA.key });
     expect(jsonl.headers.get('content-type')).toContain('ndjson');
-    const lines = (await jsonl.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const lines = (await jsonl.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(lines).toHaveLength(4);
     const csv = await (await env.request('GET', `/v1/audit?cluster=${clusterId}&format=csv`, { key: modA.key })).text();
     expect(csv.split('\r\n')[0]).toBe('id,at,type,subjectType,subjectId,actor,modelVersion,configVersion,payload');
     expect(csv).toContain('""comment"":""a \\""quoted\\"", comment""');
 
     const exported = await env.request('GET', '/v1/review/export', { key: modA.key });
-    const records = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = (await exported.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     // au1 is escalated now (not a label); au2 stays confirmed.
     expect(records).toHaveLength(1);
     expect(Object.keys(records[0]!).sort()).toEqual(['decision', 'generator', 'group', 'id', 'label', 'lang', 'orig_label', 'source', 'text']);
@@ -257,9 +281,14 @@ describe('moderator review API', () => {
 
   it('shows an account: articles, verdicts, signals over time, clusters', async () => {
     await freshTenant();
-    await seed(env.ctx.db, tenant, [art('ac1', { accountId: 'farm-1', signals: { account: { signals: [{ code: 'burst', strength: 0.8, value: 12 }] } } }), art('ac2', { accountId: 'farm-1', verdict: 'pass', score: 0.1 })]);
+    await seed(env.ctx.db, tenant, [
+      art('ac1', { accountId: 'farm-1', signals: { account: { signals: [{ code: 'burst', strength: 0.8, value: 12 }] } } }),
+      art('ac2', { accountId: 'farm-1', verdict: 'pass', score: 0.1 }),
+    ]);
     await seed(env.ctx.db, tenant, [art('ac3', { accountId: 'farm-1' }), art('ac4', { accountId: 'farm-2' })], { clusterId: `cl_acct_${tenant}` });
-    const view = await get<{ total: number; byVerdict: Record<string, number>; signals: { fired: { code: string }[] }[]; clusters: { id: string }[] }>('/v1/review/accounts/farm-1');
+    const view = await get<{ total: number; byVerdict: Record<string, number>; signals: { fired: { code: string }[] }[]; clusters: { id: string }[] }>(
+      '/v1/review/accounts/farm-1',
+    );
     expect(view.total).toBe(3);
     expect(view.byVerdict).toEqual({ flag: 2, pass: 1 });
     expect(view.signals.flatMap((s) => s.fired.map((f) => f.code))).toEqual(['burst']);

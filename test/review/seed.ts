@@ -25,12 +25,7 @@ export const CONFIG = 'fusion-test';
  * Writes scored articles with their score rows (and optionally a batch and a cluster) in a
  * few statements, so a 1,000-item test seeds in milliseconds. Returns ids in input order.
  */
-export async function seed(
-  db: Db,
-  tenantId: string,
-  articles: SeedArticle[],
-  options: { batchId?: string; clusterId?: string } = {},
-): Promise<string[]> {
+export async function seed(db: Db, tenantId: string, articles: SeedArticle[], options: { batchId?: string; clusterId?: string } = {}): Promise<string[]> {
   const rows = articles.map((a, i) => {
     const text = a.text ?? `Article ${a.externalId}: the council met on Tuesday to discuss the new bridge.`;
     return {
@@ -71,20 +66,18 @@ export async function seed(
       [tenantId, json, MODEL, CONFIG],
     );
     if (options.batchId) {
-      await tx.query(
-        `INSERT INTO batches (id, tenant_id, total, accepted, rejected) VALUES ($1, $2, $3, $3, 0) ON CONFLICT (id) DO NOTHING`,
-        [options.batchId, tenantId, rows.length],
-      );
-      await tx.query(
-        `INSERT INTO batch_items (batch_id, idx, article_id) SELECT $1, x.idx, x.id FROM jsonb_to_recordset($2::jsonb) AS x(idx int, id text)`,
-        [options.batchId, json],
-      );
+      await tx.query(`INSERT INTO batches (id, tenant_id, total, accepted, rejected) VALUES ($1, $2, $3, $3, 0) ON CONFLICT (id) DO NOTHING`, [
+        options.batchId,
+        tenantId,
+        rows.length,
+      ]);
+      await tx.query(`INSERT INTO batch_items (batch_id, idx, article_id) SELECT $1, x.idx, x.id FROM jsonb_to_recordset($2::jsonb) AS x(idx int, id text)`, [
+        options.batchId,
+        json,
+      ]);
     }
     if (options.clusterId) {
-      await tx.query(
-        `INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-        [options.clusterId, tenantId],
-      );
+      await tx.query(`INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, [options.clusterId, tenantId]);
       await tx.query(
         `INSERT INTO cluster_members (tenant_id, article_id, cluster_id, account_id, posted_at, similarity)
          SELECT $1, x.id, $2, x.account_id, x.received_at, 0.8 FROM jsonb_to_recordset($3::jsonb) AS x(id text, account_id text, received_at timestamptz)`,

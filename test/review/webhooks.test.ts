@@ -37,7 +37,11 @@ async function startReceiver() {
       script.set(path, [...statuses]);
     },
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -107,7 +111,11 @@ describe('webhooks end to end', () => {
     return (await res.json()) as { webhook: { id: string }; secret: string };
   };
   const deliveries = async (key: string, id: string, status?: string) =>
-    ((await (await env.request('GET', `/v1/webhooks/${id}/deliveries${status ? `?status=${status}` : ''}`, { key })).json()) as { deliveries: { id: string; status: string; attempts: number; lastStatusCode: number | null; eventType: string }[] }).deliveries;
+    (
+      (await (await env.request('GET', `/v1/webhooks/${id}/deliveries${status ? `?status=${status}` : ''}`, { key })).json()) as {
+        deliveries: { id: string; status: string; attempts: number; lastStatusCode: number | null; eventType: string }[];
+      }
+    ).deliveries;
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -132,14 +140,24 @@ describe('webhooks end to end', () => {
       const res = await env.request('POST', '/v1/articles', { key: k.submitter, body: { externalId: `dup-${account}`, accountId: account, text } });
       ids.push(((await res.json()) as { id: string }).id);
     }
-    const got = await waitFor(async () => receiver.received.filter((r) => r.path === '/scored' && r.headers['x-slopguard-event'] === 'article.scored').length >= 3 && receiver.received.filter((r) => r.path === '/scored'));
+    const got = await waitFor(
+      async () =>
+        receiver.received.filter((r) => r.path === '/scored' && r.headers['x-slopguard-event'] === 'article.scored').length >= 3 &&
+        receiver.received.filter((r) => r.path === '/scored'),
+    );
     for (const r of got) {
       expect(
         verifyWebhookSignature({ secret, body: r.body, timestamp: r.headers['x-slopguard-timestamp'] as string, signature: r.headers['x-slopguard-signature'] as string }),
       ).toEqual({ ok: true });
-      expect(verifyWebhookSignature({ secret, body: `${r.body} `, timestamp: r.headers['x-slopguard-timestamp'] as string, signature: r.headers['x-slopguard-signature'] as string }).ok).toBe(false);
+      expect(
+        verifyWebhookSignature({ secret, body: `${r.body} `, timestamp: r.headers['x-slopguard-timestamp'] as string, signature: r.headers['x-slopguard-signature'] as string }).ok,
+      ).toBe(false);
     }
-    const payload = JSON.parse(got.find((r) => r.headers['x-slopguard-event'] === 'article.scored')!.body) as { type: string; tenantId: string; data: { articleId: string; verdict: string } };
+    const payload = JSON.parse(got.find((r) => r.headers['x-slopguard-event'] === 'article.scored')!.body) as {
+      type: string;
+      tenantId: string;
+      data: { articleId: string; verdict: string };
+    };
     expect(payload).toMatchObject({ type: 'article.scored', tenantId: k.tenant });
     expect(ids).toContain(payload.data.articleId);
     // The cluster listener recorded the near-duplicates across accounts.
@@ -157,11 +175,16 @@ describe('webhooks end to end', () => {
     ]);
     await env.request('POST', '/v1/review/decisions', { key: k.moderator, body: { articleIds: ids, decision: 'confirm_ai_undeclared', comment: 'farm' } });
     await env.request('POST', '/v1/review/decisions', { key: k.moderator, body: { articleIds: ids, decision: 'confirm_ai_undeclared' } });
-    const [hit] = await waitFor(async () => { const h = receiver.received.filter((r) => r.path === '/decided'); return h.length > 0 && h; });
+    const [hit] = await waitFor(async () => {
+      const h = receiver.received.filter((r) => r.path === '/decided');
+      return h.length > 0 && h;
+    });
     const body = JSON.parse(hit!.body) as { type: string; data: { decision: string; items: { articleId: string }[] } };
     expect(body.type).toBe('review.decided');
     expect(body.data.items.map((i) => i.articleId).sort()).toEqual([...ids].sort());
-    expect(verifyWebhookSignature({ secret, body: hit!.body, timestamp: hit!.headers['x-slopguard-timestamp'] as string, signature: hit!.headers['x-slopguard-signature'] as string })).toEqual({ ok: true });
+    expect(
+      verifyWebhookSignature({ secret, body: hit!.body, timestamp: hit!.headers['x-slopguard-timestamp'] as string, signature: hit!.headers['x-slopguard-signature'] as string }),
+    ).toEqual({ ok: true });
     // The repeated (idempotent) decision changed nothing and sent nothing.
     await new Promise((r) => setTimeout(r, 300));
     expect(receiver.received.filter((r) => r.path === '/decided')).toHaveLength(1);
@@ -182,7 +205,10 @@ describe('webhooks end to end', () => {
     // Every attempt of one delivery carries the same delivery id (receivers dedupe on it).
     expect(new Set(receiver.received.filter((r) => r.path === '/flaky').map((r) => r.headers['x-slopguard-delivery'])).size).toBe(1);
 
-    const [dead] = await waitFor(async () => { const d = await deliveries(k.admin, down.webhook.id, 'dead'); return d.length > 0 && d; });
+    const [dead] = await waitFor(async () => {
+      const d = await deliveries(k.admin, down.webhook.id, 'dead');
+      return d.length > 0 && d;
+    });
     expect(dead).toMatchObject({ attempts: 3, lastStatusCode: 500 });
     expect(receiver.received.filter((r) => r.path === '/down')).toHaveLength(3);
     const failedJobs = (await (await env.request('GET', '/v1/admin/queues/deliver/jobs?state=failed', { key: k.admin })).json()) as { jobs: { data: { deliveryId: string } }[] };
@@ -213,7 +239,10 @@ describe('webhooks end to end', () => {
   it('never holds up scoring: a receiver that hangs does not delay the verdict', async () => {
     const k = await tenantKeys();
     await subscribe(k.admin, '/hang', ['article.scored']);
-    const res = await env.request('POST', '/v1/articles', { key: k.submitter, body: { externalId: 'h1', accountId: 'h', text: 'A short note about the weather in the harbour town this morning, with rain expected later.' } });
+    const res = await env.request('POST', '/v1/articles', {
+      key: k.submitter,
+      body: { externalId: 'h1', accountId: 'h', text: 'A short note about the weather in the harbour town this morning, with rain expected later.' },
+    });
     const { id } = (await res.json()) as { id: string };
     const started = Date.now();
     await waitFor(async () => ((await (await env.request('GET', `/v1/articles/${id}`, { key: k.submitter })).json()) as { status: string }).status === 'scored', 10_000);

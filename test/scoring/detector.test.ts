@@ -100,7 +100,11 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
   });
 
   it('int8 ONNX through transformers.js matches the PyTorch reference logits', async () => {
-    const ref = JSON.parse(readFileSync(join(MODEL_DIR, 'slopguard-detector', 'reference.json'), 'utf8')) as { input_ids: number[][]; attention_mask: number[][]; logits: number[][] };
+    const ref = JSON.parse(readFileSync(join(MODEL_DIR, 'slopguard-detector', 'reference.json'), 'utf8')) as {
+      input_ids: number[][];
+      attention_mask: number[][];
+      logits: number[][];
+    };
     const { AutoModelForSequenceClassification, Tensor } = await offlineTransformers();
     const model = (await AutoModelForSequenceClassification.from_pretrained('slopguard-detector', { dtype: 'q8' })) as unknown as (
       i: Record<string, unknown>,
@@ -147,7 +151,7 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
   it('batches windows of concurrent calls and gives the numbers a one-by-one run gives', async () => {
     const texts = [
       ZH_ARTICLE,
-      canonicalText('In today\'s rapidly evolving landscape, organisations must leverage innovative solutions to stay ahead. '.repeat(12)),
+      canonicalText("In today's rapidly evolving landscape, organisations must leverage innovative solutions to stay ahead. ".repeat(12)),
       canonicalText('我家楼下新开了一家面馆，老板是山西人，刀削面做得很地道，就是醋放得太多。'.repeat(5)),
     ];
     const langs = ['zh', 'en', 'zh'] as const;
@@ -172,15 +176,19 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
     });
   }, 30_000);
 
-  it.skipIf(!existsSync(SEED_DIR))('flags none of the seed page pieces (a human newspaper page)', async () => {
-    const file = readdirSync(SEED_DIR).find((f) => f.endsWith('.txt'))!;
-    const pieces = splitSeedPage(readFileSync(join(SEED_DIR, file), 'utf8'));
-    expect(pieces.length).toBe(9);
-    for (const p of pieces) {
-      const out = await detector.score({ text: p.text, title: null, lang: p.lang });
-      if (out.probability !== null) expect(out.probability, p.title).toBeLessThan(out.thresholds!.flag);
-    }
-  }, 30_000);
+  it.skipIf(!existsSync(SEED_DIR))(
+    'flags none of the seed page pieces (a human newspaper page)',
+    async () => {
+      const file = readdirSync(SEED_DIR).find((f) => f.endsWith('.txt'))!;
+      const pieces = splitSeedPage(readFileSync(join(SEED_DIR, file), 'utf8'));
+      expect(pieces.length).toBe(9);
+      for (const p of pieces) {
+        const out = await detector.score({ text: p.text, title: null, lang: p.lang });
+        if (out.probability !== null) expect(out.probability, p.title).toBeLessThan(out.thresholds!.flag);
+      }
+    },
+    30_000,
+  );
 
   it('gives each window its own calibrated probability and highlights it only from review up', async () => {
     const out = await detector.score({ text: ZH_ARTICLE, title: null, lang: 'zh' });
@@ -197,17 +205,21 @@ describe.skipIf(!existsSync(join(MODEL_DIR, 'slopguard-detector', 'manifest.json
     expect(Math.abs(alone.features.raw_probability! - w.probability)).toBeLessThan(0.01);
   }, 30_000);
 
-  it.skipIf(!existsSync(SEED_DIR))('leaves most of the seed page (human news) unhighlighted', async () => {
-    const file = readdirSync(SEED_DIR).find((f) => f.endsWith('.txt'))!;
-    let chars = 0;
-    let lit = 0;
-    for (const p of splitSeedPage(readFileSync(join(SEED_DIR, file), 'utf8'))) {
-      const out = await detector.score({ text: p.text, title: null, lang: p.lang });
-      const on = new Uint8Array(p.text.length);
-      for (const s of out.segments) if (s.highlight !== 'none') on.fill(1, s.start, s.end);
-      chars += p.text.length;
-      lit += on.reduce((a, b) => a + b, 0);
-    }
-    expect(lit / chars).toBeLessThan(SEED_LIT_MAX);
-  }, 60_000);
+  it.skipIf(!existsSync(SEED_DIR))(
+    'leaves most of the seed page (human news) unhighlighted',
+    async () => {
+      const file = readdirSync(SEED_DIR).find((f) => f.endsWith('.txt'))!;
+      let chars = 0;
+      let lit = 0;
+      for (const p of splitSeedPage(readFileSync(join(SEED_DIR, file), 'utf8'))) {
+        const out = await detector.score({ text: p.text, title: null, lang: p.lang });
+        const on = new Uint8Array(p.text.length);
+        for (const s of out.segments) if (s.highlight !== 'none') on.fill(1, s.start, s.end);
+        chars += p.text.length;
+        lit += on.reduce((a, b) => a + b, 0);
+      }
+      expect(lit / chars).toBeLessThan(SEED_LIT_MAX);
+    },
+    60_000,
+  );
 });

@@ -53,10 +53,16 @@ describe('WindowBatcher', () => {
       50,
     );
     await batcher.scoreAll(['l1']);
-    await batcher.scoreAll(Array.from({ length: 8 }, (_, i) => `b${i}`), true);
+    await batcher.scoreAll(
+      Array.from({ length: 8 }, (_, i) => `b${i}`),
+      true,
+    );
     expect(passes).toEqual([1, 2, 2, 2, 2]);
     await new Promise((r) => setTimeout(r, 60));
-    await batcher.scoreAll(Array.from({ length: 20 }, (_, i) => `b${i}`), true);
+    await batcher.scoreAll(
+      Array.from({ length: 20 }, (_, i) => `b${i}`),
+      true,
+    );
     expect(passes.slice(5)).toEqual([16, 4]);
   });
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalText } from '../../src/domain/normalize.ts';
 import type { ScoreInput } from '../../src/domain/types.ts';
-import {
-  createTextSignalsScorer,
-  MIN_UNITS,
-  scoreTextSignals,
-  TEXT_SIGNALS_NAME,
-  TEXT_SIGNALS_VERSION,
-} from '../../src/scoring/text-signals/index.ts';
+import { createTextSignalsScorer, MIN_UNITS, scoreTextSignals, TEXT_SIGNALS_NAME, TEXT_SIGNALS_VERSION } from '../../src/scoring/text-signals/index.ts';
 import { FEATURE_NAMES, mattr, type FeatureName } from '../../src/scoring/text-signals/features.ts';
 import { TEXT_SIGNALS_WEIGHTS } from '../../src/scoring/text-signals/weights.ts';
 
@@ -171,8 +165,7 @@ By following these steps, you can become more productive and achieve better resu
 
 /** Repetitive wording: low lexical variety. */
 const REPETITIVE_ZH = '发展是重要的，发展是必要的，发展是关键的，我们要发展，发展要重视，重视要发展。'.repeat(6);
-const REPETITIVE_EN =
-  'The product is good and the service is good and the price is good, so the product is good for the people and the people like the product. '.repeat(6);
+const REPETITIVE_EN = 'The product is good and the service is good and the price is good, so the product is good for the people and the people like the product. '.repeat(6);
 
 const zh = (text: string): ScoreInput => ({ text: canonicalText(text), title: null, lang: 'zh' });
 const en = (text: string): ScoreInput => ({ text: canonicalText(text), title: null, lang: 'en' });
@@ -263,9 +256,7 @@ describe('text-signals scorer', () => {
     expect(click.message.zh).toContain('月入');
     const enClick = scoreTextSignals(en(CLICKBAIT_EN)).output.reasons.find((r) => r.code === 'text.clickbait_rate')!;
     expect(enClick.message.en).toMatch(/^\d+ money-making or engagement-bait phrases \(/);
-    expect(Object.keys((enClick.evidence as { phrases: Record<string, number> }).phrases)).toEqual(
-      expect.arrayContaining(['passive income', 'make $X', 'side hustle']),
-    );
+    expect(Object.keys((enClick.evidence as { phrases: Record<string, number> }).phrases)).toEqual(expect.arrayContaining(['passive income', 'make $X', 'side hustle']));
   });
 
   it('counts clickbait in the title too', () => {

@@ -7,19 +7,7 @@ import { AccountSignals } from '../../src/signals/account-signals.ts';
 import { accountSignalSettingsSchema, type AccountSignalSettingsInput } from '../../src/signals/settings.ts';
 import type { AccountSignalsResult } from '../../src/signals/types.ts';
 import { isolatedRedis, keysUnder } from './redis-helper.ts';
-import {
-  DAY,
-  HOUR,
-  MINUTE,
-  ZH_TEMPLATES,
-  humanTimes,
-  loadDataset,
-  newsroomTimes,
-  paraphrase,
-  rng,
-  sameTopicArticle,
-  templateVariant,
-} from './scenarios.ts';
+import { DAY, HOUR, MINUTE, ZH_TEMPLATES, humanTimes, loadDataset, newsroomTimes, paraphrase, rng, sameTopicArticle, templateVariant } from './scenarios.ts';
 
 const T0 = Date.parse('2026-10-01T00:00:00Z');
 const dataset = loadDataset('train.jsonl.gz').map((d) => d.text);
@@ -37,7 +25,15 @@ const codes = (r: AccountSignalsResult) => r.signals.map((s) => s.code);
 
 /** A text scorer output with nothing to say, and a detector with a given probability. */
 const neutralText: ScorerOutput = { name: 'text', version: '1', probability: 0.5, reasons: [], segments: [], features: {}, thresholds: null };
-const detector = (p: number | null): ScorerOutput => ({ name: 'detector', version: '1', probability: p, reasons: [], segments: [], features: {}, thresholds: { review: 0.6, flag: 0.9 } });
+const detector = (p: number | null): ScorerOutput => ({
+  name: 'detector',
+  version: '1',
+  probability: p,
+  reasons: [],
+  segments: [],
+  features: {},
+  thresholds: { review: 0.6, flag: 0.9 },
+});
 function verdictOf(account: AccountSignalsResult, p: number | null = 0.1) {
   return fuse({ lang: 'zh', declaredAi: false, contentLength: 800, detector: detector(p), text: neutralText, account }, defaultFusionConfig);
 }
@@ -82,9 +78,9 @@ describe.each(['single', 'cluster'] as const)('on %s Redis', (kind) => {
       // Its first three days are backfilled in bulk (short texts: timing only); the last two are
       // observed one by one.
       const cut = times.findIndex((t) => t >= T0 + 3 * DAY);
-      const history = times.slice(0, cut).map((t, i) =>
-        s.prepare({ tenantId: 't1', articleId: `newsroom-h${i}`, accountId: 'newsroom', text: `快讯${i}`, lang: 'zh', postedAt: t }),
-      );
+      const history = times
+        .slice(0, cut)
+        .map((t, i) => s.prepare({ tenantId: 't1', articleId: `newsroom-h${i}`, accountId: 'newsroom', text: `快讯${i}`, lang: 'zh', postedAt: t }));
       await s.index(history);
       const established = await postAll(s, 't1', 'newsroom', times.slice(cut), distinctText);
       expect(established.length).toBeGreaterThan(150);
@@ -241,7 +237,14 @@ describe.each(['single', 'cluster'] as const)('on %s Redis', (kind) => {
       const { EN_TEMPLATES } = await import('./scenarios.ts');
       const r = rng(9);
       await s.observe({ tenantId: 't1', articleId: 'e1', accountId: 'u1', text: templateVariant(EN_TEMPLATES[0]!, r, 'en'), lang: 'en', postedAt: T0 });
-      const hit = await s.observe({ tenantId: 't1', articleId: 'e2', accountId: 'u2', text: paraphrase(templateVariant(EN_TEMPLATES[0]!, r, 'en'), r, 'en'), lang: 'en', postedAt: T0 + 5000 });
+      const hit = await s.observe({
+        tenantId: 't1',
+        articleId: 'e2',
+        accountId: 'u2',
+        text: paraphrase(templateVariant(EN_TEMPLATES[0]!, r, 'en'), r, 'en'),
+        lang: 'en',
+        postedAt: T0 + 5000,
+      });
       expect(hit.similar.map((x) => x.articleId)).toEqual(['e1']);
     });
 

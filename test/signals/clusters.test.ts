@@ -48,7 +48,14 @@ describe('ClusterService', () => {
     const r = rng(21);
     const ids: (string | null)[] = [];
     for (let a = 0; a < 12; a++) {
-      const res = await signals.observe({ tenantId: 't1', articleId: `p${a}`, accountId: `farm${a}`, text: templateVariant(ZH_TEMPLATES[1]!, r), lang: 'zh', postedAt: T0 + a * 4000 });
+      const res = await signals.observe({
+        tenantId: 't1',
+        articleId: `p${a}`,
+        accountId: `farm${a}`,
+        text: templateVariant(ZH_TEMPLATES[1]!, r),
+        lang: 'zh',
+        postedAt: T0 + a * 4000,
+      });
       ids.push(await clusters.upsertFromObservation(res));
     }
     expect(ids[0]).toBeNull();
@@ -98,7 +105,16 @@ describe('ClusterService', () => {
     const a = await clusters.upsertFromObservation(obs('a2', 'u2', T0 + 1000, [['a1', 'u1', T0]], 'cl_b'));
     const b = await clusters.upsertFromObservation(obs('b2', 'u4', T0 + 3000, [['b1', 'u3', T0 + 2000]], 'cl_a'));
     expect([a, b]).toEqual(['cl_b', 'cl_a']);
-    const link = obs('x', 'u5', T0 + 4000, [['a1', 'u1', T0], ['b1', 'u3', T0 + 2000]], 'cl_b');
+    const link = obs(
+      'x',
+      'u5',
+      T0 + 4000,
+      [
+        ['a1', 'u1', T0],
+        ['b1', 'u3', T0 + 2000],
+      ],
+      'cl_b',
+    );
     expect(await clusters.upsertFromObservation(link)).toBe('cl_a');
     expect(await clusters.upsertFromObservation(link)).toBe('cl_a');
     const { clusters: list } = await clusters.list('t1');
@@ -135,7 +151,13 @@ describe('ClusterService', () => {
     expect(await clusters.upsertFromObservation({ ...first, firstObservation: false })).toBe(id);
     expect(await db.query('SELECT size, account_count, updated_at FROM clusters WHERE id = $1', [id])).toEqual(before);
     // A rescan that finds a newer near-duplicate (or a higher similarity) grows the cluster.
-    const grown = { ...obs('r2', 'u2', T0 + 1000, [['r1', 'u1', T0], ['r3', 'u3', T0 + 2000]]), firstObservation: false };
+    const grown = {
+      ...obs('r2', 'u2', T0 + 1000, [
+        ['r1', 'u1', T0],
+        ['r3', 'u3', T0 + 2000],
+      ]),
+      firstObservation: false,
+    };
     expect(await clusters.upsertFromObservation(grown)).toBe(id);
     const higher = { ...first, firstObservation: false, similar: first.similar.map((s) => ({ ...s, similarity: 0.95 })) };
     expect(await clusters.upsertFromObservation(higher)).toBe(id);

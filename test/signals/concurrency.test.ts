@@ -35,9 +35,7 @@ describe.each(['single', 'cluster'] as const)('AccountSignals under concurrency 
     const texts = Array.from({ length: n }, () => templateVariant(template, r));
     // All at once, spread over the workers: no observation waits for another.
     const results = await Promise.all(
-      texts.map((text, i) =>
-        signals[i % signals.length]!.observe({ tenantId: 't1', articleId: `a${i}`, accountId: `u${i}`, text, lang: 'zh', postedAt: T0 + i * 1000 }),
-      ),
+      texts.map((text, i) => signals[i % signals.length]!.observe({ tenantId: 't1', articleId: `a${i}`, accountId: `u${i}`, text, lang: 'zh', postedAt: T0 + i * 1000 })),
     );
     const seen = results.map((res) => new Set(res.similar.map((s) => s.articleId)));
     const missed: string[] = [];
@@ -57,7 +55,14 @@ describe.each(['single', 'cluster'] as const)('AccountSignals under concurrency 
       Array.from({ length: 8 }, (_, i) => signals[i % 4]!.observe({ tenantId: 't1', articleId: 'same', accountId: 'u1', text, lang: 'zh', postedAt: T0 })),
     );
     expect(results.filter((r) => r.firstObservation)).toHaveLength(1);
-    const after = await signals[0]!.observe({ tenantId: 't1', articleId: 'next', accountId: 'u1', text: '另一篇完全不同的文章，讲的是今天早上菜市场里青菜的价格又涨了一些。', lang: 'zh', postedAt: T0 + 1000 });
+    const after = await signals[0]!.observe({
+      tenantId: 't1',
+      articleId: 'next',
+      accountId: 'u1',
+      text: '另一篇完全不同的文章，讲的是今天早上菜市场里青菜的价格又涨了一些。',
+      lang: 'zh',
+      postedAt: T0 + 1000,
+    });
     expect(after.stats.windowCounts['600']).toBe(2);
   });
 });

@@ -63,7 +63,7 @@ export const ZH_TEMPLATES = [
 ];
 
 export const EN_TEMPLATES = [
-  'Breaking news from {city}! On {date}, local resident {name} made a shocking discovery while cleaning out an old storage unit, finding a forgotten savings account statement worth {n1} thousand dollars. According to {name}, the money had been quietly saved by a late grandfather, and nobody in the family had any idea it existed. Staff at a {city} bank said such cases are more common than people think and advised residents to check old bank cards and passbooks regularly. Many readers said the story moved them and reminded them to spend more time with elderly relatives. Experts warn that anyone in a similar situation should visit a bank branch with valid identification and never trust unexpected phone calls, as scammers often target such stories. {name} plans to use the money for a parent\'s medical bills and donate the remaining {n2} thousand dollars to a nursing home in {city}.',
+  "Breaking news from {city}! On {date}, local resident {name} made a shocking discovery while cleaning out an old storage unit, finding a forgotten savings account statement worth {n1} thousand dollars. According to {name}, the money had been quietly saved by a late grandfather, and nobody in the family had any idea it existed. Staff at a {city} bank said such cases are more common than people think and advised residents to check old bank cards and passbooks regularly. Many readers said the story moved them and reminded them to spend more time with elderly relatives. Experts warn that anyone in a similar situation should visit a bank branch with valid identification and never trust unexpected phone calls, as scammers often target such stories. {name} plans to use the money for a parent's medical bills and donate the remaining {n2} thousand dollars to a nursing home in {city}.",
 ];
 
 function fillSlots(template: string, r: () => number, lang: 'zh' | 'en'): string {
@@ -86,13 +86,36 @@ export function templateVariant(template: string, r: () => number, lang: 'zh' | 
 }
 
 const ZH_SYNONYMS: [string, string][] = [
-  ['表示', '指出'], ['目前', '当前'], ['进行', '开展'], ['不少', '许多'], ['建议', '提议'], ['提醒', '告诫'],
-  ['已经', '已'], ['相关', '有关'], ['认为', '觉得'], ['非常', '十分'], ['发现', '找到'], ['了解', '获悉'],
-  ['明显', '显著'], ['同时', '此外'], ['因此', '所以'], ['情况', '状况'], ['主要', '重点'], ['需要', '须要'],
+  ['表示', '指出'],
+  ['目前', '当前'],
+  ['进行', '开展'],
+  ['不少', '许多'],
+  ['建议', '提议'],
+  ['提醒', '告诫'],
+  ['已经', '已'],
+  ['相关', '有关'],
+  ['认为', '觉得'],
+  ['非常', '十分'],
+  ['发现', '找到'],
+  ['了解', '获悉'],
+  ['明显', '显著'],
+  ['同时', '此外'],
+  ['因此', '所以'],
+  ['情况', '状况'],
+  ['主要', '重点'],
+  ['需要', '须要'],
 ];
 const EN_SYNONYMS: [string, string][] = [
-  ['said', 'stated'], ['local', 'area'], ['money', 'funds'], ['shocking', 'surprising'], ['regularly', 'often'],
-  ['many', 'numerous'], ['never', 'not'], ['quietly', 'secretly'], ['advised', 'urged'], ['plans', 'intends'],
+  ['said', 'stated'],
+  ['local', 'area'],
+  ['money', 'funds'],
+  ['shocking', 'surprising'],
+  ['regularly', 'often'],
+  ['many', 'numerous'],
+  ['never', 'not'],
+  ['quietly', 'secretly'],
+  ['advised', 'urged'],
+  ['plans', 'intends'],
 ];
 
 /**
@@ -113,7 +136,8 @@ export function paraphrase(text: string, r: () => number, lang: 'zh' | 'en' = 'z
     const i = 1 + Math.floor(r() * (sentences.length - 2));
     [sentences[i], sentences[i + 1]] = [sentences[i + 1] as string, sentences[i] as string];
   }
-  const extra = lang === 'zh' ? pick(r, ['对此，网友纷纷点赞', '这件事值得关注', '小编也觉得很有道理']) : pick(r, ['Readers reacted strongly', 'This is worth watching', 'We think so too']);
+  const extra =
+    lang === 'zh' ? pick(r, ['对此，网友纷纷点赞', '这件事值得关注', '小编也觉得很有道理']) : pick(r, ['Readers reacted strongly', 'This is worth watching', 'We think so too']);
   sentences.splice(Math.floor(r() * sentences.length), 0, extra);
   return sentences.join(stop) + (lang === 'zh' ? '。' : '.');
 }

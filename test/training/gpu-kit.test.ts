@@ -21,10 +21,30 @@ const PY = '/usr/bin/python3';
 const pythonOk = spawnSync(PY, ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status === 0;
 if (!pythonOk) console.warn('gpu-kit tests skipped: /usr/bin/python3 lacks torch/onnx (apt-get install python3-torch python3-onnx libopenblas0-openmp)');
 
-const ZH_HUMAN = ['昨天下午我骑车去菜市场买了两斤排骨，老板多送了一把葱。', '楼下的猫又生了三只小猫，邻居阿姨每天给它们送剩饭。', '我们班周五去爬山，半路下雨，大家躲在亭子里吃泡面。', '这家面馆开了二十年，老板的儿子现在接手了，味道差不多。'];
-const ZH_AI = ['首先，我们需要明确人工智能的发展具有深远的意义。', '其次，在当今快速发展的社会中，科技创新发挥着重要作用。', '总之，只有不断提升综合素质，才能更好地应对未来的挑战。', '此外，我们还应该注重可持续发展，推动社会全面进步。'];
-const EN_HUMAN = ['my bike got a flat on the way to work so i walked the last mile and was late again.', 'the bakery on fifth closed early today, no idea why, the sign just said back soon.', 'we tried the new ramen place, broth was salty but the eggs were perfect honestly.', 'grandma called to ask how to send a photo and we spent an hour on it.'];
-const EN_AI = ['In conclusion, it is important to note that technology plays a crucial role in modern society.', 'Furthermore, fostering collaboration can significantly enhance overall productivity and innovation.', 'Additionally, embracing a holistic approach ensures sustainable and meaningful outcomes for all stakeholders.', 'Overall, these strategies provide a comprehensive framework for navigating complex challenges.'];
+const ZH_HUMAN = [
+  '昨天下午我骑车去菜市场买了两斤排骨，老板多送了一把葱。',
+  '楼下的猫又生了三只小猫，邻居阿姨每天给它们送剩饭。',
+  '我们班周五去爬山，半路下雨，大家躲在亭子里吃泡面。',
+  '这家面馆开了二十年，老板的儿子现在接手了，味道差不多。',
+];
+const ZH_AI = [
+  '首先，我们需要明确人工智能的发展具有深远的意义。',
+  '其次，在当今快速发展的社会中，科技创新发挥着重要作用。',
+  '总之，只有不断提升综合素质，才能更好地应对未来的挑战。',
+  '此外，我们还应该注重可持续发展，推动社会全面进步。',
+];
+const EN_HUMAN = [
+  'my bike got a flat on the way to work so i walked the last mile and was late again.',
+  'the bakery on fifth closed early today, no idea why, the sign just said back soon.',
+  'we tried the new ramen place, broth was salty but the eggs were perfect honestly.',
+  'grandma called to ask how to send a photo and we spent an hour on it.',
+];
+const EN_AI = [
+  'In conclusion, it is important to note that technology plays a crucial role in modern society.',
+  'Furthermore, fostering collaboration can significantly enhance overall productivity and innovation.',
+  'Additionally, embracing a holistic approach ensures sustainable and meaningful outcomes for all stakeholders.',
+  'Overall, these strategies provide a comprehensive framework for navigating complex challenges.',
+];
 
 /** A deterministic tiny corpus in the shared datasets' layout: <name>/{train,dev}.jsonl.gz. */
 function writeDatasets(dir: string): void {
@@ -32,7 +52,10 @@ function writeDatasets(dir: string): void {
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const compose = (pool: string[], n: number, sep: string) => Array.from({ length: n }, () => pool[Math.floor(rand() * pool.length)]!).join(sep);
   for (const name of ['tiny-a', 'tiny-b']) {
-    for (const [split, n] of [['train', 24], ['dev', 10]] as const) {
+    for (const [split, n] of [
+      ['train', 24],
+      ['dev', 10],
+    ] as const) {
       const rows: string[] = [];
       for (let i = 0; i < n; i++) {
         const lang = i % 2 === 0 ? 'zh' : 'en';
@@ -50,9 +73,15 @@ function writeDatasets(dir: string): void {
 const tsx = (script: string, args: string[]) =>
   execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const py = (script: string, args: string[]) =>
-  execFileSync(PY, [join(ROOT, script), ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', PYTHONUNBUFFERED: '1' } });
+  execFileSync(PY, [join(ROOT, script), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', PYTHONUNBUFFERED: '1' },
+  });
 
-const ZH_TEXT = '首先，我们需要明确人工智能的发展具有深远的意义。其次，在当今快速发展的社会中，科技创新发挥着重要作用。' + '昨天下午我骑车去菜市场买了两斤排骨，老板多送了一把葱。'.repeat(4);
+const ZH_TEXT =
+  '首先，我们需要明确人工智能的发展具有深远的意义。其次，在当今快速发展的社会中，科技创新发挥着重要作用。' + '昨天下午我骑车去菜市场买了两斤排骨，老板多送了一把葱。'.repeat(4);
 
 async function scoreWith(modelDir: string, modelId: string) {
   const detector = createDetectorScorer({ modelDir, modelId, maxBatch: 8, batchWaitMs: 0 });
@@ -99,10 +128,18 @@ describe.skipIf(!pythonOk)('GPU kit on CPU (tiny)', () => {
     expect(result.metrics.shipped.zh.auroc).toBeGreaterThanOrEqual(0);
     expect(readFileSync(join(out, 'train.log'), 'utf8')).toMatch(/student starts from/);
 
-    const { maxGap, target } = await importGpuRun({
-      folder: out, modelDir: models(), modelId: 'scratch', ngramFrom: join(ROOT, 'models/slopguard-detector'),
-      refit: false, allowLarge: false, ckptOut: join(tmp, 'student.pt'),
-    }, () => {});
+    const { maxGap, target } = await importGpuRun(
+      {
+        folder: out,
+        modelDir: models(),
+        modelId: 'scratch',
+        ngramFrom: join(ROOT, 'models/slopguard-detector'),
+        refit: false,
+        allowLarge: false,
+        ckptOut: join(tmp, 'student.pt'),
+      },
+      () => {},
+    );
     // a real (warm-started) model: its logits are far from zero, so the gap check means something
     expect(Math.max(...result.reference.logits.map(([h, a]: number[]) => Math.abs(a! - h!)))).toBeGreaterThan(0.5);
     expect(maxGap).toBeLessThan(0.1);
@@ -119,7 +156,15 @@ describe.skipIf(!pythonOk)('GPU kit on CPU (tiny)', () => {
   it('refuses a run whose files or reference logits do not match, and leaves the target alone', async () => {
     const bad = join(tmp, 'out-bad');
     cpSync(join(tmp, 'out-scratch'), bad, { recursive: true });
-    const opts = { folder: bad, modelDir: models(), modelId: 'bad', ngramFrom: join(ROOT, 'models/slopguard-detector'), refit: false, allowLarge: false, ckptOut: join(tmp, 'bad.pt') };
+    const opts = {
+      folder: bad,
+      modelDir: models(),
+      modelId: 'bad',
+      ngramFrom: join(ROOT, 'models/slopguard-detector'),
+      refit: false,
+      allowLarge: false,
+      ckptOut: join(tmp, 'bad.pt'),
+    };
     const result = JSON.parse(readFileSync(join(bad, 'result.json'), 'utf8'));
     result.reference.logits[0][1] += 1.5;
     writeFileSync(join(bad, 'result.json'), JSON.stringify(result));
@@ -143,7 +188,11 @@ describe.skipIf(!pythonOk)('GPU kit on CPU (tiny)', () => {
 
       // a pack made with another tokenizer is refused (checked once: each run costs a torch start)
       if (family === 'bert') {
-        const wrong = spawnSync(PY, [join(ROOT, 'training/gpu/run.py'), '--tiny', '--pack', join(tmp, 'pack'), '--base', base, '--out', join(tmp, `x-${family}`), '--seconds', '1'], { encoding: 'utf8' });
+        const wrong = spawnSync(
+          PY,
+          [join(ROOT, 'training/gpu/run.py'), '--tiny', '--pack', join(tmp, 'pack'), '--base', base, '--out', join(tmp, `x-${family}`), '--seconds', '1'],
+          { encoding: 'utf8' },
+        );
         expect(wrong.status).not.toBe(0);
         expect(wrong.stderr).toMatch(/another tokenizer/);
       }
@@ -155,7 +204,10 @@ describe.skipIf(!pythonOk)('GPU kit on CPU (tiny)', () => {
       expect(config.id2label).toEqual({ '0': 'human', '1': 'ai' });
       expect(sha256File(join(out, 'tokenizer.json'))).toBe(sha256File(join(base, 'tokenizer.json')));
 
-      const { maxGap } = await importGpuRun({ folder: out, modelDir: models(), modelId: family, ngramFrom: join(ROOT, 'models/slopguard-detector'), refit: false, allowLarge: false, ckptOut: join(tmp, 'unused.pt') }, () => {});
+      const { maxGap } = await importGpuRun(
+        { folder: out, modelDir: models(), modelId: family, ngramFrom: join(ROOT, 'models/slopguard-detector'), refit: false, allowLarge: false, ckptOut: join(tmp, 'unused.pt') },
+        () => {},
+      );
       expect(maxGap).toBeLessThan(0.1);
       const { out: scored, version } = await scoreWith(models(), family);
       expect(version).toMatch(new RegExp(`^${family}@`));

@@ -82,7 +82,15 @@ const byExternalRoute = createRoute({
   path: '/by-external-id/{externalId}',
   operationId: 'getArticleByExternalId',
   summary: "Look an article up by the platform's id",
-  request: { params: z.object({ externalId: z.string().min(1).max(256).openapi({ param: { name: 'externalId', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      externalId: z
+        .string()
+        .min(1)
+        .max(256)
+        .openapi({ param: { name: 'externalId', in: 'path' } }),
+    }),
+  },
   responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 

@@ -50,7 +50,15 @@ const getRoute = createRoute({
   path: '/{id}',
   operationId: 'getCluster',
   summary: 'One cluster with up to 1,000 member articles',
-  request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .min(1)
+        .max(64)
+        .openapi({ param: { name: 'id', in: 'path' } }),
+    }),
+  },
   responses: { 200: { description: 'The cluster', content: { 'application/json': { schema: Cluster } } }, ...errorResponses(...AUTH, 404, 422) },
 });
 

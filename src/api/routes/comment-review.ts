@@ -88,7 +88,8 @@ const decideRoute = createRoute({
   path: '/decisions',
   operationId: 'decideComments',
   summary: 'One decision over selected comments, a whole template cluster or a whole account cluster',
-  description: 'One request, one transaction, idempotent: a comment already decided the same way on the same revision is unchanged. Each change is an append-only `comment.review_decided` event; subscribers get one `comment.decided` webhook.',
+  description:
+    'One request, one transaction, idempotent: a comment already decided the same way on the same revision is unchanged. Each change is an append-only `comment.review_decided` event; subscribers get one `comment.decided` webhook.',
   request: { body: { content: { 'application/json': { schema: CommentDecisionInput } }, required: true } },
   responses: { 200: jsonResponse(CommentDecisionResult, 'Decided'), ...errorResponses(...AUTH, ...JSON_BODY, 404) },
 });

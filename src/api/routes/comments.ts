@@ -17,15 +17,18 @@ export interface CommentRouteDeps {
   defaultHook: ConstructorParameters<typeof OpenAPIHono<AppEnv>>[0];
 }
 
-export const CommentInput = z.object(commentInputSchema.shape).strict().openapi('CommentInput', {
-  example: {
-    externalId: 'c-88412',
-    accountId: 'acct-301',
-    articleExternalId: 'post-10293',
-    text: '写得真好，受益匪浅！',
-    postedAt: '2026-11-20T08:03:00+08:00',
-  },
-});
+export const CommentInput = z
+  .object(commentInputSchema.shape)
+  .strict()
+  .openapi('CommentInput', {
+    example: {
+      externalId: 'c-88412',
+      accountId: 'acct-301',
+      articleExternalId: 'post-10293',
+      text: '写得真好，受益匪浅！',
+      postedAt: '2026-11-20T08:03:00+08:00',
+    },
+  });
 
 const Reason = z.object({
   code: z.string(),
@@ -69,9 +72,7 @@ export const CommentView = z
 const CommentBatchInput = z.object({ comments: z.array(z.unknown()).min(1) }).openapi('CommentBatchInput', { description: 'Up to MAX_BATCH_ITEMS comments, each a CommentInput.' });
 
 const ItemError = z.object({ index: z.number().int(), code: z.string(), message: z.string(), details: z.unknown().optional() });
-const CommentBatchAccepted = z
-  .object({ accepted: z.array(Accepted.extend({ index: z.number().int() })), errors: z.array(ItemError) })
-  .openapi('CommentBatchAccepted');
+const CommentBatchAccepted = z.object({ accepted: z.array(Accepted.extend({ index: z.number().int() })), errors: z.array(ItemError) }).openapi('CommentBatchAccepted');
 
 const CommentImportView = z
   .object({
@@ -136,7 +137,15 @@ const byExternalRoute = createRoute({
   path: '/by-external-id/{externalId}',
   operationId: 'getCommentByExternalId',
   summary: "Look a comment up by the platform's id",
-  request: { params: z.object({ externalId: z.string().min(1).max(256).openapi({ param: { name: 'externalId', in: 'path' } }) }) },
+  request: {
+    params: z.object({
+      externalId: z
+        .string()
+        .min(1)
+        .max(256)
+        .openapi({ param: { name: 'externalId', in: 'path' } }),
+    }),
+  },
   responses: { 200: jsonResponse(CommentView, 'The comment'), ...errorResponses(...AUTH, 404, 422) },
 });
 
@@ -210,7 +219,8 @@ export function commentRoutes(deps: CommentRouteDeps) {
     const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!NDJSON_TYPES.has(type)) throw new ServiceError('unsupported_media_type', 'send the body as application/x-ndjson (optionally gzip: Content-Encoding: gzip)');
     const encoding = (c.req.header('content-encoding') ?? '').trim().toLowerCase();
-    if (encoding !== '' && encoding !== 'gzip' && encoding !== 'identity') throw new ServiceError('unsupported_media_type', `unsupported Content-Encoding ${encoding}: use gzip or none`);
+    if (encoding !== '' && encoding !== 'gzip' && encoding !== 'identity')
+      throw new ServiceError('unsupported_media_type', `unsupported Content-Encoding ${encoding}: use gzip or none`);
     const body = c.req.raw.body;
     if (!body) throw new ServiceError('bad_request', 'the body is empty: send one comment per line');
     const result = await deps.comments.importNdjson(who(c), iterateStream(body), encoding === 'gzip' ? true : 'auto');

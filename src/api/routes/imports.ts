@@ -65,7 +65,13 @@ const importErrorsRoute = createRoute({
   request: {
     params: IdParam,
     query: z.object({
-      after: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0).openapi({ description: 'Line number to start after (`next` of the previous page)' }),
+      after: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .default(0)
+        .openapi({ description: 'Line number to start after (`next` of the previous page)' }),
       limit: z.coerce.number().int().min(1).max(1000).default(1000),
     }),
   },

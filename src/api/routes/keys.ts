@@ -43,17 +43,30 @@ export const KeyViewSchema = z
   })
   .openapi('ApiKey');
 
-export const CreatedKeySchema = KeyViewSchema.extend({ key: z.string().openapi({ description: 'The secret: shown in this answer only.' }) }).openapi(
-  'CreatedApiKey',
-);
+export const CreatedKeySchema = KeyViewSchema.extend({ key: z.string().openapi({ description: 'The secret: shown in this answer only.' }) }).openapi('CreatedApiKey');
 export const KeyListSchema = z.object({ keys: z.array(KeyViewSchema) }).openapi('ApiKeyList');
 
 const ListQuery = z.object({ tenant: TenantId.optional().openapi({ description: "Default: the caller's tenant; all: every tenant (operator keys only)." }) });
-const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 
 const json = <S extends z.ZodType>(description: string, schema: S) => ({ description, content: { 'application/json': { schema } } });
-const { 400: malformed, 401: unauthorized, 403: forbidden, 404: notFound, 413: tooLarge, 415: mediaType, 422: invalid, 429: limited, 503: unavailable } =
-  errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503);
+const {
+  400: malformed,
+  401: unauthorized,
+  403: forbidden,
+  404: notFound,
+  413: tooLarge,
+  415: mediaType,
+  422: invalid,
+  429: limited,
+  503: unavailable,
+} = errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503);
 
 const createKeyRoute = createRoute({
   method: 'post',

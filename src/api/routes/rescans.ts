@@ -18,7 +18,11 @@ const createRescanRoute = createRoute({
   operationId: 'createRescan',
   summary: 'Start a rescan of stored articles (admin); dryRun counts only',
   request: { body: { content: { 'application/json': { schema: rescanCreateSchema } }, required: true } },
-  responses: { 202: jsonResponse(rescanViewSchema, 'Started'), 200: jsonResponse(rescanDryRunSchema, 'Dry run: how many articles match'), ...errorResponses(...AUTH, ...JSON_BODY) },
+  responses: {
+    202: jsonResponse(rescanViewSchema, 'Started'),
+    200: jsonResponse(rescanDryRunSchema, 'Dry run: how many articles match'),
+    ...errorResponses(...AUTH, ...JSON_BODY),
+  },
 });
 const listRescansRoute = createRoute({
   method: 'get',

@@ -8,7 +8,18 @@ import type { AuditQuery, ReviewService, ReviewTarget } from '../../services/rev
 import type { AppEnv } from '../env.ts';
 import { zodIssues } from '../errors.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { type AuditEvent, auditPageSchema, claimListSchema, claimResultSchema, decisionResultSchema, releasedSchema, reviewAccountSchema, reviewArticleSchema, reviewGroupSchema, reviewQueueSchema } from '../../services/review-views.ts';
+import {
+  type AuditEvent,
+  auditPageSchema,
+  claimListSchema,
+  claimResultSchema,
+  decisionResultSchema,
+  releasedSchema,
+  reviewAccountSchema,
+  reviewArticleSchema,
+  reviewGroupSchema,
+  reviewQueueSchema,
+} from '../../services/review-views.ts';
 import { AUTH, errorResponses, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface ReviewRouteDeps {
@@ -28,7 +39,12 @@ const id = storableText().min(1).max(128);
 const list = <T extends readonly [string, ...string[]]>(values: T) =>
   z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(values)));
 const isoTime = timestamp();
 
@@ -74,8 +90,8 @@ export function toQueueQuery(q: QueueQueryInput) {
 
 const TargetFields = {
   articleIds: z.array(id).min(1).optional().openapi({ description: 'A selection (one id: a single item).' }),
-  batchId: id.optional().openapi({ description: "A submission batch: its items in the review queue." }),
-  clusterId: id.optional().openapi({ description: "An account cluster: its items in the review queue." }),
+  batchId: id.optional().openapi({ description: 'A submission batch: its items in the review queue.' }),
+  clusterId: id.optional().openapi({ description: 'An account cluster: its items in the review queue.' }),
 };
 const oneTarget = (v: { articleIds?: string[] | undefined; batchId?: string | undefined; clusterId?: string | undefined }) =>
   [v.articleIds, v.batchId, v.clusterId].filter((x) => x !== undefined).length === 1;
@@ -105,7 +121,10 @@ export const AuditQuerySchema = z.object({
   cluster: id.optional(),
   actor: id.optional(),
   type: storableText().min(1).max(100).optional(),
-  cursor: z.string().regex(/^\d{1,18}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(100),
   format: z.enum(['json', 'jsonl', 'csv']).default('json'),
 });
@@ -163,16 +182,86 @@ export async function auditExport(c: Context<AppEnv>, review: ReviewService, ten
 const params = (name: string) => z.object({ [name]: id.openapi({ param: { name, in: 'path' } }) });
 
 const routes = [
-  createRoute({ method: 'get', path: '/queue', operationId: 'getReviewQueue', summary: 'Review queue: flagged and review items, single or grouped by batch or cluster', request: { query: QueueQuerySchema }, responses: { 200: jsonResponse(reviewQueueSchema, 'A page of the queue with counts and nextCursor'), ...errorResponses(...AUTH, 422) } }),
-  createRoute({ method: 'get', path: '/articles/{id}', operationId: 'getReviewArticle', summary: 'One article with its evidence (reasons, segments, signals), review state and claim', request: { params: params('id') }, responses: { 200: jsonResponse(reviewArticleSchema, 'The article'), ...errorResponses(...AUTH, 404, 422) } }),
-  createRoute({ method: 'get', path: '/batches/{id}', operationId: 'getReviewBatch', summary: 'A submission batch, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The batch'), ...errorResponses(...AUTH, 404, 422) } }),
-  createRoute({ method: 'get', path: '/clusters/{id}', operationId: 'getReviewCluster', summary: 'An account cluster, its members side by side', request: { params: params('id') }, responses: { 200: jsonResponse(reviewGroupSchema, 'The cluster'), ...errorResponses(...AUTH, 404, 422) } }),
-  createRoute({ method: 'get', path: '/accounts/{accountId}', operationId: 'getReviewAccount', summary: "An account's articles, verdicts, signals over time and clusters", request: { params: params('accountId') }, responses: { 200: jsonResponse(reviewAccountSchema, 'The account'), ...errorResponses(...AUTH, 404, 422) } }),
-  createRoute({ method: 'get', path: '/claims', operationId: 'listClaims', summary: 'Live claims (visible to every moderator)', request: { query: z.object({ moderator: id.optional() }) }, responses: { 200: jsonResponse(claimListSchema, 'Claims'), ...errorResponses(...AUTH, 422) } }),
-  createRoute({ method: 'post', path: '/claims', operationId: 'claimItems', summary: 'Claim an item, a selection, a batch or a cluster with a lease (all or nothing; 409 with the holders)', request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } }, responses: { 200: jsonResponse(claimResultSchema, 'Claimed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) } }),
-  createRoute({ method: 'post', path: '/claims/release', operationId: 'releaseClaims', summary: "Give back the caller's claims on a target", request: { body: { content: { 'application/json': { schema: ReleaseBody } }, required: true } }, responses: { 200: jsonResponse(releasedSchema, 'Released'), ...errorResponses(...AUTH, ...JSON_BODY, 404) } }),
-  createRoute({ method: 'post', path: '/decisions', operationId: 'decideItems', summary: 'Decide one item or many in one atomic, idempotent request', request: { body: { content: { 'application/json': { schema: DecisionBody } }, required: true } }, responses: { 200: jsonResponse(decisionResultSchema, 'The decision and the items it changed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) } }),
-  createRoute({ method: 'get', path: '/export', operationId: 'exportLabelled', summary: 'Confirmed decisions as JSONL training records ({text,label,lang,source,generator,id,group,orig_label,decision:{at,verdict,score,modelVersion,configVersion}})', request: { query: z.object({ since: isoTime.optional(), until: isoTime.optional() }) }, responses: { 200: { description: 'JSONL', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(...AUTH, 422) } }),
+  createRoute({
+    method: 'get',
+    path: '/queue',
+    operationId: 'getReviewQueue',
+    summary: 'Review queue: flagged and review items, single or grouped by batch or cluster',
+    request: { query: QueueQuerySchema },
+    responses: { 200: jsonResponse(reviewQueueSchema, 'A page of the queue with counts and nextCursor'), ...errorResponses(...AUTH, 422) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/articles/{id}',
+    operationId: 'getReviewArticle',
+    summary: 'One article with its evidence (reasons, segments, signals), review state and claim',
+    request: { params: params('id') },
+    responses: { 200: jsonResponse(reviewArticleSchema, 'The article'), ...errorResponses(...AUTH, 404, 422) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/batches/{id}',
+    operationId: 'getReviewBatch',
+    summary: 'A submission batch, its members side by side',
+    request: { params: params('id') },
+    responses: { 200: jsonResponse(reviewGroupSchema, 'The batch'), ...errorResponses(...AUTH, 404, 422) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/clusters/{id}',
+    operationId: 'getReviewCluster',
+    summary: 'An account cluster, its members side by side',
+    request: { params: params('id') },
+    responses: { 200: jsonResponse(reviewGroupSchema, 'The cluster'), ...errorResponses(...AUTH, 404, 422) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/accounts/{accountId}',
+    operationId: 'getReviewAccount',
+    summary: "An account's articles, verdicts, signals over time and clusters",
+    request: { params: params('accountId') },
+    responses: { 200: jsonResponse(reviewAccountSchema, 'The account'), ...errorResponses(...AUTH, 404, 422) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/claims',
+    operationId: 'listClaims',
+    summary: 'Live claims (visible to every moderator)',
+    request: { query: z.object({ moderator: id.optional() }) },
+    responses: { 200: jsonResponse(claimListSchema, 'Claims'), ...errorResponses(...AUTH, 422) },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/claims',
+    operationId: 'claimItems',
+    summary: 'Claim an item, a selection, a batch or a cluster with a lease (all or nothing; 409 with the holders)',
+    request: { body: { content: { 'application/json': { schema: ClaimBody } }, required: true } },
+    responses: { 200: jsonResponse(claimResultSchema, 'Claimed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/claims/release',
+    operationId: 'releaseClaims',
+    summary: "Give back the caller's claims on a target",
+    request: { body: { content: { 'application/json': { schema: ReleaseBody } }, required: true } },
+    responses: { 200: jsonResponse(releasedSchema, 'Released'), ...errorResponses(...AUTH, ...JSON_BODY, 404) },
+  }),
+  createRoute({
+    method: 'post',
+    path: '/decisions',
+    operationId: 'decideItems',
+    summary: 'Decide one item or many in one atomic, idempotent request',
+    request: { body: { content: { 'application/json': { schema: DecisionBody } }, required: true } },
+    responses: { 200: jsonResponse(decisionResultSchema, 'The decision and the items it changed'), ...errorResponses(...AUTH, ...JSON_BODY, 404, 409) },
+  }),
+  createRoute({
+    method: 'get',
+    path: '/export',
+    operationId: 'exportLabelled',
+    summary: 'Confirmed decisions as JSONL training records ({text,label,lang,source,generator,id,group,orig_label,decision:{at,verdict,score,modelVersion,configVersion}})',
+    request: { query: z.object({ since: isoTime.optional(), until: isoTime.optional() }) },
+    responses: { 200: { description: 'JSONL', content: { 'application/x-ndjson': { schema: z.string() } } }, ...errorResponses(...AUTH, 422) },
+  }),
 ];
 
 /** `/v1/review`: the moderator's API (roles moderator and admin, tenant-scoped). */

@@ -42,19 +42,95 @@ const WebhookPatch = z
   .openapi('WebhookPatch');
 const DeliveryQuery = z.object({ status: z.enum(DELIVERY_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) });
 
-const idParam = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
+const idParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 const body = <S extends z.ZodType>(schema: S) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 const BY_ID = [...AUTH, 404, 422] as const;
 
-const createWebhookRoute = createRoute({ method: 'post', path: '/', operationId: 'createWebhook', summary: 'Subscribe a URL to events; the signing secret is in this answer only', request: body(WebhookInput), responses: { 201: jsonResponse(webhookCreatedSchema, 'The webhook and its secret'), ...errorResponses(...AUTH, ...JSON_BODY) } });
-const listWebhooksRoute = createRoute({ method: 'get', path: '/', operationId: 'listWebhooks', summary: "The tenant's webhooks with delivery counts", responses: { 200: jsonResponse(webhookListSchema, 'Webhooks'), ...errorResponses(...AUTH) } });
-const getWebhookRoute = createRoute({ method: 'get', path: '/{id}', operationId: 'getWebhook', summary: 'One webhook', request: { params: idParam }, responses: { 200: jsonResponse(webhookViewSchema, 'The webhook'), ...errorResponses(...BY_ID) } });
-const updateWebhookRoute = createRoute({ method: 'patch', path: '/{id}', operationId: 'updateWebhook', summary: 'Change url, events, description or active', request: { params: idParam, ...body(WebhookPatch) }, responses: { 200: jsonResponse(webhookViewSchema, 'The webhook'), ...errorResponses(...BY_ID, ...JSON_BODY) } });
-const deleteWebhookRoute = createRoute({ method: 'delete', path: '/{id}', operationId: 'deleteWebhook', summary: 'Delete (pending deliveries are cancelled)', request: { params: idParam }, responses: { 204: { description: 'Deleted' }, ...errorResponses(...BY_ID) } });
-const rotateSecretRoute = createRoute({ method: 'post', path: '/{id}/rotate-secret', operationId: 'rotateWebhookSecret', summary: 'Replace the signing secret (returned once)', request: { params: idParam }, responses: { 200: jsonResponse(webhookSecretSchema, 'The new secret'), ...errorResponses(...BY_ID) } });
-const deliveriesRoute = createRoute({ method: 'get', path: '/{id}/deliveries', operationId: 'listWebhookDeliveries', summary: 'Deliveries, newest first; status=dead lists the dead-letter state', request: { params: idParam, query: DeliveryQuery }, responses: { 200: jsonResponse(deliveryListSchema, 'Deliveries'), ...errorResponses(...BY_ID) } });
-const redriveRoute = createRoute({ method: 'post', path: '/{id}/redrive', operationId: 'redriveWebhook', summary: 'Send every dead delivery of the webhook again', request: { params: idParam }, responses: { 200: jsonResponse(redrivenSchema, 'Redriven ids'), ...errorResponses(...BY_ID) } });
-const redriveDeliveryRoute = createRoute({ method: 'post', path: '/{id}/deliveries/{deliveryId}/redrive', operationId: 'redriveWebhookDelivery', summary: 'Send one dead delivery again', request: { params: idParam.extend({ deliveryId: z.string().min(1).max(128).openapi({ param: { name: 'deliveryId', in: 'path' } }) }) }, responses: { 200: jsonResponse(redrivenSchema, 'Redriven id'), ...errorResponses(...BY_ID, 409) } });
+const createWebhookRoute = createRoute({
+  method: 'post',
+  path: '/',
+  operationId: 'createWebhook',
+  summary: 'Subscribe a URL to events; the signing secret is in this answer only',
+  request: body(WebhookInput),
+  responses: { 201: jsonResponse(webhookCreatedSchema, 'The webhook and its secret'), ...errorResponses(...AUTH, ...JSON_BODY) },
+});
+const listWebhooksRoute = createRoute({
+  method: 'get',
+  path: '/',
+  operationId: 'listWebhooks',
+  summary: "The tenant's webhooks with delivery counts",
+  responses: { 200: jsonResponse(webhookListSchema, 'Webhooks'), ...errorResponses(...AUTH) },
+});
+const getWebhookRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  operationId: 'getWebhook',
+  summary: 'One webhook',
+  request: { params: idParam },
+  responses: { 200: jsonResponse(webhookViewSchema, 'The webhook'), ...errorResponses(...BY_ID) },
+});
+const updateWebhookRoute = createRoute({
+  method: 'patch',
+  path: '/{id}',
+  operationId: 'updateWebhook',
+  summary: 'Change url, events, description or active',
+  request: { params: idParam, ...body(WebhookPatch) },
+  responses: { 200: jsonResponse(webhookViewSchema, 'The webhook'), ...errorResponses(...BY_ID, ...JSON_BODY) },
+});
+const deleteWebhookRoute = createRoute({
+  method: 'delete',
+  path: '/{id}',
+  operationId: 'deleteWebhook',
+  summary: 'Delete (pending deliveries are cancelled)',
+  request: { params: idParam },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses(...BY_ID) },
+});
+const rotateSecretRoute = createRoute({
+  method: 'post',
+  path: '/{id}/rotate-secret',
+  operationId: 'rotateWebhookSecret',
+  summary: 'Replace the signing secret (returned once)',
+  request: { params: idParam },
+  responses: { 200: jsonResponse(webhookSecretSchema, 'The new secret'), ...errorResponses(...BY_ID) },
+});
+const deliveriesRoute = createRoute({
+  method: 'get',
+  path: '/{id}/deliveries',
+  operationId: 'listWebhookDeliveries',
+  summary: 'Deliveries, newest first; status=dead lists the dead-letter state',
+  request: { params: idParam, query: DeliveryQuery },
+  responses: { 200: jsonResponse(deliveryListSchema, 'Deliveries'), ...errorResponses(...BY_ID) },
+});
+const redriveRoute = createRoute({
+  method: 'post',
+  path: '/{id}/redrive',
+  operationId: 'redriveWebhook',
+  summary: 'Send every dead delivery of the webhook again',
+  request: { params: idParam },
+  responses: { 200: jsonResponse(redrivenSchema, 'Redriven ids'), ...errorResponses(...BY_ID) },
+});
+const redriveDeliveryRoute = createRoute({
+  method: 'post',
+  path: '/{id}/deliveries/{deliveryId}/redrive',
+  operationId: 'redriveWebhookDelivery',
+  summary: 'Send one dead delivery again',
+  request: {
+    params: idParam.extend({
+      deliveryId: z
+        .string()
+        .min(1)
+        .max(128)
+        .openapi({ param: { name: 'deliveryId', in: 'path' } }),
+    }),
+  },
+  responses: { 200: jsonResponse(redrivenSchema, 'Redriven id'), ...errorResponses(...BY_ID, 409) },
+});
 
 /** `/v1/webhooks`: per-tenant subscriptions, deliveries and their dead-letter state (admin). */
 export function webhookRoutes(deps: WebhookRouteDeps) {
@@ -84,7 +160,10 @@ export function webhookRoutes(deps: WebhookRouteDeps) {
   });
   app.openapi(deliveriesRoute, async (c) => {
     const q = c.req.valid('query');
-    return c.json({ deliveries: await webhooks.deliveries(c.get('principal').tenantId, c.req.valid('param').id, { limit: q.limit, ...(q.status ? { status: q.status } : {}) }) }, 200);
+    return c.json(
+      { deliveries: await webhooks.deliveries(c.get('principal').tenantId, c.req.valid('param').id, { limit: q.limit, ...(q.status ? { status: q.status } : {}) }) },
+      200,
+    );
   });
   app.openapi(redriveRoute, async (c) => {
     const p = c.get('principal');
@@ -104,14 +183,33 @@ const retriedSchema = z.object({ retried: z.string() }).meta({ id: 'Retried' });
 export function adminQueueRoutes(deps: { queues: QueueAdmin; defaultHook: WebhookRouteDeps['defaultHook'] }) {
   const app = new OpenAPIHono<AppEnv>(deps.defaultHook);
   const JobsQuery = z.object({ state: z.enum(LISTABLE_STATES).default('failed'), limit: z.coerce.number().int().min(1).max(500).default(50) });
-  const nameParam = z.object({ name: z.string().min(1).max(64).openapi({ param: { name: 'name', in: 'path' } }) });
+  const nameParam = z.object({
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: 'name', in: 'path' } }),
+  });
   app.use('*', requireRole('admin'));
   app.openapi(
-    createRoute({ method: 'get', path: '/', operationId: 'listQueues', summary: 'Job counts per queue', responses: { 200: jsonResponse(queueOverviewSchema, 'Queues'), ...errorResponses(...AUTH) } }),
+    createRoute({
+      method: 'get',
+      path: '/',
+      operationId: 'listQueues',
+      summary: 'Job counts per queue',
+      responses: { 200: jsonResponse(queueOverviewSchema, 'Queues'), ...errorResponses(...AUTH) },
+    }),
     async (c) => c.json({ queues: await deps.queues.overview() }, 200),
   );
   app.openapi(
-    createRoute({ method: 'get', path: '/{name}/jobs', operationId: 'listQueueJobs', summary: "The tenant's jobs in a state", request: { params: nameParam, query: JobsQuery }, responses: { 200: jsonResponse(queueJobsSchema, 'Jobs'), ...errorResponses(...AUTH, 404, 422) } }),
+    createRoute({
+      method: 'get',
+      path: '/{name}/jobs',
+      operationId: 'listQueueJobs',
+      summary: "The tenant's jobs in a state",
+      request: { params: nameParam, query: JobsQuery },
+      responses: { 200: jsonResponse(queueJobsSchema, 'Jobs'), ...errorResponses(...AUTH, 404, 422) },
+    }),
     async (c) => {
       const q = c.req.valid('query');
       return c.json({ jobs: await deps.queues.jobs(c.req.valid('param').name, q.state, c.get('principal').tenantId, q.limit) }, 200);
@@ -123,7 +221,15 @@ export function adminQueueRoutes(deps: { queues: QueueAdmin; defaultHook: Webhoo
       path: '/{name}/jobs/{jobId}/retry',
       operationId: 'retryQueueJob',
       summary: 'Retry a failed job',
-      request: { params: nameParam.extend({ jobId: z.string().min(1).max(300).openapi({ param: { name: 'jobId', in: 'path' } }) }) },
+      request: {
+        params: nameParam.extend({
+          jobId: z
+            .string()
+            .min(1)
+            .max(300)
+            .openapi({ param: { name: 'jobId', in: 'path' } }),
+        }),
+      },
       responses: { 200: jsonResponse(retriedSchema, 'Retried'), ...errorResponses(...AUTH, 404, 409, 422) },
     }),
     async (c) => {

@@ -31,7 +31,10 @@ function panel(d: AccountTimelineData, lang: Lang, r: Range, top: number, parts:
   const inRange = (t: number) => t >= r.t0 && t <= r.t1;
   const clampX = (t: number) => x(Math.min(Math.max(t, r.t0), r.t1));
   parts.push(`<g data-panel="${detail ? 'detail' : 'overview'}">`);
-  for (const v of [0, 0.5, 1]) parts.push(`<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#d7dde3"${v === 0.5 ? ' stroke-dasharray="3 3"' : ''}/>${text(LEFT - 6, y(v) + 4, v.toFixed(1), 'text-anchor="end" font-size="11" fill="#5d6b78"')}`);
+  for (const v of [0, 0.5, 1])
+    parts.push(
+      `<line x1="${LEFT}" x2="${W - RIGHT}" y1="${f(y(v))}" y2="${f(y(v))}" stroke="#d7dde3"${v === 0.5 ? ' stroke-dasharray="3 3"' : ''}/>${text(LEFT - 6, y(v) + 4, v.toFixed(1), 'text-anchor="end" font-size="11" fill="#5d6b78"')}`,
+    );
   parts.push(timeAxis(r.t0, r.t1, x, bottom, top));
   d.bursts.forEach((b, i) => {
     const [bs, be] = [Date.parse(b.start), Date.parse(b.end)];
@@ -65,7 +68,9 @@ function panel(d: AccountTimelineData, lang: Lang, r: Range, top: number, parts:
     const px = x(t);
     const py = y(p.score ?? 0);
     const title = `${p.at.replace('T', ' ').slice(0, 19)} · ${p.verdict ? names[p.verdict] : ct(lang, 'unscored')}${p.score === null ? '' : ` · ${p.score.toFixed(2)}`}`;
-    parts.push(`<g data-testid="${detail ? 'post-detail' : 'post'}" data-verdict="${p.verdict ?? 'none'}"><title>${esc(title)}</title>${p.verdict ? marker(p.verdict, px, py) : `<circle cx="${f(px)}" cy="${f(py)}" r="3" fill="#9aa7b3"/>`}</g>`);
+    parts.push(
+      `<g data-testid="${detail ? 'post-detail' : 'post'}" data-verdict="${p.verdict ?? 'none'}"><title>${esc(title)}</title>${p.verdict ? marker(p.verdict, px, py) : `<circle cx="${f(px)}" cy="${f(py)}" r="3" fill="#9aa7b3"/>`}</g>`,
+    );
   }
   let h = bottom + 26;
   const c = d.cadence;
@@ -124,7 +129,9 @@ export function accountTimelineSvg(d: AccountTimelineData, lang: Lang): Html {
     const yy = h + i * 20;
     parts.push(
       `<g data-testid="${testid}" data-value="${v === null ? '' : f(v)}">${text(LEFT + 130, yy + 11, name, 'text-anchor="end"')}` +
-        (v === null ? '' : `<rect x="${LEFT + 136}" y="${yy}" width="${f(Math.max(rx(v), 1))}" height="14" fill="${colour}"${i === 1 ? ' fill-opacity="0.6" stroke="#5d6b78" stroke-dasharray="3 2"' : ''}/>`) +
+        (v === null
+          ? ''
+          : `<rect x="${LEFT + 136}" y="${yy}" width="${f(Math.max(rx(v), 1))}" height="14" fill="${colour}"${i === 1 ? ' fill-opacity="0.6" stroke="#5d6b78" stroke-dasharray="3 2"' : ''}/>`) +
         text(LEFT + 142 + (v === null ? 0 : rx(v)), yy + 11, v === null ? '—' : `${v.toFixed(1)} / d`) +
         '</g>',
     );

@@ -54,7 +54,9 @@ export function clusterTimelineSvg(d: ClusterGraphData, lang: Lang): Html {
     const px = x(Date.parse(p.at));
     const yy = top + i * ROW + ROW / 2;
     const title = `${p.accountId} · ${p.at.replace('T', ' ').slice(0, 19)} · ${p.verdict ? names[p.verdict] : ct(lang, 'unscored')}`;
-    parts.push(`<g data-testid="cluster-post" data-account="${esc(p.accountId)}"><title>${esc(title)}</title>${p.verdict ? marker(p.verdict, px, yy) : `<circle cx="${f(px)}" cy="${f(yy)}" r="3" fill="#9aa7b3"/>`}</g>`);
+    parts.push(
+      `<g data-testid="cluster-post" data-account="${esc(p.accountId)}"><title>${esc(title)}</title>${p.verdict ? marker(p.verdict, px, yy) : `<circle cx="${f(px)}" cy="${f(yy)}" r="3" fill="#9aa7b3"/>`}</g>`,
+    );
   }
   const label = ct(lang, 'clusterTimelineLabel', { c: d.clusterId, n: d.posts.length, a: accountsInOrder(d).length, s: span });
   return svg(W, bottom + 28, label, parts.join(''), 'cluster-timeline');

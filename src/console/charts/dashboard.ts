@@ -24,7 +24,10 @@ function niceMax(v: number): number {
 
 function gridY(max: number, y: (v: number) => number, left: number, right: number, fmt: (v: number) => string): string {
   return [0, 0.25, 0.5, 0.75, 1]
-    .map((k) => `<line x1="${left}" x2="${right}" y1="${f(y(max * k))}" y2="${f(y(max * k))}" stroke="#d7dde3"/>${text(left - 6, y(max * k) + 4, fmt(max * k), 'text-anchor="end" font-size="11" fill="#5d6b78"')}`)
+    .map(
+      (k) =>
+        `<line x1="${left}" x2="${right}" y1="${f(y(max * k))}" y2="${f(y(max * k))}" stroke="#d7dde3"/>${text(left - 6, y(max * k) + 4, fmt(max * k), 'text-anchor="end" font-size="11" fill="#5d6b78"')}`,
+    )
     .join('');
 }
 
@@ -53,7 +56,9 @@ export function volumeSvg(d: DashboardData, lang: Lang): Html {
     for (const verdict of VERDICTS) {
       const n = v[verdict];
       if (n === 0) continue;
-      parts.push(`<rect data-testid="volume-bar" data-day="${v.day}" data-verdict="${verdict}" data-count="${n}" x="${f(x0)}" y="${f(y(base + n))}" width="${f(Math.max(bw - 2, 1))}" height="${f(y(base) - y(base + n))}" fill="${FILL[verdict]}" stroke="${COLOURS[verdict]}" stroke-width="0.5"><title>${esc(`${v.day} · ${names[verdict]}: ${n}`)}</title></rect>`);
+      parts.push(
+        `<rect data-testid="volume-bar" data-day="${v.day}" data-verdict="${verdict}" data-count="${n}" x="${f(x0)}" y="${f(y(base + n))}" width="${f(Math.max(bw - 2, 1))}" height="${f(y(base) - y(base + n))}" fill="${FILL[verdict]}" stroke="${COLOURS[verdict]}" stroke-width="0.5"><title>${esc(`${v.day} · ${names[verdict]}: ${n}`)}</title></rect>`,
+      );
       base += n;
     }
     if (i % 7 === 0 || i === d.volume.length - 1) parts.push(text(x0 + bw / 2, bottom + 16, v.day.slice(5), 'text-anchor="middle" font-size="11" fill="#5d6b78"'));
@@ -63,7 +68,11 @@ export function volumeSvg(d: DashboardData, lang: Lang): Html {
 }
 
 /** Horizontal labelled bars: one row per item. */
-function barRows(rows: { label: string; value: number; display: string; testid: string; attrs?: string; fill?: string }[], max: number, labelWidth: number): { body: string; height: number } {
+function barRows(
+  rows: { label: string; value: number; display: string; testid: string; attrs?: string; fill?: string }[],
+  max: number,
+  labelWidth: number,
+): { body: string; height: number } {
   const x = linear(0, max || 1, labelWidth + 8, W - 120);
   const body = rows
     .map((r, i) => {
@@ -80,7 +89,14 @@ export function backlogSvg(d: DashboardData, lang: Lang): Html {
   // older is worse: the bars darken with age
   const shades = ['#9ec5ea', '#6aa5dc', '#3a7fc4', '#b57f00', '#b42318'];
   const { body, height } = barRows(
-    d.backlog.map((b, i) => ({ label: ageName(lang, b.bucket), value: b.count, display: String(b.count), testid: 'backlog-bar', attrs: `data-bucket="${b.bucket}" data-count="${b.count}"`, fill: shades[i] ?? '#0b5cad' })),
+    d.backlog.map((b, i) => ({
+      label: ageName(lang, b.bucket),
+      value: b.count,
+      display: String(b.count),
+      testid: 'backlog-bar',
+      attrs: `data-bucket="${b.bucket}" data-count="${b.count}"`,
+      fill: shades[i] ?? '#0b5cad',
+    })),
     max,
     90,
   );
@@ -100,7 +116,12 @@ export function clustersSvg(d: DashboardData, lang: Lang): Html {
   }));
   const { body, height } = barRows(rows, max * 1.6, 190);
   // each row links to the cluster's page
-  const linked = d.clusters.map((c, i) => `<a href="/console/clusters/${esc(encodeURIComponent(c.id))}"><rect x="0" y="${12 + i * 28}" width="${W}" height="22" fill="transparent"><title>${esc(c.id)}</title></rect></a>`).join('');
+  const linked = d.clusters
+    .map(
+      (c, i) =>
+        `<a href="/console/clusters/${esc(encodeURIComponent(c.id))}"><rect x="0" y="${12 + i * 28}" width="${W}" height="22" fill="transparent"><title>${esc(c.id)}</title></rect></a>`,
+    )
+    .join('');
   return svg(W, height, ct(lang, 'clustersLabel'), body + linked, 'chart-clusters');
 }
 
@@ -164,7 +185,10 @@ export function scoresSvg(d: DashboardData, lang: Lang): Html {
   const bw = (right - left) / d.scores.bins;
   const parts = [gridY(max, y, left, right, pct)];
   share1.forEach((v, i) => {
-    if (v > 0) parts.push(`<rect data-testid="score-bar-this" data-bin="${i}" data-share="${f(v)}" x="${f(x(i / d.scores.bins) + 1)}" y="${f(y(v))}" width="${f(bw - 2)}" height="${f(bottom - y(v))}" fill="#0b5cad" fill-opacity="0.55"><title>${esc(`${(i / d.scores.bins).toFixed(2)}–${((i + 1) / d.scores.bins).toFixed(2)}: ${pct(v)}`)}</title></rect>`);
+    if (v > 0)
+      parts.push(
+        `<rect data-testid="score-bar-this" data-bin="${i}" data-share="${f(v)}" x="${f(x(i / d.scores.bins) + 1)}" y="${f(y(v))}" width="${f(bw - 2)}" height="${f(bottom - y(v))}" fill="#0b5cad" fill-opacity="0.55"><title>${esc(`${(i / d.scores.bins).toFixed(2)}–${((i + 1) / d.scores.bins).toFixed(2)}: ${pct(v)}`)}</title></rect>`,
+      );
   });
   // the weeks before: a dashed step line over the same bins
   let path = `M${f(x(0))} ${f(y(0))}`;
@@ -173,9 +197,12 @@ export function scoresSvg(d: DashboardData, lang: Lang): Html {
   });
   path += `V${f(y(0))}`;
   if (s.before) parts.push(`<path data-testid="score-line-before" d="${path}" fill="none" stroke="#1d2329" stroke-width="2" stroke-dasharray="5 3"/>`);
-  for (const v of [0, 0.25, 0.5, 0.75, 1]) parts.push(text(x(v), bottom + 16, v.toFixed(2), `text-anchor="${v === 1 ? 'end' : v === 0 ? 'start' : 'middle'}" font-size="11" fill="#5d6b78"`));
+  for (const v of [0, 0.25, 0.5, 0.75, 1])
+    parts.push(text(x(v), bottom + 16, v.toFixed(2), `text-anchor="${v === 1 ? 'end' : v === 0 ? 'start' : 'middle'}" font-size="11" fill="#5d6b78"`));
   parts.push(`<rect x="${left}" y="10" width="16" height="12" fill="#0b5cad" fill-opacity="0.55"/>${text(left + 20, 21, ct(lang, 'thisWeek', { n: s.thisWeek }))}`);
-  parts.push(`<line x1="${left + 190}" x2="${left + 212}" y1="16" y2="16" stroke="#1d2329" stroke-width="2" stroke-dasharray="5 3"/>${text(left + 218, 21, ct(lang, 'before', { w: d.scores.beforeWeeks, n: s.before }))}`);
+  parts.push(
+    `<line x1="${left + 190}" x2="${left + 212}" y1="16" y2="16" stroke="#1d2329" stroke-width="2" stroke-dasharray="5 3"/>${text(left + 218, 21, ct(lang, 'before', { w: d.scores.beforeWeeks, n: s.before }))}`,
+  );
   const num = (v: number | null) => (v === null ? '—' : v.toFixed(2));
   const shift = ct(lang, 'shift', { a: num(s.meanThis), b: num(s.meanBefore), k: num(s.ks) });
   parts.push(`<g data-testid="score-shift" data-ks="${s.ks === null ? '' : f(s.ks)}">${text(left, 42, shift, 'font-weight="600"')}</g>`);

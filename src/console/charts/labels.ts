@@ -36,7 +36,8 @@ const en = {
   precisionLabel: 'Share of flag and review verdicts that moderators confirmed as AI, per model version',
   precisionRow: '{c} of {d} confirmed ({p})',
   scores: 'Detector scores: this week against the weeks before',
-  scoresLabel: 'Score distribution of {n} articles scored in the last 7 days (bars) against {m} in the {w} weeks before (line); mean {a} vs {b}; largest gap between the two cumulative distributions {k}',
+  scoresLabel:
+    'Score distribution of {n} articles scored in the last 7 days (bars) against {m} in the {w} weeks before (line); mean {a} vs {b}; largest gap between the two cumulative distributions {k}',
   thisWeek: 'this week ({n})',
   before: '{w} weeks before ({n})',
   shift: 'mean {a} vs {b} · largest CDF gap {k}',

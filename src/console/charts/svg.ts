@@ -80,7 +80,10 @@ function timeLabel(at: number, step: number, span: number): string {
 /** A time axis along y = `y` from x0 to x1 with gridlines up to `top`. */
 export function timeAxis(t0: number, t1: number, x: (t: number) => number, y: number, top: number, max = 8): string {
   return timeTicks(t0, t1, max)
-    .map((tk) => `<line x1="${f(x(tk.at))}" x2="${f(x(tk.at))}" y1="${f(top)}" y2="${f(y)}" stroke="#d7dde3"/>${text(x(tk.at), y + 15, tk.label, 'text-anchor="middle" font-size="11" fill="#5d6b78"')}`)
+    .map(
+      (tk) =>
+        `<line x1="${f(x(tk.at))}" x2="${f(x(tk.at))}" y1="${f(top)}" y2="${f(y)}" stroke="#d7dde3"/>${text(x(tk.at), y + 15, tk.label, 'text-anchor="middle" font-size="11" fill="#5d6b78"')}`,
+    )
     .join('');
 }
 

@@ -11,15 +11,7 @@
  * (`contentLength`).
  */
 import { contentLength, modelText, type Lang } from '../../domain/normalize.ts';
-import {
-  CLICKBAIT,
-  HEDGE,
-  PERSONAL,
-  TEMPLATE,
-  ZH_GENERIC_PLACE,
-  ZH_PERSON_TITLE,
-  type LexEntry,
-} from './lexicon.ts';
+import { CLICKBAIT, HEDGE, PERSONAL, TEMPLATE, ZH_GENERIC_PLACE, ZH_PERSON_TITLE, type LexEntry } from './lexicon.ts';
 
 export const FEATURE_NAMES = [
   'template_rate',
@@ -121,10 +113,7 @@ interface Sentence {
 }
 
 function splitSentences(text: string, lang: Lang): Sentence[] {
-  const re =
-    lang === 'zh'
-      ? /[^。！？!?；;…]+(?:[。！？!?；;…]+[”’"」』)）]*|$)/g
-      : /[^.!?…]+(?:[.!?…]+["'”’)\]]*(?=\s|$)|$)/g;
+  const re = lang === 'zh' ? /[^。！？!?；;…]+(?:[。！？!?；;…]+[”’"」』)）]*|$)/g : /[^.!?…]+(?:[.!?…]+["'”’)\]]*(?=\s|$)|$)/g;
   const out: Sentence[] = [];
   for (const m of text.matchAll(re)) {
     const s = m[0].trim();

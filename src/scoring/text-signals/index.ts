@@ -130,9 +130,7 @@ export function scoreTextSignals(input: ScoreInput, weights: TextSignalsWeights 
       code: `text.${f}`,
       source: 'text',
       contribution: explanation.contributions[f],
-      message: unweighted
-        ? { zh: `${msg.zh}（训练数据中无区分力，不计分）`, en: `${msg.en} (not weighted: not predictive in the training data)` }
-        : msg,
+      message: unweighted ? { zh: `${msg.zh}（训练数据中无区分力，不计分）`, en: `${msg.en} (not weighted: not predictive in the training data)` } : msg,
       evidence: { value: fv.value, ...fv.evidence, weight: fw.weight, fireAt: fw.fireAt },
     });
   }

@@ -3,196 +3,189 @@
 import type { TextSignalsWeights } from './model.ts';
 
 export const TEXT_SIGNALS_WEIGHTS: TextSignalsWeights = {
-  "lambda": 1,
-  "zh": {
-    "bias": 0.2892,
-    "features": {
-      "template_rate": {
-        "mean": 2.5851,
-        "std": 3.9451,
-        "weight": 0.4118,
-        "fireAt": 2.3392
+  lambda: 1,
+  zh: {
+    bias: 0.2892,
+    features: {
+      template_rate: {
+        mean: 2.5851,
+        std: 3.9451,
+        weight: 0.4118,
+        fireAt: 2.3392,
       },
-      "sentence_len_cv": {
-        "mean": 0.4243,
-        "std": 0.2179,
-        "weight": -1.0133,
-        "fireAt": 0.4073
+      sentence_len_cv: {
+        mean: 0.4243,
+        std: 0.2179,
+        weight: -1.0133,
+        fireAt: 0.4073,
       },
-      "personal_rate": {
-        "mean": 4.8818,
-        "std": 10.6248,
-        "weight": -0.4067,
-        "fireAt": 0
+      personal_rate: {
+        mean: 4.8818,
+        std: 10.6248,
+        weight: -0.4067,
+        fireAt: 0,
       },
-      "exclaim_question_share": {
-        "mean": 0.0614,
-        "std": 0.1622,
-        "weight": -0.2018,
-        "fireAt": 0
+      exclaim_question_share: {
+        mean: 0.0614,
+        std: 0.1622,
+        weight: -0.2018,
+        fireAt: 0,
       },
-      "lexical_mattr": {
-        "mean": 0.8907,
-        "std": 0.0658,
-        "weight": 0,
-        "fireAt": 0.8815
+      lexical_mattr: {
+        mean: 0.8907,
+        std: 0.0658,
+        weight: 0,
+        fireAt: 0.8815,
       },
-      "detail_rate": {
-        "mean": 10.522,
-        "std": 24.1245,
-        "weight": 0,
-        "fireAt": 0
+      detail_rate: {
+        mean: 10.522,
+        std: 24.1245,
+        weight: 0,
+        fireAt: 0,
       },
-      "clickbait_rate": {
-        "mean": 0.1069,
-        "std": 0.9488,
-        "weight": 0,
-        "fireAt": 0
+      clickbait_rate: {
+        mean: 0.1069,
+        std: 0.9488,
+        weight: 0,
+        fireAt: 0,
       },
-      "structure_rate": {
-        "mean": 0.8019,
-        "std": 3.578,
-        "weight": 0.1855,
-        "fireAt": 0
+      structure_rate: {
+        mean: 0.8019,
+        std: 3.578,
+        weight: 0.1855,
+        fireAt: 0,
       },
-      "hedge_rate": {
-        "mean": 10.1512,
-        "std": 10.6738,
-        "weight": 0.7117,
-        "fireAt": 8.3333
-      }
+      hedge_rate: {
+        mean: 10.1512,
+        std: 10.6738,
+        weight: 0.7117,
+        fireAt: 8.3333,
+      },
     },
-    "clamped": [
-      "lexical_mattr",
-      "detail_rate",
-      "clickbait_rate"
-    ],
-    "trainRows": 6056,
-    "devRows": 1417,
-    "devAuroc": 0.842,
-    "devAurocProductionPath": 0.841,
-    "devAurocByDataset": {
-      "agt2025": {
-        "n": 255,
-        "auroc": 0.854
+    clamped: ['lexical_mattr', 'detail_rate', 'clickbait_rate'],
+    trainRows: 6056,
+    devRows: 1417,
+    devAuroc: 0.842,
+    devAurocProductionPath: 0.841,
+    devAurocByDataset: {
+      agt2025: {
+        n: 255,
+        auroc: 0.854,
       },
-      "hc3plus": {
-        "n": 226,
-        "auroc": 0.848
+      hc3plus: {
+        n: 226,
+        auroc: 0.848,
       },
-      "hc3zh-cudrt": {
-        "n": 710,
-        "auroc": 0.884
+      'hc3zh-cudrt': {
+        n: 710,
+        auroc: 0.884,
       },
-      "m4": {
-        "n": 55,
-        "auroc": 0.923
+      m4: {
+        n: 55,
+        auroc: 0.923,
       },
-      "nlpcc2026-task6": {
-        "n": 171,
-        "auroc": 0.742
-      }
-    }
+      'nlpcc2026-task6': {
+        n: 171,
+        auroc: 0.742,
+      },
+    },
   },
-  "en": {
-    "bias": 0.0512,
-    "features": {
-      "template_rate": {
-        "mean": 2.0223,
-        "std": 4.6073,
-        "weight": 0.5331,
-        "fireAt": 0
+  en: {
+    bias: 0.0512,
+    features: {
+      template_rate: {
+        mean: 2.0223,
+        std: 4.6073,
+        weight: 0.5331,
+        fireAt: 0,
       },
-      "sentence_len_cv": {
-        "mean": 0.3952,
-        "std": 0.1784,
-        "weight": -0.4668,
-        "fireAt": 0.3468
+      sentence_len_cv: {
+        mean: 0.3952,
+        std: 0.1784,
+        weight: -0.4668,
+        fireAt: 0.3468,
       },
-      "personal_rate": {
-        "mean": 17.7437,
-        "std": 30.7248,
-        "weight": -0.0886,
-        "fireAt": 0
+      personal_rate: {
+        mean: 17.7437,
+        std: 30.7248,
+        weight: -0.0886,
+        fireAt: 0,
       },
-      "exclaim_question_share": {
-        "mean": 0.0458,
-        "std": 0.1122,
-        "weight": 0,
-        "fireAt": 0
+      exclaim_question_share: {
+        mean: 0.0458,
+        std: 0.1122,
+        weight: 0,
+        fireAt: 0,
       },
-      "lexical_mattr": {
-        "mean": 0.8116,
-        "std": 0.0524,
-        "weight": 0,
-        "fireAt": 0.787
+      lexical_mattr: {
+        mean: 0.8116,
+        std: 0.0524,
+        weight: 0,
+        fireAt: 0.787,
       },
-      "detail_rate": {
-        "mean": 50.8608,
-        "std": 55.504,
-        "weight": -0.2788,
-        "fireAt": 14.9254
+      detail_rate: {
+        mean: 50.8608,
+        std: 55.504,
+        weight: -0.2788,
+        fireAt: 14.9254,
       },
-      "clickbait_rate": {
-        "mean": 0.0819,
-        "std": 0.873,
-        "weight": 0.054,
-        "fireAt": 0
+      clickbait_rate: {
+        mean: 0.0819,
+        std: 0.873,
+        weight: 0.054,
+        fireAt: 0,
       },
-      "structure_rate": {
-        "mean": 0.4184,
-        "std": 3.2849,
-        "weight": 0.2807,
-        "fireAt": 0
+      structure_rate: {
+        mean: 0.4184,
+        std: 3.2849,
+        weight: 0.2807,
+        fireAt: 0,
       },
-      "hedge_rate": {
-        "mean": 8.8894,
-        "std": 9.9878,
-        "weight": 0.2101,
-        "fireAt": 12.2699
-      }
+      hedge_rate: {
+        mean: 8.8894,
+        std: 9.9878,
+        weight: 0.2101,
+        fireAt: 12.2699,
+      },
     },
-    "clamped": [
-      "exclaim_question_share",
-      "lexical_mattr"
-    ],
-    "trainRows": 47150,
-    "devRows": 10434,
-    "devAuroc": 0.723,
-    "devAurocProductionPath": 0.727,
-    "devAurocByDataset": {
-      "agt2025": {
-        "n": 233,
-        "auroc": 0.762
+    clamped: ['exclaim_question_share', 'lexical_mattr'],
+    trainRows: 47150,
+    devRows: 10434,
+    devAuroc: 0.723,
+    devAurocProductionPath: 0.727,
+    devAurocByDataset: {
+      agt2025: {
+        n: 233,
+        auroc: 0.762,
       },
-      "binoculars-pubmed": {
-        "n": 30,
-        "auroc": 0.484
+      'binoculars-pubmed': {
+        n: 30,
+        auroc: 0.484,
       },
-      "ccks2025-val": {
-        "n": 380,
-        "auroc": 0.715
+      'ccks2025-val': {
+        n: 380,
+        auroc: 0.715,
       },
-      "detectrl": {
-        "n": 4894,
-        "auroc": 0.814
+      detectrl: {
+        n: 4894,
+        auroc: 0.814,
       },
-      "fastdetect-glimpse": {
-        "n": 2671,
-        "auroc": 0.568
+      'fastdetect-glimpse': {
+        n: 2671,
+        auroc: 0.568,
       },
-      "hc3plus": {
-        "n": 247,
-        "auroc": 0.633
+      hc3plus: {
+        n: 247,
+        auroc: 0.633,
       },
-      "l2r": {
-        "n": 1847,
-        "auroc": 0.679
+      l2r: {
+        n: 1847,
+        auroc: 0.679,
       },
-      "m4": {
-        "n": 131,
-        "auroc": 0.794
-      }
-    }
-  }
+      m4: {
+        n: 131,
+        auroc: 0.794,
+      },
+    },
+  },
 };
