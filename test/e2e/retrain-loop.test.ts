@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DetectorManifest } from '../../src/scoring/model-manifest.ts';
 import { consoleLogin, ORIGIN } from '../helpers/console.ts';
 import { createTestEnv, type TestEnv, waitFor } from '../helpers/context.ts';
+import { sharedPath } from '../helpers/shared.ts';
 import { MODEL, seed, type SeedArticle } from '../review/seed.ts';
 import { loadDataset } from '../signals/scenarios.ts';
 
@@ -72,6 +73,9 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
         report,
         '--work',
         join(tmp, 'work'),
+        // A clone elsewhere finds the shared sets beside it, at /work/shared or in SLOPGUARD_SHARED_DIR.
+        '--datasets',
+        sharedPath('datasets') ?? '../shared/datasets',
       ],
       { maxBuffer: 32 * 1024 * 1024, env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } },
     );
