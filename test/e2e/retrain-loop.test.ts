@@ -170,5 +170,5 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
       ready.checks.model!.detail,
     ]);
     expect(scored[0]!.n).toBe(12);
-  }, 420_000);
+  }, 900_000);
 });

@@ -149,7 +149,7 @@ describe('a Redis Cluster master fails during traffic', () => {
     } finally {
       await env.close();
     }
-  }, 180_000);
+  }, 360_000);
 
   it('signals of a master that does not answer are left out with a reason, and the article is still scored', async () => {
     const redis = createRedisClient(redisTargetOf(URL)!, 'producer');
