@@ -14,10 +14,8 @@
  * Figures are printed side by side; nothing is asserted.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { buildConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
@@ -28,6 +26,7 @@ import { startWorkers } from '../src/workers/index.ts';
 import { FARM_CITIES, farmText, NEWS } from '../test/helpers/farm.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
 import { BENCH_DATABASE_URL, BENCH_REDIS_URL, fmt } from './lib.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 5000);
 const LIVE = Number(process.env.BENCH_LIVE ?? 60);
@@ -45,7 +44,7 @@ async function liveTexts(n: number): Promise<string[]> {
   for (const name of ['nlpcc2026-task6', 'm4']) {
     const file = dir ? join(dir, name, 'dev.jsonl.gz') : '';
     if (!file || !existsSync(file)) continue;
-    for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
+    for await (const { text: line } of readJsonLinesFile(file)) {
       const r = record.safeParse(JSON.parse(line));
       if (r.success && r.data.text.length >= 400 && r.data.text.length <= 3000) texts.push(r.data.text);
       if (texts.length >= (n / 2) * (name === 'm4' ? 2 : 1)) break;

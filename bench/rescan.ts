@@ -14,10 +14,8 @@
  *                              RESCORE_CONCURRENCY, RESCAN_CHUNK, MODEL_DIR, DETECTOR_ENABLED as for the service)
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { buildConfig } from '../src/config.ts';
 import { type AppContext, createContext } from '../src/context.ts';
@@ -33,6 +31,7 @@ import { articleToScore, ScoringService } from '../src/services/scoring.ts';
 import { AccountSignals } from '../src/signals/index.ts';
 import { dropRedisPrefix } from '../test/helpers/context.ts';
 import { sharedPath } from '../test/helpers/shared.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -83,7 +82,7 @@ async function loadCorpus(): Promise<Corpus> {
     for (const split of ['dev', 'train']) {
       const file = join(dir, name, `${split}.jsonl.gz`);
       if (!existsSync(file)) continue;
-      for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
+      for await (const { text: line } of readJsonLinesFile(file)) {
         const record = corpusRecordSchema.safeParse(JSON.parse(line));
         if (!record.success) continue;
         const { text, lang } = record.data;

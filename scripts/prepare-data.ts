@@ -13,12 +13,11 @@
  * uses) and writes `<split>.ids.bin` (uint16 token ids, no special tokens, at most
  * MAX_DOC_TOKENS per text) and `<split>.idx.jsonl` ({off, len, label, lang, dataset, variant}).
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { contentLength, modelText } from '../src/domain/normalize.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -51,9 +50,7 @@ async function main(): Promise<void> {
     for (const name of names) {
       const file = join(datasetsDir, name, `${split}.jsonl.gz`);
       if (!existsSync(file)) continue;
-      const rl = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-      for await (const line of rl) {
-        if (!line.trim()) continue;
+      for await (const { text: line } of readJsonLinesFile(file)) {
         const r = JSON.parse(line) as RawRecord;
         const text = modelText(r.text);
         if (text.length < 8) {
@@ -88,12 +85,11 @@ async function tokenizeSplits(tokDir: string): Promise<void> {
   env.localModelPath = resolve(tokDir, '..');
   const tokenizer = await AutoTokenizer.from_pretrained(tokDir.split('/').filter(Boolean).pop()!);
   for (const split of ['train', 'dev'] as const) {
-    const rl = createInterface({ input: createReadStream(join(outDir, `${split}.jsonl`)), crlfDelay: Infinity });
     const bin = createWriteStream(join(outDir, `${split}.ids.bin`));
     const idx = createWriteStream(join(outDir, `${split}.idx.jsonl`));
     let off = 0;
     let n = 0;
-    for await (const line of rl) {
+    for await (const { text: line } of readJsonLinesFile(join(outDir, `${split}.jsonl`))) {
       const r = JSON.parse(line) as { text: string; label: number; lang: string; dataset: string; variant: string | null; clen: number };
       // 4 chars per token is generous for both languages; cut first so huge texts stay cheap
       const ids = tokenizer.encode(r.text.slice(0, MAX_DOC_TOKENS * 8), { add_special_tokens: false }).slice(0, MAX_DOC_TOKENS);

@@ -8,13 +8,12 @@
  * Usage (fills the cache; fit-fusion.ts calls `devTransformer` itself):
  *   tsx training/dev-components.ts [--model-dir models] [--model-id slopguard-detector] [--datasets ../shared/datasets]
  */
-import { createReadStream, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { canonicalText, type Lang } from '../src/domain/normalize.ts';
 import type { DetectorScorer } from '../src/scoring/detector.ts';
 import { sha256File } from '../src/scoring/model-manifest.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 export const MAX_WINDOWS = 12;
 
@@ -47,8 +46,7 @@ export async function readDevTexts(datasets: string, limit = 0): Promise<DevText
     const file = join(datasets, name, 'dev.jsonl.gz');
     if (!existsSync(file)) continue;
     let n = 0;
-    for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
-      if (!line) continue;
+    for await (const { text: line } of readJsonLinesFile(file)) {
       const r = JSON.parse(line) as { id: string; text: string; lang: Lang; label: string; group?: string; variant?: string; orig_label?: string };
       out.push({ id: r.id, dataset: name, lang: r.lang, label: r.label === 'ai' ? 1 : 0, variant: r.variant ?? r.orig_label ?? null, group: r.group ?? r.id, text: canonicalText(r.text) });
       if (limit && ++n >= limit) break;

@@ -26,10 +26,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { contentLength, modelText, type Lang } from '../src/domain/normalize.ts';
 import { auroc } from '../src/eval/metrics.ts';
@@ -38,6 +36,7 @@ import { fusedLogit, loadManifest, sha256File, sigmoid, type DetectorManifest } 
 import { loadNgramModel, type NgramModel } from '../src/scoring/ngram.ts';
 import { scoreTextSignals } from '../src/scoring/text-signals/index.ts';
 import { devTransformer, MAX_WINDOWS, readDevTexts, rowKey, type DevText } from './dev-components.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 const argOf = (n: string, d: string) => (process.argv.includes(n) ? process.argv[process.argv.indexOf(n) + 1]! : d);
 const MODEL_DIR = argOf('--model-dir', 'models');
@@ -98,8 +97,7 @@ async function readShared(split: 'train' | 'dev', limit = 0): Promise<TrainRec[]
     const file = join(DATASETS, name, `${split}.jsonl.gz`);
     if (!existsSync(file)) continue;
     let n = 0;
-    for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity })) {
-      if (!line) continue;
+    for await (const { text: line } of readJsonLinesFile(file)) {
       const r = JSON.parse(line) as { id: string; text: string; label: string; lang: Lang; source: string; variant?: string; orig_label?: string };
       const text = modelText(r.text);
       if (text.length < 8) continue;

@@ -17,11 +17,11 @@
  * zh 0.9066 natural -> 0.9083 sqrt (NLPCC 0.863 -> 0.890), en 0.9305 natural -> 0.9294 sqrt)
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { auroc } from '../src/eval/metrics.ts';
 import { blockCounts, NGRAM_BLOCKS, NGRAM_FORMAT, tfidfVector, type NgramLangMeta, type NgramMeta } from '../src/scoring/ngram.ts';
+import { readJsonLinesFile } from '../src/infra/ndjson.ts';
 
 type Lang = 'zh' | 'en';
 interface Rec { id: string; text: string; label: number; lang: Lang; dataset: string; weight?: number }
@@ -43,7 +43,7 @@ const PY = process.env.PYTHON ?? '/usr/bin/python3';
 
 async function readJsonl(file: string): Promise<Rec[]> {
   const out: Rec[] = [];
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (line) out.push(JSON.parse(line) as Rec);
+  for await (const { text } of readJsonLinesFile(file)) out.push(JSON.parse(text) as Rec);
   return out;
 }
 

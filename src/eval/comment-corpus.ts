@@ -17,10 +17,9 @@
  *    written here) in bursts at a machine cadence; one person writes short praise under 30
  *    articles over four weeks. Deterministic from its seed.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import { readJsonLinesFile } from '../infra/ndjson.ts';
 
 /** A small seeded PRNG (mulberry32): the corpus is the same on every run. */
 export function prng(seed: number): () => number {
@@ -139,8 +138,7 @@ export function firstSentences(text: string, lang: 'zh' | 'en'): string {
 }
 
 async function readJsonl(file: string, each: (row: Record<string, unknown>) => void): Promise<void> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim()) each(JSON.parse(line) as Record<string, unknown>);
+  for await (const { text } of readJsonLinesFile(file)) each(JSON.parse(text) as Record<string, unknown>);
 }
 
 /** Human comments on topic: HC3 human answers (first sentences) with the machine answer to the same question as the article. */

@@ -14,13 +14,12 @@
  * `--max-windows` (default 12) evenly spaced windows are scored per text; the service
  * scores every window.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import { existsSync } from 'node:fs';
 import { canonicalText, detectLang, type Lang } from '../domain/normalize.ts';
 import { createDetectorScorer } from '../scoring/detector.ts';
 import { z } from 'zod';
 import { evaluate, formatTable, type EvalRecord } from './report.ts';
+import { readJsonLinesFile } from '../infra/ndjson.ts';
 
 /** One line of an evaluation file: `label` as "ai"/"human", 1/0 or true/false. */
 const evalRecordSchema = z.object({ text: z.string(), label: z.unknown(), lang: z.unknown() });
@@ -62,11 +61,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function* readRecords(file: string): AsyncGenerator<{ text: string; label: number; lang: Lang }> {
-  const input = file.endsWith('.gz') ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
-  let lineNo = 0;
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    lineNo++;
-    if (!line.trim()) continue;
+  for await (const { line: lineNo, text: line } of readJsonLinesFile(file)) {
     const parsed = evalRecordSchema.safeParse(JSON.parse(line));
     if (!parsed.success) throw new Error(`line ${lineNo}: text must be a string`);
     const r = parsed.data;

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -172,5 +173,18 @@ export async function* iterateStream(stream: ReadableStream<Uint8Array>): AsyncG
   } finally {
     if (!finished) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
+  }
+}
+
+/**
+ * The non-blank lines of a local JSON-lines file (gzip or plain, by its first bytes), split at
+ * '\n' only: since Node 26 readline also splits at U+2028/U+2029, which JSON strings may hold raw.
+ * Line numbers count every line of the file.
+ */
+export async function* readJsonLinesFile(path: string): AsyncGenerator<{ line: number; text: string }> {
+  const options = { maxBytes: Number.POSITIVE_INFINITY, maxLineBytes: 256 * 2 ** 20, gzip: 'auto' } as const;
+  for await (const item of readNdjson(createReadStream(path), options, { bytes: 0, gzip: false })) {
+    if ('error' in item) throw new Error(`${path}:${item.line}: ${item.message}`);
+    yield item;
   }
 }

@@ -17,12 +17,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
+import { readJsonLinesFile } from '../../src/infra/ndjson.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -111,9 +111,7 @@ async function main(): Promise<void> {
     const chunks: Buffer[] = [];
     const cols = { len: [] as number[], label: [] as number[], lang: [] as number[], dataset: [] as number[], variant: [] as (string | null)[] };
     let tokens = 0;
-    const rl = createInterface({ input: createReadStream(join(a.work, `${split}.jsonl`)), crlfDelay: Infinity });
-    for await (const line of rl) {
-      if (!line) continue;
+    for await (const { text: line } of readJsonLinesFile(join(a.work, `${split}.jsonl`))) {
       const r = recordSchema.parse(JSON.parse(line));
       // about 4 characters per token at most: cut first so huge texts stay cheap
       const ids = tokenizer.encode(r.text.slice(0, cap * 8), { add_special_tokens: false }).slice(0, cap);
