@@ -70,13 +70,14 @@ export type ImportOptions = z.infer<typeof argsSchema>;
 export class ImportError extends Error {}
 
 /**
- * |gap| allowed between the service's window logit margin and the run's reference. Against fp32
- * PyTorch the int8 error itself counts; against onnxruntime on the same int8 file, another
- * build on another CPU may take other integer kernels (AVX2 and VNNI saturate differently), so
- * the same allowance holds. A wrong tokenizer or a broken export misses it by whole logits.
+ * |gap| allowed between the service's window logit margin and the run's reference. Against
+ * onnxruntime on the same int8 file, another build on another CPU may take other integer kernels
+ * (AVX2 and VNNI saturate differently). Against fp32 PyTorch (no Python onnxruntime where the run
+ * ran) the int8 error itself counts too: briefly trained CPU smoke models were seen 0.07-0.11
+ * away. A wrong tokenizer or a broken export misses either by whole logits.
  */
-function tolerance(ref: number): number {
-  return 0.1 + 0.05 * Math.abs(ref);
+function tolerance(ref: number, source: string): number {
+  return source === 'torch-fp32' ? 0.25 + 0.1 * Math.abs(ref) : 0.1 + 0.05 * Math.abs(ref);
 }
 
 function provisionalManifest(dir: string, modelId: string, files: string[]): DetectorManifest {
@@ -162,7 +163,7 @@ export async function importGpuRun(opts: ImportOptions, log: (m: string) => void
       const ref = a - h;
       const gap = Math.abs(g - ref);
       maxGap = Math.max(maxGap, gap);
-      if (!(gap <= tolerance(ref))) {
+      if (!(gap <= tolerance(ref, source))) {
         throw new ImportError(`reference window ${i} ("${texts[i]!.slice(0, 24)}…"): the service scores ${g.toFixed(4)}, the run ${ref.toFixed(4)} (${source}); wrong tokenizer or a broken export`);
       }
     });
