@@ -77,7 +77,8 @@ async function* decompressed(source: AsyncIterable<Uint8Array>, gzip: boolean | 
     gunzip.destroy();
     input.destroy();
     await iterator.return?.();
-    await piped;
+    // Not awaiting `piped` here: after an early stop, Node 26 can leave Readable.from waiting
+    // forever on the file stream's pending read; its outcome only matters after a full read.
   }
   const failure = await piped;
   if (failure instanceof Error && (failure as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,20 @@ describe('readJsonLinesFile', () => {
       { line: 3, record: records[1] },
       { line: 4, record: records[2] },
     ]);
+  });
+
+  it('stops early without hanging and reads the file again', async () => {
+    // incompressible lines, two file reads: the shape that hung Node 26 (a read pending at the stop)
+    const file = join(dir, 'big.jsonl.gz');
+    writeFileSync(file, gzipSync(Array.from({ length: 60 }, (_, i) => JSON.stringify({ i, text: randomBytes(1500).toString('hex') })).join('\n')));
+    for (let round = 0; round < 3; round++) {
+      const first: number[] = [];
+      for await (const { text } of readJsonLinesFile(file)) {
+        first.push((JSON.parse(text) as { i: number }).i);
+        if (first.length === 6) break;
+      }
+      expect(first).toEqual([0, 1, 2, 3, 4, 5]);
+    }
   });
 
   it('names the file and line of bytes that are not UTF-8', async () => {
