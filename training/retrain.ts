@@ -183,10 +183,11 @@ function probability(v: Version, t: DevText): number | null {
 }
 
 interface Cell { n: number; auroc: number | null; tpr: number | null; fpr: number | null; wrong: number }
-interface Row { table: 'held-back decisions' | 'dev sets'; lang: Lang; old: Cell; new: Cell; notWorse: boolean; why: string }
+/** `unscored`: texts left out of both cells, under either version's minimum length (the service gives them no probability). */
+interface Row { table: 'held-back decisions' | 'dev sets'; lang: Lang; unscored: number; old: Cell; new: Cell; notWorse: boolean; why: string }
 
 function cell(v: Version, ts: DevText[], lang: Lang): Cell {
-  const probs = ts.map((t) => probability(v, t) ?? 0);
+  const probs = ts.map((t) => probability(v, t)!);
   const y = ts.map((t) => t.label);
   const at = v.manifest.calibration[lang].thresholds.review;
   const pos = y.filter((l) => l === 1).length;
@@ -200,24 +201,26 @@ function cell(v: Version, ts: DevText[], lang: Lang): Cell {
 const rows: Row[] = [];
 for (const table of ['held-back decisions', 'dev sets'] as const) {
   for (const lang of LANGS) {
-    const ts = evalTexts.filter((t) => t.lang === lang && (table === 'held-back decisions') === (t.dataset === 'held-back decisions'));
+    const all = evalTexts.filter((t) => t.lang === lang && (table === 'held-back decisions') === (t.dataset === 'held-back decisions'));
+    // both versions judged on the same texts, those each gives a probability (a short text's 0 would only add ties)
+    const ts = all.filter((t) => probability(oldV, t) !== null && probability(newV, t) !== null);
     if (ts.length === 0) continue;
     const o = cell(oldV, ts, lang);
     const n = cell(newV, ts, lang);
     const reasons: string[] = [];
     if (o.auroc !== null && n.auroc !== null && n.auroc < o.auroc - TOLERANCE) reasons.push(`AUROC ${n.auroc.toFixed(4)} < ${o.auroc.toFixed(4)}${TOLERANCE ? ` - ${TOLERANCE}` : ''}`);
     if (table === 'held-back decisions' && n.wrong / n.n > o.wrong / o.n + TOLERANCE) reasons.push(`${n.wrong} wrong calls at review > ${o.wrong}${TOLERANCE ? ` + ${TOLERANCE} of ${o.n}` : ''}`);
-    rows.push({ table, lang, old: o, new: n, notWorse: reasons.length === 0, why: reasons.join('; ') || 'not worse' });
+    rows.push({ table, lang, unscored: all.length - ts.length, old: o, new: n, notWorse: reasons.length === 0, why: reasons.join('; ') || 'not worse' });
   }
 }
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
 for (const table of ['held-back decisions', 'dev sets'] as const) {
   console.log(`\n${table} (${table === 'dev sets' ? (DEV_LIMIT ? `first ${DEV_LIMIT} per set` : 'all') : `${(HOLDOUT * 100).toFixed(0)}% of the decisions' groups`})`);
-  console.log('| lang | n | AUROC old | AUROC new | TPR@review old | TPR@review new | FPR@review old | FPR@review new | wrong old | wrong new | outcome |');
+  console.log('| lang | n (unscored) | AUROC old | AUROC new | TPR@review old | TPR@review new | FPR@review old | FPR@review new | wrong old | wrong new | outcome |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows.filter((x) => x.table === table)) {
-    console.log(`| ${r.lang} | ${r.old.n} | ${fmt(r.old.auroc)} | ${fmt(r.new.auroc)} | ${fmt(r.old.tpr)} | ${fmt(r.new.tpr)} | ${fmt(r.old.fpr)} | ${fmt(r.new.fpr)} | ${r.old.wrong} | ${r.new.wrong} | ${r.why} |`);
+    console.log(`| ${r.lang} | ${r.old.n} (${r.unscored}) | ${fmt(r.old.auroc)} | ${fmt(r.new.auroc)} | ${fmt(r.old.tpr)} | ${fmt(r.new.tpr)} | ${fmt(r.old.fpr)} | ${fmt(r.new.fpr)} | ${r.old.wrong} | ${r.new.wrong} | ${r.why} |`);
   }
 }
 
