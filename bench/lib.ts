@@ -19,22 +19,34 @@ export interface BenchStore {
   drop(): Promise<void>;
 }
 
-/** A fresh Postgres schema (migrated) and Redis key prefix for one bench run, dropped after. */
-export async function benchStore(name: string): Promise<BenchStore> {
-  const schema = `${name}_${randomBytes(4).toString('hex')}`;
+/**
+ * A fresh Postgres schema (migrated) and Redis key prefix for one bench run, dropped after.
+ * With `schema`, that schema is used (created when missing, migrated either way) and a schema
+ * that already existed is never dropped; `keep` keeps a created one too (its name is printed),
+ * so a slow fill can be reused by a later run.
+ */
+export async function benchStore(name: string, options: { schema?: string; keep?: boolean } = {}): Promise<BenchStore & { schema: string; existed: boolean; migrated: string[] }> {
+  if (options.schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(options.schema)) throw new Error(`bad schema name: ${options.schema}`);
+  const schema = options.schema ?? `${name}_${randomBytes(4).toString('hex')}`;
   const prefix = `sg${name}${randomBytes(4).toString('hex')}`;
   const admin = createPgDb(BENCH_DATABASE_URL);
-  await admin.query(`CREATE SCHEMA ${schema}`);
+  const [found] = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema]);
+  const existed = (found?.n ?? 0) > 0;
+  if (!existed) await admin.query(`CREATE SCHEMA ${schema}`);
   await admin.close();
   const db = createPgDb(BENCH_DATABASE_URL, { schema });
-  await migrate(db);
+  const migrated = await migrate(db);
   const { key } = await new KeyService(db).create(name, 'submitter');
+  const keep = existed || options.keep === true;
   return {
     db,
     key,
+    schema,
+    existed,
+    migrated,
     env: { DATABASE_URL: BENCH_DATABASE_URL, DATABASE_SCHEMA: schema, REDIS_URL: BENCH_REDIS_URL, REDIS_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' },
     async drop() {
-      await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
+      if (!keep) await db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => undefined);
       await db.close();
       await dropRedisPrefix(BENCH_REDIS_URL, prefix);
     },

@@ -4,7 +4,10 @@ import type { Db } from '../db/db.ts';
  * The cluster record: `clusters` (one row per cluster; a merged one points at its survivor
  * through `merged_into`) and `cluster_members` (each article's cluster), with the
  * `cluster.grew` event. The cluster service (`services/clusters.ts`) decides merges and
- * shapes summaries.
+ * shapes summaries. A cluster's open review items (`open_items`, the dashboard's "largest open
+ * clusters") follow its membership through migration 081's trigger on cluster_members, inside
+ * these statements and so under the tenant lock; an article opening or closing leaves a mark
+ * that the dashboard folds in under the same lock (`store/dashboard.ts`).
  */
 
 export interface ClusterRow {
@@ -47,7 +50,11 @@ const SELECT_SUMMARY = `
 
 // ---------------------------------------------------------------- joins and merges
 
-/** Serialises cluster changes per tenant for the transaction (the caller passes tenants sorted, so two never deadlock). */
+/**
+ * Serialises cluster changes per tenant for the transaction (the caller passes tenants sorted, so
+ * two never deadlock). Article changes that open or close a review item try its shared form
+ * (migration 081) and never wait on it; the dashboard's fold tries the exclusive form.
+ */
 export async function lockTenant(tx: Db, tenantId: string): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('slopguard:clusters:' || $1))`, [tenantId]);
 }
@@ -81,11 +88,14 @@ export async function insertCluster(tx: Db, id: string, tenantId: string): Promi
   await tx.query('INSERT INTO clusters (id, tenant_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, tenantId]);
 }
 
-/** Moves the absorbed clusters' members into `target` and points them (and what was merged into them) at it. */
+/**
+ * Moves the absorbed clusters' members into `target` and points them (and what was merged into
+ * them) at it. Their open items move with them (migration 081's trigger on cluster_members).
+ */
 export async function absorbClusters(tx: Db, tenantId: string, target: string, absorbed: readonly string[]): Promise<void> {
   await tx.query('UPDATE cluster_members SET cluster_id = $1 WHERE tenant_id = $2 AND cluster_id = ANY($3::text[])', [target, tenantId, absorbed]);
   await tx.query(
-    `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, updated_at = now()
+    `UPDATE clusters SET merged_into = $1, size = 0, account_count = 0, open_items = 0, updated_at = now()
           WHERE tenant_id = $2 AND (id = ANY($3::text[]) OR merged_into = ANY($3::text[]))`,
     [target, tenantId, absorbed],
   );

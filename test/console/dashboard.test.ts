@@ -64,4 +64,27 @@ describe('dashboard day rollups', () => {
     expect((await dashboard.overview(tenant, now)).volume.at(-1)).toMatchObject({ flag: 1, review: 1 });
     expect((await env.ctx.db.query(`SELECT 1 FROM dashboard_days WHERE tenant_id = $1 AND day >= $2::date`, [tenant, dayOf(today - 2 * DAY)])).length).toBe(0);
   });
+
+  it('marks a day once per transaction, and thins the marks of days before the window to one', async () => {
+    const tenant = 'tenant-marks';
+    const old = today - 40 * DAY + 3_600_000;
+    const ids = await seed(
+      env.ctx.db,
+      tenant,
+      Array.from({ length: 4 }, (_, i) => ({ externalId: `old-${i}`, accountId: 'a', verdict: 'pass' as const, score: 0.1, receivedAt: new Date(old + i * 1000).toISOString() })),
+    );
+    const marks = async () => (await env.ctx.db.query<{ kind: string }>(`SELECT kind FROM dashboard_stale WHERE tenant_id = $1 ORDER BY kind`, [tenant])).map((r) => r.kind);
+    // the seed's one statement stored four articles of that day: one mark per kind
+    expect(await marks()).toEqual(['received', 'scored']);
+    // two articles in one statement, then two more in two transactions of their own
+    await env.ctx.db.query(`UPDATE articles SET verdict = 'review', score = 0.85 WHERE id = ANY($1::text[])`, [ids.slice(0, 2)]);
+    expect(await marks()).toEqual(['received', 'received', 'scored', 'scored']);
+    for (const id of ids.slice(2)) await env.ctx.db.query(`UPDATE articles SET verdict = 'flag', score = 0.95 WHERE id = $1`, [id]);
+    expect(await marks()).toHaveLength(8);
+    // a change that changes nothing the rollups count marks nothing
+    await env.ctx.db.query(`UPDATE articles SET status_at = now(), attempts = attempts + 1 WHERE id = ANY($1::text[])`, [ids]);
+    expect(await marks()).toHaveLength(8);
+    await new DashboardService(env.ctx.db).overview(tenant, now);
+    expect(await marks()).toEqual(['received', 'scored']);
+  });
 });
