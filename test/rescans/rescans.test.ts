@@ -307,7 +307,10 @@ describe('a rescan chunk with failing articles', () => {
       // moved the job: wait for both, and for the other chunk (it may run later on a busy machine).
       await waitFor(async () => {
         if ((await env.ctx.queues.rescore.getFailedCount()) !== 1) return undefined;
-        const rows = await env.ctx.db.query<{ status: string }>("SELECT status FROM rescan_items WHERE rescan_id = $1 AND (article_id = $2 OR status = 'pending')", [rescanId, flaky]);
+        const rows = await env.ctx.db.query<{ status: string }>("SELECT status FROM rescan_items WHERE rescan_id = $1 AND (article_id = $2 OR status = 'pending')", [
+          rescanId,
+          flaky,
+        ]);
         return rows.length === 1 && rows[0]?.status === 'failed' ? true : undefined;
       });
       const items = await env.ctx.db.query<{ article_id: string; status: string; error: string | null }>(
