@@ -7,7 +7,12 @@
  *     process, detector off: text signals + account signals), on each Redis.
  *
  *   npm run bench:cluster                        # 100k articles, 300 probes, 1000 submissions
- *   npm run bench:cluster -- --size 1000000      # the full 1M (~375 articles/s per fill here: 45 min each)
+ *   npm run bench:cluster -- --size 500000 --concurrency 2
+ *
+ * The fill is CPU-bound on this 2-core machine (~1 ms of client CPU per article in ioredis,
+ * ~0.5 ms in Redis: 32 LSH scripts and 7 commands each), at 250-600 articles/s depending on
+ * the machine's load; `--concurrency` (fill batches in flight) did not change that here, and
+ * NODE_OPTIONS=--max-semi-space-size=64 (less time in the young-generation GC) gave ~10%.
  *
  * Both Redis are private and thrown away: one redis-server on a free port and a 3-master,
  * 3-replica cluster on 7120..7125 (.ci/redis-cluster), no persistence. Postgres: the test
@@ -33,11 +38,14 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '100000' },
     probes: { type: 'string', default: '300' },
     submissions: { type: 'string', default: '1000' },
+    /** Fill batches (of 2000 articles) in flight at once. */
+    concurrency: { type: 'string', default: '1' },
   },
 });
 const SIZE = Number(args.size);
 const PROBES = Number(args.probes);
 const SUBMISSIONS = Number(args.submissions);
+const CONCURRENCY = Math.max(1, Number(args.concurrency));
 const CLUSTER_BASE = 7120;
 const CLUSTER_URL = `redis-cluster://127.0.0.1:${CLUSTER_BASE},127.0.0.1:${CLUSTER_BASE + 1},127.0.0.1:${CLUSTER_BASE + 2}`;
 const clusterScript = path.join(import.meta.dirname, '..', '.ci', 'redis-cluster');
@@ -88,21 +96,28 @@ async function indexRun(redis: RedisClient, prefix: string, texts: string[]): Pr
   const tEnd = Date.parse('2026-11-20T00:00:00Z');
   const before = await memoryPerMaster(redis);
   const fillStart = performance.now();
-  for (let done = 0; done < SIZE; ) {
-    const n = Math.min(2000, SIZE - done);
-    const prepared: PreparedObservation[] = [];
-    for (let i = 0; i < n; i++) {
-      prepared.push({
-        tenantId: 'one-big-platform',
-        articleId: `fill-${done + i}`,
-        accountId: `acct-${Math.floor(next() * 50_000)}`,
-        postedAt: tEnd - Math.floor(next() * 10 * DAY),
-        signature: randomSignature(next, settings.nearDuplicate.permutations),
-      });
+  // `CONCURRENCY` fillers, each taking the next batch of 2000 (drawn from the one seeded
+  // generator when taken, so the articles are the same whatever the concurrency).
+  let taken = 0;
+  const filler = async () => {
+    while (taken < SIZE) {
+      const from = taken;
+      const n = Math.min(2000, SIZE - from);
+      taken += n;
+      const prepared: PreparedObservation[] = [];
+      for (let i = 0; i < n; i++) {
+        prepared.push({
+          tenantId: 'one-big-platform',
+          articleId: `fill-${from + i}`,
+          accountId: `acct-${Math.floor(next() * 50_000)}`,
+          postedAt: tEnd - Math.floor(next() * 10 * DAY),
+          signature: randomSignature(next, settings.nearDuplicate.permutations),
+        });
+      }
+      await signals.index(prepared, 500);
     }
-    await signals.index(prepared, 500);
-    done += n;
-  }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, filler));
   const fillPerSecond = SIZE / ((performance.now() - fillStart) / 1000);
   const after = await memoryPerMaster(redis);
   const perMaster = after.map((m, i) => m - (before[i] ?? 0));

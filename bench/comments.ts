@@ -10,7 +10,8 @@
  * 2. Near-duplicate lookups (the template index: one atomic lookup + insert, verification, template
  *    assignment) with 10k, 100k and 1M comments stored, on a private redis-server without
  *    persistence: time per lookup (p50, p99, mean) for probes that are template copies and probes
- *    that are new, and Redis memory per stored comment.
+ *    that are new, and the cost per stored comment while loading: Redis memory, Redis commands
+ *    (scripts count as one, their inner calls apart) and Redis CPU time.
  *
  *   npm run bench:comments                                  # everything
  *   npm run bench:comments -- --sizes 10000,100000 --scored 2000
@@ -121,7 +122,19 @@ function novelComment(rand: () => number): string {
   return s;
 }
 
-async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[]; bytesPerComment: number; loadPerSecond: number }[]> {
+/** Redis's own cost so far: commands run and CPU seconds (INFO commandstats / cpu). */
+async function redisCost(redis: Redis): Promise<{ commands: number; cpuSeconds: number }> {
+  const stats = await redis.info('commandstats');
+  let commands = 0;
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) if (!m[1]!.startsWith('info')) commands += Number(m[2]);
+  const cpu = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? 0);
+  return { commands, cpuSeconds: field('used_cpu_user') + field('used_cpu_sys') };
+}
+
+async function lookups(): Promise<
+  { size: number; copy: number[]; fresh: number[]; bytesPerComment: number; loadPerSecond: number; commandsPerComment: number; redisCpuUsPerComment: number }[]
+> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-bench-comments-'));
   const server = await startEmbeddedRedis(dir);
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
@@ -140,6 +153,7 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
     for (const size of sizes) {
       const loadStart = performance.now();
       const loadFrom = stored;
+      const costFrom = await redisCost(redis);
       // Load with 64 lookups in flight (the worker's concurrency across processes); 1% are template copies.
       while (stored < size) {
         const batch = Math.min(64, size - stored);
@@ -153,6 +167,9 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
         stored += batch;
       }
       const loadPerSecond = (stored - loadFrom) / ((performance.now() - loadStart) / 1000);
+      const costTo = await redisCost(redis);
+      const commandsPerComment = (costTo.commands - costFrom.commands) / (stored - loadFrom);
+      const redisCpuUsPerComment = ((costTo.cpuSeconds - costFrom.cpuSeconds) * 1e6) / (stored - loadFrom);
       const memory = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0);
       const copy: number[] = [];
       const fresh: number[] = [];
@@ -165,7 +182,7 @@ async function lookups(): Promise<{ size: number; copy: number[]; fresh: number[
         (isCopy ? copy : fresh).push(performance.now() - s);
       }
       stored += probes;
-      out.push({ size, copy, fresh, bytesPerComment: (memory - baseline) / size, loadPerSecond });
+      out.push({ size, copy, fresh, bytesPerComment: (memory - baseline) / size, loadPerSecond, commandsPerComment, redisCpuUsPerComment });
       console.error(`  ${size.toLocaleString('en-US')} stored (loaded at ${fmt(loadPerSecond, 0)}/s)`);
     }
   } finally {
@@ -195,11 +212,13 @@ async function main(): Promise<void> {
   console.error('2. loading the template index...');
   const rows = await lookups();
   console.log('\n2. near-duplicate lookup + insert, one at a time (ms):\n');
-  console.log('| stored comments | copy p50 | copy p99 | copy mean | new p50 | new p99 | new mean | Redis bytes/comment | load rate (64 in flight) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| stored comments | copy p50 | copy p99 | copy mean | new p50 | new p99 | new mean | Redis bytes/comment | load rate (64 in flight) | Redis commands/comment | Redis CPU µs/comment |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.size.toLocaleString('en-US')} | ${fmt(quantile(r.copy, 0.5), 2)} | ${fmt(quantile(r.copy, 0.99), 2)} | ${fmt(mean(r.copy), 2)} | ${fmt(quantile(r.fresh, 0.5), 2)} | ${fmt(quantile(r.fresh, 0.99), 2)} | ${fmt(mean(r.fresh), 2)} | ${fmt(r.bytesPerComment, 0)} | ${fmt(r.loadPerSecond, 0)}/s |`,
+      `| ${r.size.toLocaleString('en-US')} | ${fmt(quantile(r.copy, 0.5), 2)} | ${fmt(quantile(r.copy, 0.99), 2)} | ${fmt(mean(r.copy), 2)} | ${fmt(quantile(r.fresh, 0.5), 2)} | ${fmt(quantile(r.fresh, 0.99), 2)} | ${fmt(mean(r.fresh), 2)} | ${fmt(r.bytesPerComment, 0)} | ${fmt(r.loadPerSecond, 0)}/s | ${fmt(r.commandsPerComment, 1)} | ${fmt(r.redisCpuUsPerComment, 0)} |`,
     );
   }
   const first = rows[0];

@@ -176,6 +176,11 @@ export function replyValue(reply: CommandReply | undefined): unknown {
   return reply[1];
 }
 
+/** Every reply's value, throwing the first error (for callers that need all of them). */
+export function replyValues(replies: readonly CommandReply[]): unknown[] {
+  return replies.map((r) => replyValue(r));
+}
+
 /** Every master of a cluster, or the one server: where SCAN must run to see every key. */
 export function scanTargets(redis: RedisClient): Redis[] {
   return isCluster(redis) ? redis.nodes('master') : [redis];

@@ -14,6 +14,7 @@ import type { AccountSignals } from '../signals/index.ts';
 import {
   applyExistingScore,
   assignTemplate,
+  mergeTemplates,
   commentById,
   writeReevaluatedScore,
   markCommentFailed,
@@ -49,6 +50,8 @@ export interface CommentScoreResult {
   templateId: string | null;
   /** Earlier comments that joined this comment's template now. */
   joinedTemplate: string[];
+  /** Templates merged into this comment's template now. */
+  mergedTemplates: string[];
   /** The template is young (up to one account past the flag level) and this is a new member: look at its earlier members again. */
   reevaluateTemplate: boolean;
 }
@@ -145,6 +148,7 @@ export class CommentPipeline {
       timings: { lookupMs: t1 - t0, textMs: t2 - t1, accountMs: t3 - t2 },
       templateId: template.templateId,
       joinedTemplate: template.joined,
+      mergedTemplates: template.merged ?? [],
       reevaluateTemplate: template.templateId !== null && template.firstObservation && template.accounts >= 2 && template.accounts <= this.parts.fusion.template.flagAccounts + 1,
     };
   }
@@ -199,7 +203,10 @@ export class CommentScoringService {
       reevaluateTemplate: result.reevaluateTemplate,
     });
     if (!written) return { kind: 'superseded' };
-    if (result.templateId) await assignTemplate(this.db, comment.tenantId, result.joinedTemplate, result.templateId);
+    if (result.templateId) {
+      await mergeTemplates(this.db, comment.tenantId, result.mergedTemplates, result.templateId);
+      await assignTemplate(this.db, comment.tenantId, result.joinedTemplate, result.templateId);
+    }
     return { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score };
   }
 
@@ -234,6 +241,7 @@ export class CommentScoringService {
       templateId: result.templateId,
       reevaluateTemplate: false,
     });
+    if (result.templateId) await mergeTemplates(this.db, comment.tenantId, result.mergedTemplates, result.templateId);
     return written ? { kind: 'scored', scoreId, verdict: result.verdict, label: result.label, score: result.score } : { kind: 'unchanged' };
   }
 

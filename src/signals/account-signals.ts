@@ -36,59 +36,16 @@
  *     message: { zh: '账号在10分钟内发布了14篇文章', en: '14 posts in 10 minutes' }, evidence }]
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, ClientContext, Result } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import { execPerNode, type CommandReply, type KeyedCommand, type RedisClient } from '../infra/redis.ts';
-import { bandHashes, estimateJaccard, minhash, packSignature, shingleHashes, unpackSignature } from './minhash.ts';
+import { bandBuckets, defineLshBucket, lshCommands, rankCandidates } from './lsh.ts';
+import { estimateJaccard, minhash, packSignature, shingleHashes, unpackSignature } from './minhash.ts';
 import type { AccountSignalSettings } from './settings.ts';
 import { formatDuration, intervalCv, kleinbergBurst, longestGap } from './timing.ts';
 import type { AccountSignal, AccountSignalsResult, ObserveInput, SignalsUnavailable, SimilarArticle } from './types.ts';
 
 const DAY_MS = 86_400_000;
 const HASH_WIDTH = 11;
-
-/**
- * One LSH shard across the live generations (its keys share a hash tag, so one slot, and one
- * script is atomic on a cluster too): returns the given bucket fields' values in every key
- * and, when asked, appends the article's hash to each bucket of the last key (the article's
- * own generation) that lacks it, keeping the newest `maxBucket`.
- * KEYS: the shard's hash per generation, oldest first. ARGV: hash, insert (1/0), lookup (1/0:
- * return the values as they were before the insert), maxBucket, ttlMs, fields...
- */
-const BUCKET_SCRIPT = `
-local h = ARGV[1]
-local ins = ARGV[2] == '1'
-local lookup = ARGV[3] == '1'
-local maxb = tonumber(ARGV[4])
-local ttl = tonumber(ARGV[5])
-local W = #h
-local out = {}
-for k = 1, #KEYS do
-  local key = KEYS[k]
-  local target = ins and k == #KEYS
-  local added = false
-  if lookup or target then
-    for i = 6, #ARGV do
-      local f = ARGV[i]
-      local v = redis.call('HGET', key, f) or ''
-      if lookup then out[#out + 1] = v end
-      if target then
-        local present = false
-        for j = 1, #v, W do
-          if string.sub(v, j, j + W - 1) == h then present = true; break end
-        end
-        if not present then
-          local nv = v .. h
-          if #nv > maxb * W then nv = string.sub(nv, #nv - maxb * W + 1) end
-          redis.call('HSET', key, f, nv)
-          added = true
-        end
-      end
-    end
-  end
-  if added then redis.call('PEXPIRE', key, ttl) end
-end
-return out
-`;
 
 interface ArticleRecord {
   articleId: string;
@@ -155,7 +112,7 @@ export class AccountSignals {
     this.now = options.now ?? Date.now;
     this.retentionMs = settings.retentionSeconds * 1000;
     this.genMs = Math.ceil(this.retentionMs / settings.nearDuplicate.generations);
-    if (!redis.lshBucket) redis.defineCommand('lshBucket', { lua: BUCKET_SCRIPT });
+    defineLshBucket(redis);
   }
 
   private key(tenantId: string, rest: string): string {
@@ -163,55 +120,38 @@ export class AccountSignals {
   }
 
   /**
-   * The LSH commands of one article: per shard its bands fall in, one script over that
+   * The LSH commands of one article (lsh.ts): per shard its bands fall in, one script over that
    * shard's hash in every live generation (lookup optional) that inserts into the article's
    * own generation. Each reply is a list of bucket values.
    */
   private lshCommands(tenantId: string, h: string, sig: Uint32Array, t: number, lookup: boolean): KeyedCommand[] {
     const nd = this.settings.nearDuplicate;
-    const bands = bandHashes(sig, nd.bands);
     const gNow = Math.floor(t / this.genMs);
     // Generations that can hold posts within the retention window before this one; a post
     // observed out of order finds later posts of its own generation only (pairs are found
     // from either side, so this loses little).
     const gFrom = lookup ? Math.floor((t - this.retentionMs) / this.genMs) : gNow;
-    // Bands whose buckets share a shard share one script.
-    const fieldsByShard = new Map<number, string[]>();
-    for (let band = 0; band < nd.bands; band++) {
-      const bucket = bands[band] as number;
-      const field = band.toString(36).padStart(2, '0') + bucket.toString(36);
-      const shard = bucket % nd.shards;
-      const fields = fieldsByShard.get(shard);
-      if (fields) fields.push(field);
-      else fieldsByShard.set(shard, [field]);
-    }
-    // Buckets of a generation live until its last post ages out of the retention window.
-    const bucketTtl = (gNow + 1) * this.genMs - t + this.retentionMs;
     const tenant = encodeURIComponent(tenantId);
-    return [...fieldsByShard].map(([shard, fields]) => {
+    return lshCommands({
+      hash: h,
+      buckets: bandBuckets(sig, nd.bands, nd.shards),
       // The tag keeps one shard's generations in one slot; shards spread over the cluster.
-      const keys: string[] = [];
-      for (let g = gFrom; g <= gNow; g++) keys.push(this.key(tenantId, `l:{${tenant}:${shard}}:${g}`));
-      return { key: keys[0] as string, add: (p) => p.lshBucket(keys.length, ...keys, h, 1, lookup ? 1 : 0, nd.maxBucketSize, bucketTtl, ...fields) };
+      shardKeys: (shard) => {
+        const keys: string[] = [];
+        for (let g = gFrom; g <= gNow; g++) keys.push(this.key(tenantId, `l:{${tenant}:${shard}}:${g}`));
+        return keys;
+      },
+      insert: true,
+      lookup,
+      maxBucket: nd.maxBucketSize,
+      // Buckets of a generation live until its last post ages out of the retention window.
+      ttlMs: (gNow + 1) * this.genMs - t + this.retentionMs,
     });
   }
 
   /** Candidate hashes from LSH replies, most band hits first (ties by hash), at most `maxCandidates`. */
   private candidatesOf(h: string, replies: readonly CommandReply[]): string[] {
-    const hits = new Map<string, number>();
-    for (const [, value] of replies) {
-      for (const bucket of (value ?? []) as (string | null)[]) {
-        if (!bucket) continue;
-        for (let i = 0; i + HASH_WIDTH <= bucket.length; i += HASH_WIDTH) {
-          const c = bucket.slice(i, i + HASH_WIDTH);
-          if (c !== h) hits.set(c, (hits.get(c) ?? 0) + 1);
-        }
-      }
-    }
-    return [...hits]
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, this.settings.nearDuplicate.maxCandidates)
-      .map(([c]) => c);
+    return rankCandidates(h, HASH_WIDTH, replies, this.settings.nearDuplicate.maxCandidates);
   }
 
   /**
@@ -545,11 +485,5 @@ export class AccountSignals {
       },
       ...(unavailable.size > 0 ? { unavailable: [...unavailable].sort() } : {}),
     };
-  }
-}
-
-declare module 'ioredis' {
-  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    lshBucket(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<string[], Context>;
   }
 }

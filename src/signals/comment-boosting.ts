@@ -1,11 +1,18 @@
 /**
  * Coordinated boosting: an account that comments first on (nearly) every article of one other
  * account. Kept in Redis per tenant beside the other account signals:
- *   {t:T}:fc:<article>  ZSET of commenting accounts by their first comment's post time
- *   {t:T}:fb:<account>  hash author -> articles of that author this account commented on first
- *   {t:T}:ba:<author>   HyperLogLog of the author's articles that drew comments
- *   {t:T}:bo:<comment>  observed once (retries and rescans count nothing twice)
- * "First" is the earliest comment seen by post time when this comment is observed.
+ *   t:T:fc:<article>           ZSET of commenting accounts by their first comment's post time
+ *   t:T:fb:<account>:<author>  set of the author's articles this account commented on first
+ *   t:T:ba:<author>            HyperLogLog of the author's articles that drew comments
+ * Each key is placed by its own name, so on a Redis Cluster one tenant's keys spread over
+ * every master. "First" is the earliest comment seen by post time when this comment is
+ * observed; an earlier comment arriving later does not take it back.
+ *
+ * Concurrency: the one decision that needs two writes in order, "add this account to the
+ * article's commenters and tell whether it is now the first", is one script on the article's
+ * key; everything else is idempotent (ZADD LT, SADD, PFADD), so a comment observed twice, by
+ * two workers at once or by a retry after a crash, counts nothing twice: an (article, account)
+ * pair counts once for the account, an article once for the author.
  *
  * Example:
  *   await boosting.observe({ tenantId: 't1', commentId: 'c1', accountId: 'fan', articleKey: 'p9', author: 'star', postedAt })
@@ -13,7 +20,7 @@
  */
 import type { ClientContext, Result } from 'ioredis';
 import { z } from 'zod';
-import type { RedisClient } from '../infra/redis.ts';
+import { execPerNode, type KeyedCommand, type RedisClient, replyValues } from '../infra/redis.ts';
 
 export const boostingSettingsSchema = z.object({
   retentionSeconds: z
@@ -47,26 +54,14 @@ export interface BoostingSignal {
 }
 
 /**
- * One round trip, atomic. KEYS: observed-once, article's commenters, account's first-on counts,
- * author's articles, (article, account) counted-once. ARGV: ttl, postedAt, account, article, author.
- * Returns [articles of the author this account was first on, the author's commented articles].
+ * KEYS: the article's commenters. ARGV: ttl, postedAt, account. Keeps the account's earliest
+ * comment time (LT still adds a new account) and returns 1 when the account is now the first.
  */
-const BOOST_SCRIPT = `
-local ttl = tonumber(ARGV[1])
-if redis.call('SET', KEYS[1], '1', 'PX', ttl, 'NX') then
-  -- LT keeps the account's earliest comment time (and still adds a new account).
-  redis.call('ZADD', KEYS[2], 'LT', ARGV[2], ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], ttl)
-  redis.call('PFADD', KEYS[4], ARGV[4])
-  redis.call('PEXPIRE', KEYS[4], ttl)
-  -- Counted once per (article, account) when it becomes first; an earlier comment arriving later
-  -- does not take it back (the evidence is "was first when seen").
-  if redis.call('ZRANGE', KEYS[2], 0, 0)[1] == ARGV[3] and redis.call('SET', KEYS[5], '1', 'PX', ttl, 'NX') then
-    redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
-end
-return { redis.call('HGET', KEYS[3], ARGV[5]) or '0', redis.call('PFCOUNT', KEYS[4]) }
+const FIRST_SCRIPT = `
+redis.call('ZADD', KEYS[1], 'LT', ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('ZRANGE', KEYS[1], 0, 0)[1] == ARGV[3] then return 1 end
+return 0
 `;
 
 export class CommentBoosting {
@@ -75,30 +70,36 @@ export class CommentBoosting {
     private readonly settings: BoostingSettings,
     private readonly prefix: string,
   ) {
-    if (!redis.commentBoost) redis.defineCommand('commentBoost', { lua: BOOST_SCRIPT });
+    if (!redis.commentFirst) redis.defineCommand('commentFirst', { lua: FIRST_SCRIPT });
   }
 
   private key(tenantId: string, rest: string): string {
-    return `${this.prefix}{t:${encodeURIComponent(tenantId)}}:${rest}`;
+    return `${this.prefix}t:${encodeURIComponent(tenantId)}:${rest}`;
   }
 
   /** Records the comment once; answers the signal when this account boosts the article's author. */
   async observe(o: BoostingObservation): Promise<BoostingSignal | null> {
     if (!o.author || o.author === o.accountId) return null;
     const k = (rest: string) => this.key(o.tenantId, rest);
-    const [firstOn, authorArticles] = await this.redis.commentBoost(
-      5,
-      k(`bo:${encodeURIComponent(o.commentId)}`),
-      k(`fc:${encodeURIComponent(o.articleKey)}`),
-      k(`fb:${encodeURIComponent(o.accountId)}`),
-      k(`ba:${encodeURIComponent(o.author)}`),
-      k(`bf:${encodeURIComponent(o.articleKey)}:${encodeURIComponent(o.accountId)}`),
-      this.settings.retentionSeconds * 1000,
-      o.postedAt,
-      o.accountId,
-      o.articleKey,
-      o.author,
+    const ttl = this.settings.retentionSeconds * 1000;
+    const article = k(`fc:${encodeURIComponent(o.articleKey)}`);
+    const firstOnKey = k(`fb:${encodeURIComponent(o.accountId)}:${encodeURIComponent(o.author)}`);
+    const authorKey = k(`ba:${encodeURIComponent(o.author)}`);
+    // One pipeline per node: the article's first commenter, the author's articles.
+    const [isFirst, , , authorArticles] = replyValues(
+      await execPerNode(this.redis, [
+        { key: article, add: (p) => p.commentFirst(1, article, ttl, o.postedAt, o.accountId) },
+        { key: authorKey, add: (p) => p.pfadd(authorKey, o.articleKey) },
+        { key: authorKey, add: (p) => p.pexpire(authorKey, ttl) },
+        { key: authorKey, add: (p) => p.pfcount(authorKey) },
+      ]),
     );
+    const onFirst: KeyedCommand[] = [];
+    if (Number(isFirst) === 1) {
+      onFirst.push({ key: firstOnKey, add: (p) => p.sadd(firstOnKey, o.articleKey) }, { key: firstOnKey, add: (p) => p.pexpire(firstOnKey, ttl) });
+    }
+    onFirst.push({ key: firstOnKey, add: (p) => p.scard(firstOnKey) });
+    const firstOn = replyValues(await execPerNode(this.redis, onFirst)).at(-1);
     const n = Number(firstOn ?? 0);
     const total = Math.max(n, Number(authorArticles));
     const share = total === 0 ? 0 : n / total;
@@ -119,6 +120,6 @@ export class CommentBoosting {
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    commentBoost(...args: [number, ...(string | number)[]]): Result<[string, number], Context>;
+    commentFirst(...args: [number, ...(string | number)[]]): Result<number, Context>;
   }
 }

@@ -288,6 +288,12 @@ export async function assignTemplate(db: Db, tenantId: string, commentIds: reado
   await db.query('UPDATE comments SET template_id = $3 WHERE tenant_id = $1 AND id = ANY($2::text[]) AND template_id IS NULL', [tenantId, commentIds, templateId]);
 }
 
+/** Comments of templates merged into another (src/signals/comment-templates.ts) carry the one they were merged into. */
+export async function mergeTemplates(db: Db, tenantId: string, from: readonly string[], into: string): Promise<void> {
+  if (from.length === 0) return;
+  await db.query('UPDATE comments SET template_id = $3 WHERE tenant_id = $1 AND template_id = ANY($2::text[])', [tenantId, from, into]);
+}
+
 function scorePayload(row: CommentScoreRow) {
   return {
     scoreId: row.scoreId,

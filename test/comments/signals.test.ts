@@ -93,10 +93,10 @@ describe('fusion rules', () => {
   });
 });
 
-describe('template index and boosting over Redis', () => {
+describe.each(['single', 'cluster'] as const)('template index and boosting over %s Redis', (kind) => {
   let r: Awaited<ReturnType<typeof isolatedRedis>>;
   beforeEach(async () => {
-    r = await isolatedRedis();
+    r = await isolatedRedis(kind);
   });
   afterEach(() => r.cleanup());
 
