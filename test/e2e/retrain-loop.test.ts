@@ -30,7 +30,7 @@ interface Report {
   decisions: number;
   heldBack: number;
   humanFalsePositives: number;
-  rows: { table: string; lang: string; old: { n: number; auroc: number | null }; new: { n: number; auroc: number | null }; notWorse: boolean; why: string }[];
+  rows: { table: string; lang: string; unscored: number; old: { n: number; auroc: number | null }; new: { n: number; auroc: number | null }; notWorse: boolean; why: string }[];
 }
 
 describe('decisions -> export -> retrain -> install -> rescan', () => {
@@ -122,7 +122,9 @@ describe('decisions -> export -> retrain -> install -> rescan', () => {
     expect(strict.report.humanFalsePositives).toBe(24);
     expect(strict.report.heldBack).toBeGreaterThan(0);
     expect(new Set(strict.report.rows.map((r) => r.table))).toEqual(new Set(['held-back decisions', 'dev sets']));
-    expect(strict.stdout).toMatch(/\| lang \| n \| AUROC old \| AUROC new \|/);
+    expect(strict.stdout).toMatch(/\| lang \| n \(unscored\) \| AUROC old \| AUROC new \|/);
+    // both versions judged on the same texts: those long enough for a probability
+    for (const r of strict.report.rows) expect([r.old.n, r.unscored >= 0]).toEqual([r.new.n, true]);
     // written if and only if no row is worse
     const strictOk = strict.report.rows.every((r) => r.notWorse);
     // (on this data the 200-text n-gram model loses to the shipped one on the held-back decisions)
