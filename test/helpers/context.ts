@@ -135,9 +135,21 @@ function childEnv(env: TestEnv, extra: Record<string, string> = {}): NodeJS.Proc
   };
 }
 
-/** Starts a real service process (`src/main.ts api|worker`) over this test's schema and key prefix. */
+const serviceOutput = new WeakMap<ChildProcess, string>();
+
+/** Starts a real service process (`src/main.ts api|worker`) over this test's schema and key prefix; its last output is kept for `serviceTail`. */
 export function spawnService(env: TestEnv, mode: 'api' | 'worker', extra: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', mode], { env: childEnv(env, extra), stdio: 'ignore' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', mode], { env: childEnv(env, extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  serviceOutput.set(child, '');
+  const keep = (chunk: Buffer) => serviceOutput.set(child, (serviceOutput.get(child)! + chunk.toString('utf8')).slice(-8192));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return child;
+}
+
+/** The last 8 KiB a spawned service printed: what a test failure shows when the process misbehaved. */
+export function serviceTail(child: ChildProcess): string {
+  return serviceOutput.get(child) ?? '';
 }
 
 /** Polls `check` until it returns a value (not a fixed sleep: returns as soon as it holds). */

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, spawnService, type TestEnv, waitFor } from '../helpers/context.ts';
+import { createTestEnv, serviceTail, spawnService, type TestEnv, waitFor } from '../helpers/context.ts';
 import { FARM_CITIES, farmText } from '../helpers/farm.ts';
 
 /**
@@ -77,11 +77,13 @@ describe('side effects survive a worker killed right after the commit', () => {
     // A dispatcher that died mid-batch: its leases are still held for a while.
     await env.ctx.db.query(`UPDATE outbox_cursors SET leased_by = 'dsp_killed', leased_until = now() + interval '1 second'`);
 
-    worker({});
-    await waitFor(
-      async () => received.filter((r) => r.event === 'article.scored').length >= ids.length && (await count('SELECT count(*)::int AS n FROM cluster_members')) === ids.length,
-      120_000,
-    );
+    const second = worker({});
+    await waitFor(async () => {
+      if (second.exitCode !== null) throw new Error(`the restarted worker exited (${second.exitCode}):\n${serviceTail(second)}`);
+      return received.filter((r) => r.event === 'article.scored').length >= ids.length && (await count('SELECT count(*)::int AS n FROM cluster_members')) === ids.length;
+    }, 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}; ${received.length} webhooks received; the worker's last output:\n${serviceTail(second)}`);
+    });
     const cluster = await env.ctx.clusters.clusterOf('tenant-a', ids[0]!);
     expect(cluster).not.toBeNull();
     expect((await env.ctx.clusters.get('tenant-a', cluster!))?.accounts).toHaveLength(ids.length);
