@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { scanTargets } from '../../src/infra/redis.ts';
 import { boostingSettingsSchema, CommentBoosting } from '../../src/signals/comment-boosting.ts';
 import { commentSkeleton, commentTemplateSettingsSchema, CommentTemplates, type TemplateResult } from '../../src/signals/comment-templates.ts';
-import { isolatedRedis, keysUnder, type RedisKind, testRedis } from '../signals/redis-helper.ts';
+import { isolatedRedis, keysPerMaster, keysUnder, type RedisKind, testRedis } from '../signals/redis-helper.ts';
 
 /**
  * The comment index under concurrency, on one Redis and on the Redis Cluster: the guarantees
@@ -135,14 +134,8 @@ describe('one tenant’s comment index on the Redis Cluster', () => {
       await templates[0]!.observe({ ...c, text, lang: 'zh' });
       await boosting[0]!.observe({ ...c, author: `author-${i % 7}` });
     }
-    const masters = scanTargets(redis);
-    expect(masters).toHaveLength(3);
-    const perMaster: number[] = [];
-    for (const node of masters) {
-      let count = 0;
-      for await (const keys of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) count += keys.length;
-      perMaster.push(count);
-    }
+    const perMaster = await keysPerMaster(redis, prefix);
+    expect(perMaster).toHaveLength(3);
     const total = (await keysUnder(redis, prefix)).length;
     expect(total).toBeGreaterThan(300);
     expect(perMaster.reduce((a, b) => a + b, 0)).toBe(total);

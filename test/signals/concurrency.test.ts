@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { scanTargets, type RedisClient } from '../../src/infra/redis.ts';
+import type { RedisClient } from '../../src/infra/redis.ts';
 import { AccountSignals } from '../../src/signals/account-signals.ts';
 import { accountSignalSettingsSchema } from '../../src/signals/settings.ts';
-import { isolatedRedis, keysUnder, type RedisKind, testRedis } from './redis-helper.ts';
+import { isolatedRedis, keysPerMaster, keysUnder, type RedisKind, testRedis } from './redis-helper.ts';
 import { ZH_TEMPLATES, rng, templateVariant } from './scenarios.ts';
 
 const T0 = Date.parse('2026-10-01T00:00:00Z');
@@ -75,14 +75,8 @@ describe('one tenant on the Redis Cluster', () => {
       const template = ZH_TEMPLATES[i % ZH_TEMPLATES.length]!;
       await signals[0]!.observe({ tenantId: 'big', articleId: `a${i}`, accountId: `u${i % 20}`, text: templateVariant(template, r), lang: 'zh', postedAt: T0 + i * 60_000 });
     }
-    const masters = scanTargets(redis);
-    expect(masters).toHaveLength(3);
-    const perMaster: number[] = [];
-    for (const node of masters) {
-      let count = 0;
-      for await (const keys of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) count += keys.length;
-      perMaster.push(count);
-    }
+    const perMaster = await keysPerMaster(redis, prefix);
+    expect(perMaster).toHaveLength(3);
     const total = (await keysUnder(redis, prefix)).length;
     expect(perMaster.reduce((a, b) => a + b, 0)).toBe(total);
     // Keys are placed by their own hash: each master holds roughly a third.

@@ -36,3 +36,14 @@ export async function keysUnder(redis: RedisClient, prefix: string): Promise<str
   }
   return out;
 }
+
+/** How many keys under the prefix each master of a cluster holds (one number for a single server). */
+export async function keysPerMaster(redis: RedisClient, prefix: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const node of scanTargets(redis)) {
+    let count = 0;
+    for await (const keys of node.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) count += keys.length;
+    out.push(count);
+  }
+  return out;
+}
