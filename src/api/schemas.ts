@@ -112,6 +112,15 @@ export const IdParam = z.object({
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
+/** The platform's own id of an article or comment, in the path. */
+export const ExternalIdParam = z.object({
+  externalId: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: 'externalId', in: 'path' } }),
+});
+
 const ERROR_DESCRIPTIONS = {
   400: 'Malformed JSON, invalid UTF-8 or an empty body',
   401: 'Missing, unknown or revoked API key',

@@ -1,11 +1,11 @@
-import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { ServiceError } from '../../domain/errors.ts';
 import { decideLabelling, detectExplicitLabels, implicitLabelOf } from '../../domain/labelling.ts';
 import type { ArticleService, StoredArticle, StoredScore } from '../../services/articles.ts';
 import { prepareArticle } from '../../services/articles.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { Accepted, ArticleInput, ArticleView, AUTH, errorResponses, IdParam, JSON_BODY } from '../schemas.ts';
+import { Accepted, ArticleInput, ArticleView, AUTH, errorResponses, ExternalIdParam, IdParam, JSON_BODY } from '../schemas.ts';
 
 export interface ArticleRouteDeps {
   articles: ArticleService;
@@ -83,13 +83,7 @@ const byExternalRoute = createRoute({
   operationId: 'getArticleByExternalId',
   summary: "Look an article up by the platform's id",
   request: {
-    params: z.object({
-      externalId: z
-        .string()
-        .min(1)
-        .max(256)
-        .openapi({ param: { name: 'externalId', in: 'path' } }),
-    }),
+    params: ExternalIdParam,
   },
   responses: { 200: { description: 'The article', content: { 'application/json': { schema: ArticleView } } }, ...errorResponses(...AUTH, 404, 422) },
 });

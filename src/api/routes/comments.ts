@@ -6,7 +6,7 @@ import { iterateStream } from '../../infra/ndjson.ts';
 import { type CommentService, prepareComment, type StoredComment, type StoredCommentScore } from '../../services/comments.ts';
 import type { AppEnv } from '../env.ts';
 import { jsonBody, requireRole } from '../middleware.ts';
-import { Accepted, AUTH, errorResponses, IdParam, JSON_BODY, jsonResponse } from '../schemas.ts';
+import { Accepted, AUTH, errorResponses, ExternalIdParam, IdParam, JSON_BODY, jsonResponse } from '../schemas.ts';
 
 export interface CommentRouteDeps {
   comments: CommentService;
@@ -138,13 +138,7 @@ const byExternalRoute = createRoute({
   operationId: 'getCommentByExternalId',
   summary: "Look a comment up by the platform's id",
   request: {
-    params: z.object({
-      externalId: z
-        .string()
-        .min(1)
-        .max(256)
-        .openapi({ param: { name: 'externalId', in: 'path' } }),
-    }),
+    params: ExternalIdParam,
   },
   responses: { 200: jsonResponse(CommentView, 'The comment'), ...errorResponses(...AUTH, 404, 422) },
 });
